@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+import Foundation
+import PackageDescription
+
+/// Every folder in functions/ is one FastCGI function: a manifest and a thin `main`,
+/// built as the executable `flashsale-<folder>`. Adding a function is adding a folder.
+let functionNames: [String] = {
+    let root = URL(fileURLWithPath: Context.packageDirectory).appendingPathComponent("functions")
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+    return entries.filter { name in
+        FileManager.default.fileExists(atPath: root.appendingPathComponent(name).appendingPathComponent("main.swift").path)
+    }.sorted()
+}()
+
+let functionTargets: [Target] = functionNames.map { name in
+    .executableTarget(
+        name: "flashsale-\(name)",
+        dependencies: ["FastCGI", "Functions"],
+        path: "functions/\(name)",
+        exclude: ["function.json"]
+    )
+}
+
+let package = Package(
+    name: "flashsale",
+    platforms: [.macOS(.v14)],
+    products: [.executable(name: "flashsale", targets: ["flashsale"])]
+        + functionNames.map { .executable(name: "flashsale-\($0)", targets: ["flashsale-\($0)"]) },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "FastCGI",
+            dependencies: [
+                "CFastCGI",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "Functions", dependencies: ["FastCGI"]),
+        .target(name: "Store", dependencies: ["CSQLite"]),
+        .target(name: "CProcessShims"),
+        .target(
+            name: "Hosting",
+            dependencies: ["CProcessShims", "FastCGI", "Store", .product(name: "HTTPTypes", package: "swift-http-types")]
+        ),
+        .executableTarget(
+            name: "flashsale",
+            dependencies: ["Hosting", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["FastCGI", "Hosting"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Functions", "TestSupport"]),
+        .testTarget(name: "HostingTests", dependencies: ["Hosting", "Store", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["FastCGI", "Hosting", "TestSupport"]),
+    ] + functionTargets,
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,50 @@
+import HTTPTypes
+import Logging
+
+/// A function: its name and routes. A plain value, so tests call `respond` without a socket;
+/// `FastCGIServer` runs the same value behind a web server.
+public struct Function: Sendable {
+    public var name: String
+    public var router: Router
+    public var logger: Logger
+
+    public init(name: String, routes: [Route]) {
+        self.name = name
+        self.router = Router(routes)
+        self.logger = Logger(label: "flashsale.\(name)")
+    }
+
+    /// Answers one request: parse, route, read the body up to `maxBodyBytes`, handle. Every
+    /// failure becomes a JSON error; an unexpected error is logged and answered 500 `internal`.
+    /// `readBody(n)` reads up to `n` bytes of the request body.
+    public func respond(to params: Params, maxBodyBytes: Int, readBody: (Int) -> [UInt8]) -> Response {
+        do {
+            var request = try Request(params: params)
+            let handler = try router.handler(for: request.method, path: request.path)
+            request.body = try Self.body(of: params, maxBodyBytes: maxBodyBytes, readBody: readBody)
+            return try handler(request)
+        } catch let error as HTTPError {
+            return Response(error: error)
+        } catch {
+            logger.error("\(name): \(params["REQUEST_METHOD"] ?? "-") \(params["REQUEST_URI"] ?? "-"): \(error)")
+            return Response(error: HTTPError(.internal, "the function failed; the failure is logged"))
+        }
+    }
+
+    private static func body(
+        of params: Params, maxBodyBytes: Int, readBody: (Int) -> [UInt8]
+    ) throws(HTTPError) -> [UInt8] {
+        guard let rawLength = params["CONTENT_LENGTH"], !rawLength.isEmpty else { return [] }
+        guard let length = Int(rawLength), length >= 0 else {
+            throw HTTPError(.badRequest, "CONTENT_LENGTH is not a number")
+        }
+        guard length <= maxBodyBytes else {
+            throw HTTPError(.payloadTooLarge, "the body is \(length) bytes; this function takes at most \(maxBodyBytes)")
+        }
+        let body = readBody(length)
+        guard body.count == length else {
+            throw HTTPError(.badRequest, "the body ended after \(body.count) of \(length) bytes")
+        }
+        return body
+    }
+}

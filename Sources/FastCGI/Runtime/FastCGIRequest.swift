@@ -1,0 +1,77 @@
+import CFastCGI
+
+/// The one owner of a libfcgi `FCGX_Request`: accepts connections on a listening socket,
+/// exposes the request's parameters and streams, and frees the request in `deinit`.
+final class FastCGIRequest {
+    // libfcgi keeps the address of the FCGX_Request between calls, so it lives in memory we
+    // allocate once and never move; only this class touches it, and it frees it on deinit.
+    private let raw: UnsafeMutablePointer<FCGX_Request>
+
+    init(listeningOn socket: Int32) throws(FastCGIError) {
+        raw = .allocate(capacity: 1)
+        let rc = FCGX_InitRequest(raw, socket, 0)
+        guard rc == 0 else {
+            raw.deallocate()
+            throw FastCGIError(call: "FCGX_InitRequest", code: rc)
+        }
+    }
+
+    deinit {
+        FCGX_Free(raw, 1)
+        raw.deallocate()
+    }
+
+    /// Waits for the next request; false once libfcgi stops accepting (shutdown or error).
+    func accept() -> Bool {
+        FCGX_Accept_r(raw) >= 0
+    }
+
+    /// Ends the request in hand: flushes the output and closes the connection.
+    func finish() {
+        FCGX_Finish_r(raw)
+    }
+
+    /// The request's `NAME=value` parameters.
+    func params() -> Params {
+        var params = Params()
+        guard let envp = raw.pointee.envp else { return params }
+        var index = 0
+        // envp is libfcgi's NULL-terminated array of C strings, valid until finish().
+        while let entry = envp[index] {
+            let bytes = UnsafeRawBufferPointer(start: entry, count: strlen(entry))
+            params.append(entry: bytes)
+            index += 1
+        }
+        return params
+    }
+
+    /// Reads up to `count` bytes of the request body.
+    func readBody(_ count: Int) -> [UInt8] {
+        guard count > 0 else { return [] }
+        var body = [UInt8](repeating: 0, count: count)
+        let read = body.withUnsafeMutableBufferPointer { buffer -> Int in
+            var total = 0
+            while total < count {
+                // The pointer is inside `buffer`, and at most `count - total` bytes are written.
+                let n = FCGX_GetStr(
+                    UnsafeMutableRawPointer(buffer.baseAddress! + total).assumingMemoryBound(to: CChar.self),
+                    Int32(count - total), raw.pointee.in)
+                guard n > 0 else { break }
+                total += Int(n)
+            }
+            return total
+        }
+        return Array(body.prefix(read))
+    }
+
+    /// Writes `bytes` to the response; false when the web server has gone away.
+    @discardableResult
+    func write(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return true }
+            // Reinterpreting UInt8 as CChar for the C call; libfcgi only reads `count` bytes.
+            let chars = UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self)
+            return FCGX_PutStr(chars, Int32(buffer.count), raw.pointee.out) == Int32(buffer.count)
+        }
+    }
+}

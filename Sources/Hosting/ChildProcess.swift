@@ -1,0 +1,77 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A process started with posix_spawn as the leader of a new process group, so it and every
+/// process it spawns can be signalled together. Signals blocked or ignored by the parent are
+/// reset to their defaults in the child.
+public struct ChildProcess: Sendable {
+    public let pid: pid_t
+
+    public init(executable: String, arguments: [String], environment: [String: String]? = nil) throws {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signo in [SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP] {
+            sigaddset(&defaults, signo)
+        }
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = [executable] + arguments
+        let envp = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let rc = withCStrings(argv) { argvPointer in
+            withCStrings(envp) { envpPointer in
+                posix_spawn(&pid, executable, nil, &attributes, argvPointer, envpPointer)
+            }
+        }
+        guard rc == 0 else { throw SystemCallError(call: "posix_spawn", subject: executable, errno: rc) }
+        self.pid = pid
+    }
+
+    /// Sends `signo` to the process.
+    public func signal(_ signo: Int32) {
+        kill(pid, signo)
+    }
+
+    /// Sends `signo` to every process left in the group, the leader's children included.
+    public func signalGroup(_ signo: Int32) {
+        kill(-pid, signo)
+    }
+
+    /// True while any process of the group exists.
+    public var groupIsAlive: Bool {
+        kill(-pid, 0) == 0
+    }
+
+    /// Waits for the process to exit and reaps it; returns at once if it was already reaped.
+    public func reap() {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    }
+
+    /// Reaps the process if it has exited: its exit code, or 128 + the signal that ended it.
+    public func exitStatus() -> Int32? {
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        let signalled = status & 0x7f
+        return signalled == 0 ? (status >> 8) & 0xff : 128 + signalled
+    }
+}
+
+/// Calls `body` with a NULL-terminated array of C strings that lives for the call.
+private func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    // strdup'd copies owned here and freed after the call; posix_spawn copies what it needs.
+    let pointers = strings.map { strdup($0) } + [nil]
+    defer { pointers.forEach { free($0) } }
+    return body(pointers)
+}

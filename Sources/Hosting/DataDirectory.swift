@@ -1,0 +1,81 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Store
+
+/// The data directory: database, secret key, sockets, logs and the generated server
+/// configuration. Chosen by `--data`, else `FLASHSALE_DATA`, else `./var`.
+public struct DataDirectory: Sendable, Equatable {
+    public static let environmentVariable = "FLASHSALE_DATA"
+
+    /// Absolute path of the directory.
+    public let path: String
+
+    public init(path: String) {
+        self.path = Self.absolute(path)
+    }
+
+    /// `option`, else `$FLASHSALE_DATA`, else `./var`.
+    public static func resolve(option: String?, environment: [String: String]) -> DataDirectory {
+        DataDirectory(path: option ?? environment[environmentVariable] ?? "var")
+    }
+
+    public var secretKey: String { path + "/secret.key" }
+    public var database: String { path + "/flashsale.db" }
+    public var sockets: String { path + "/run" }
+    public var logs: String { path + "/log" }
+    public var uploads: String { path + "/tmp" }
+    public var errorPages: String { path + "/errors" }
+    public var lighttpdConfig: String { path + "/lighttpd.conf" }
+    public var lighttpdPidFile: String { sockets + "/lighttpd.pid" }
+
+    /// Creates the directory and what it holds; keeps an existing secret key and database,
+    /// so running it again is safe. The key is 32 random bytes, hex, readable by the owner only.
+    public func initialize() throws {
+        for directory in [path, sockets, logs, uploads, errorPages] {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        try systemCall("chmod", path) { chmod(path, 0o700) }
+        try writeSecretKeyIfMissing()
+        _ = try Database(path: database)
+    }
+
+    /// Throws a one-line error unless the directory exists and this process can write it.
+    public func checkUsable() throws(HostingError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw HostingError("data directory \(path) does not exist: run `flashsale init` first")
+        }
+        guard access(path, W_OK) == 0 else {
+            throw HostingError("data directory \(path) is not writable by this user")
+        }
+        guard FileManager.default.fileExists(atPath: secretKey) else {
+            throw HostingError("data directory \(path) has no secret key: run `flashsale init` first")
+        }
+    }
+
+    /// Writes the key beside its final name, then links it into place: a crash leaves either
+    /// no key or a whole one, and a key that exists is never replaced.
+    private func writeSecretKeyIfMissing() throws {
+        if FileManager.default.fileExists(atPath: secretKey) { return }
+        let draft = secretKey + ".new"
+        let fd = try systemCall("open", draft) { open(draft, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }
+        defer { unlink(draft) }
+        var generator = SystemRandomNumberGenerator()  // getrandom(2): a CSPRNG on Linux
+        let key = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let bytes = Array((key.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "\n").utf8)
+        let written = try systemCall("write", draft) { write(fd, bytes, bytes.count) }
+        try systemCall("fsync", draft) { fsync(fd) }
+        close(fd)
+        guard written == bytes.count else { throw SystemCallError(call: "write", subject: draft, errno: EIO) }
+        if link(draft, secretKey) == -1 && errno != EEXIST {
+            throw SystemCallError(call: "link", subject: secretKey, errno: errno)
+        }
+    }
+
+    private static func absolute(_ path: String) -> String {
+        let joined = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        return URL(fileURLWithPath: joined).standardizedFileURL.path
+    }
+}

@@ -1,0 +1,106 @@
+import FastCGI
+import Foundation
+import HTTPTypes
+
+/// Turns the template in lighttpd/ and the manifests in functions/ into the configuration
+/// lighttpd runs: the `var.*` values, an include of the template and one `fastcgi.server`
+/// entry per function, each with its own sockets in the data directory.
+public struct LighttpdConfig: Sendable {
+    /// The longest unix socket path lighttpd can use (sun_path, less the `-N` it appends).
+    static let maxSocketPathLength = 100
+
+    public var data: DataDirectory
+    public var template: String
+    public var staticDirectory: String
+    public var binDirectory: String
+    public var host: String
+    public var port: Int
+    public var manifests: [Manifest]
+
+    public init(
+        data: DataDirectory, template: String, staticDirectory: String, binDirectory: String,
+        host: String, port: Int, manifests: [Manifest]
+    ) {
+        self.data = data
+        self.template = template
+        self.staticDirectory = staticDirectory
+        self.binDirectory = binDirectory
+        self.host = host
+        self.port = port
+        self.manifests = manifests
+    }
+
+    /// The socket path of a function; lighttpd appends `-0`, `-1`, … per process.
+    public func socket(of manifest: Manifest) -> String { "\(data.sockets)/\(manifest.name).sock" }
+
+    /// The executable lighttpd spawns for a function.
+    public func executable(of manifest: Manifest) -> String { "\(binDirectory)/\(manifest.executableName)" }
+
+    /// The whole configuration text.
+    public func render() throws(HostingError) -> String {
+        var lines = [
+            "# Written by `flashsale serve` from \(template) and the function manifests; do not edit.",
+            "var.data_dir = \(quoted(data.path))",
+            "var.static_dir = \(quoted(staticDirectory))",
+            "var.bind = \(quoted(host))",
+            "var.port = \(port)",
+            "include \(quoted(template))",
+            "",
+            "fastcgi.server = (",
+        ]
+        // Longest route first, so a longer prefix is never shadowed by a shorter one.
+        for manifest in manifests.sorted(by: { ($0.route.count, $1.name) > ($1.route.count, $0.name) }) {
+            lines += try block(for: manifest)
+        }
+        lines.append(")")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes the configuration and the JSON error bodies into the data directory.
+    public func write() throws {
+        try Self.errorPages().forEach { status, body in
+            try Data(body).write(to: URL(fileURLWithPath: "\(data.errorPages)/\(status).html"), options: .atomic)
+        }
+        try Data(render().utf8).write(to: URL(fileURLWithPath: data.lighttpdConfig), options: .atomic)
+    }
+
+    private func block(for manifest: Manifest) throws(HostingError) -> [String] {
+        let socket = socket(of: manifest)
+        guard socket.utf8.count <= Self.maxSocketPathLength else {
+            throw HostingError("socket path \(socket) is too long for a unix socket: use a shorter data directory")
+        }
+        var environment = manifest.environment
+        environment["FLASHSALE_DATA"] = data.path
+        environment["FLASHSALE_MAX_BODY_BYTES"] = String(manifest.maxBodyBytes)
+        let pairs = environment.sorted { $0.key < $1.key }.map { "\(quoted($0.key)) => \(quoted($0.value))" }
+        return [
+            "  \(quoted(manifest.route)) => ((",
+            "    \"socket\" => \(quoted(socket)),",
+            "    \"bin-path\" => \(quoted(executable(of: manifest))),",
+            "    \"max-procs\" => \(manifest.processes.max),",
+            "    \"check-local\" => \"disable\",",
+            "    \"bin-environment\" => ( \(pairs.joined(separator: ", ")) ),",
+            "  )),",
+        ]
+    }
+
+    private func quoted(_ value: String) -> String {
+        "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    /// The body lighttpd sends for each error status it produces itself, in the functions'
+    /// JSON error format.
+    public static func errorPages() -> [(status: Int, body: [UInt8])] {
+        let codes: [(Int, ErrorCode)] = [
+            (400, .badRequest), (403, .forbidden), (404, .notFound), (405, .methodNotAllowed),
+            (408, .badRequest), (411, .badRequest), (413, .payloadTooLarge), (414, .badRequest),
+            (416, .badRequest), (417, .badRequest), (431, .badRequest), (500, .internal), (501, .badRequest),
+            (502, .internal), (503, .busy), (504, .internal), (505, .badRequest),
+        ]
+        return codes.map { status, code in
+            let reason = HTTPResponse.Status(code: status).reasonPhrase
+            let message = "the web server answered \(status) \(reason)"
+            return (status, Response(error: HTTPError(code, message, status: HTTPResponse.Status(code: status))).body)
+        }
+    }
+}

@@ -1,0 +1,26 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed system call: the call, what it was applied to and errno.
+public struct SystemCallError: Error, Sendable, CustomStringConvertible {
+    public var call: String
+    public var subject: String
+    public var errno: Int32
+
+    public var description: String {
+        "\(call)(\(subject)) failed: \(String(cString: strerror(errno))) (errno \(errno))"
+    }
+}
+
+/// Runs a system call, retrying while it is interrupted (EINTR); throws with errno otherwise.
+@discardableResult
+func systemCall<T: BinaryInteger>(
+    _ name: String, _ subject: String = "", _ body: () -> T
+) throws(SystemCallError) -> T {
+    while true {
+        let result = body()
+        if result != -1 { return result }
+        if errno != EINTR { throw SystemCallError(call: name, subject: subject, errno: errno) }
+    }
+}

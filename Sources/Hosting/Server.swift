@@ -1,0 +1,102 @@
+import CProcessShims
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `flashsale serve`: writes the configuration, runs lighttpd in the foreground (which spawns
+/// the functions), and on SIGINT/SIGTERM stops lighttpd and every process it spawned.
+public struct Server: Sendable {
+    /// How long lighttpd and then its functions get to exit after SIGTERM before SIGKILL.
+    static let stopGraceSeconds = 5.0
+
+    public var config: LighttpdConfig
+    public var lighttpd: String
+
+    public init(config: LighttpdConfig, lighttpd: String) {
+        self.config = config
+        self.lighttpd = lighttpd
+    }
+
+    /// Checks everything an operator could have got wrong, one clear line each.
+    public func preflight() throws {
+        try config.data.checkUsable()
+        for manifest in config.manifests where access(config.executable(of: manifest), X_OK) != 0 {
+            throw HostingError(
+                "function \(manifest.name) is not built (no \(config.executable(of: manifest))): run `make build`")
+        }
+        try PortCheck.ensureFree(host: config.host, port: config.port)
+    }
+
+    /// Runs until lighttpd exits or a stop signal arrives; returns the exit code to use.
+    public func run(log: (String) -> Void) throws -> Int32 {
+        try preflight()
+        try config.write()
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        for signo in [SIGINT, SIGTERM, SIGCHLD] {
+            sigaddset(&stopSignals, signo)
+        }
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+        // Functions orphaned by lighttpd's exit come to us, so we can reap and count them.
+        try systemCall("prctl", "PR_SET_CHILD_SUBREAPER") { flashsale_become_child_subreaper() }
+        let server = try ChildProcess(executable: lighttpd, arguments: ["-D", "-f", config.data.lighttpdConfig])
+        log("flashsale: serving http://\(config.host):\(config.port)/ (lighttpd pid \(server.pid), data \(config.data.path)); Ctrl-C stops")
+
+        while true {
+            var received: Int32 = 0
+            sigwait(&stopSignals, &received)
+            if let status = server.exitStatus() {
+                stopGroup(of: server)
+                log("flashsale: lighttpd exited with status \(status); see \(config.data.logs)/lighttpd-error.log")
+                return status == 0 ? 1 : status
+            }
+            if received == SIGINT || received == SIGTERM {
+                log("flashsale: stopping lighttpd and its functions")
+                server.signal(SIGTERM)
+                _ = waitUntil(seconds: Self.stopGraceSeconds) { server.exitStatus() != nil }
+                stopGroup(of: server)
+                return 0
+            }
+        }
+    }
+
+    /// Makes sure nothing of the group outlives the server: SIGTERM, a grace period, SIGKILL.
+    /// Orphans are re-parented to this process (subreaper), so reaping them empties the group.
+    private func stopGroup(of server: ChildProcess) {
+        server.signal(SIGKILL)
+        server.reap()
+        let gone = { reapOrphans(); return !server.groupIsAlive }
+        if gone() { return }
+        server.signalGroup(SIGTERM)
+        if !waitUntil(seconds: Self.stopGraceSeconds, gone) {
+            server.signalGroup(SIGKILL)
+            _ = waitUntil(seconds: Self.stopGraceSeconds, gone)
+        }
+    }
+
+    /// Locates lighttpd on PATH or in the usual sbin folders.
+    public static func findLighttpd(environment: [String: String]) throws(HostingError) -> String {
+        let path = (environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        for directory in path + ["/usr/sbin", "/usr/local/sbin", "/sbin"] where access("\(directory)/lighttpd", X_OK) == 0 {
+            return "\(directory)/lighttpd"
+        }
+        throw HostingError("lighttpd is not installed: install the Debian package `lighttpd` (apt-get install lighttpd)")
+    }
+}
+
+/// Reaps every child that has exited, without waiting.
+private func reapOrphans() {
+    var status: Int32 = 0
+    while waitpid(-1, &status, WNOHANG) > 0 {}
+}
+
+/// Polls `condition` every 10 ms until it holds or `seconds` pass; true if it held.
+func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(10_000)
+    }
+    return condition()
+}

@@ -1,0 +1,63 @@
+import CSQLite
+
+/// One SQLite connection, its only owner. Opens with extended result codes and a busy
+/// timeout (several function processes share the file), and asserts WAL mode.
+public final class Database {
+    /// How long a statement waits for another process's write lock before failing `busy`.
+    public static let defaultBusyTimeoutMilliseconds: Int32 = 5000
+
+    // The sqlite3 connection; opened in init, closed in deinit, used only through this class.
+    private let handle: OpaquePointer
+
+    public let path: String
+
+    public init(path: String, busyTimeoutMilliseconds: Int32 = defaultBusyTimeoutMilliseconds) throws(SQLiteError) {
+        var opened: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &opened, flags, nil)
+        guard rc == SQLITE_OK, let opened else {
+            let message = opened.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(opened)
+            throw SQLiteError(resultCode: rc & 0xff, extendedResultCode: rc, message: "\(message) (\(path))", sql: nil)
+        }
+        handle = opened
+        self.path = path
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+        let mode = try text("PRAGMA journal_mode=WAL")
+        guard mode == "wal" else {
+            throw SQLiteError(
+                resultCode: SQLITE_ERROR, extendedResultCode: SQLITE_ERROR,
+                message: "journal_mode is \(mode ?? "unknown"), not wal", sql: "PRAGMA journal_mode=WAL")
+        }
+    }
+
+    deinit {
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements that return no rows.
+    public func execute(_ sql: String) throws(SQLiteError) {
+        try check(sqlite3_exec(handle, sql, nil, nil, nil), sql: sql)
+    }
+
+    /// The first column of the first row of `sql`, as text.
+    public func text(_ sql: String) throws(SQLiteError) -> String? {
+        var statement: OpaquePointer?
+        try check(sqlite3_prepare_v2(handle, sql, -1, &statement, nil), sql: sql)
+        defer { sqlite3_finalize(statement) }
+        let rc = sqlite3_step(statement)
+        guard rc == SQLITE_ROW else {
+            try check(rc == SQLITE_DONE ? SQLITE_OK : rc, sql: sql)
+            return nil
+        }
+        return sqlite3_column_text(statement, 0).map { String(cString: $0) }
+    }
+
+    private func check(_ rc: Int32, sql: String) throws(SQLiteError) {
+        guard rc != SQLITE_OK else { return }
+        throw SQLiteError(
+            resultCode: rc & 0xff, extendedResultCode: sqlite3_extended_errcode(handle),
+            message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+}

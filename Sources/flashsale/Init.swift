@@ -1,0 +1,20 @@
+import ArgumentParser
+import Hosting
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create the data directory with a secret key and the database; safe to run again."
+    )
+
+    @OptionGroup var data: DataOption
+
+    func run() throws {
+        let directory = data.directory
+        do {
+            try directory.initialize()
+        } catch {
+            throw fail(error)
+        }
+        print("flashsale: data directory ready at \(directory.path)")
+    }
+}

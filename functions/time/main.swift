@@ -1,0 +1,4 @@
+import FastCGI
+import Functions
+
+FastCGIServer.run(TimeFunction.function)
