@@ -91,16 +91,27 @@ public struct LighttpdConfig: Sendable {
     /// The body lighttpd sends for each error status it produces itself, in the functions'
     /// JSON error format.
     public static func errorPages() -> [(status: Int, body: [UInt8])] {
-        let codes: [(Int, ErrorCode)] = [
-            (400, .badRequest), (403, .forbidden), (404, .notFound), (405, .methodNotAllowed),
-            (408, .badRequest), (411, .badRequest), (413, .payloadTooLarge), (414, .badRequest),
-            (416, .badRequest), (417, .badRequest), (431, .badRequest), (500, .internal), (501, .badRequest),
-            (502, .internal), (503, .busy), (504, .internal), (505, .badRequest),
+        let pages: [(Int, ErrorCode, String)] = [
+            (400, .badRequest, "the request is malformed"),
+            (403, .forbidden, "access to this path is forbidden"),
+            (404, .notFound, "nothing is served at this path"),
+            (405, .methodNotAllowed, "this path does not accept the method"),
+            (408, .badRequest, "the request took too long to arrive"),
+            (411, .badRequest, "a request with a body needs a Content-Length"),
+            (413, .payloadTooLarge, "the request body is larger than the server accepts"),
+            (414, .badRequest, "the request URI is too long"),
+            (416, .badRequest, "the requested range cannot be satisfied"),
+            (417, .badRequest, "the expectation cannot be met"),
+            (431, .badRequest, "the request headers are too large"),
+            (500, .internal, "the server failed; the failure is logged"),
+            (501, .badRequest, "the server does not implement this request"),
+            (502, .internal, "the function answered badly; the failure is logged"),
+            (503, .busy, "the function is busy or restarting; retry shortly"),
+            (504, .internal, "the function did not answer in time"),
+            (505, .badRequest, "the HTTP version is not supported"),
         ]
-        return codes.map { status, code in
-            let reason = HTTPResponse.Status(code: status).reasonPhrase
-            let message = "the web server answered \(status) \(reason)"
-            return (status, Response(error: HTTPError(code, message, status: HTTPResponse.Status(code: status))).body)
+        return pages.map { status, code, message in
+            (status, Response(error: HTTPError(code, message, status: HTTPResponse.Status(code: status))).body)
         }
     }
 }

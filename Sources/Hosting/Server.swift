@@ -75,13 +75,20 @@ public struct Server: Sendable {
         }
     }
 
-    /// Locates lighttpd on PATH or in the usual sbin folders.
+    /// Locates lighttpd: `$FLASHSALE_LIGHTTPD` if set, else PATH and the usual sbin folders.
     public static func findLighttpd(environment: [String: String]) throws(HostingError) -> String {
-        let path = (environment["PATH"] ?? "").split(separator: ":").map(String.init)
-        for directory in path + ["/usr/sbin", "/usr/local/sbin", "/sbin"] where access("\(directory)/lighttpd", X_OK) == 0 {
-            return "\(directory)/lighttpd"
+        let candidates: [String]
+        if let chosen = environment["FLASHSALE_LIGHTTPD"] {
+            candidates = [chosen]
+        } else {
+            let path = (environment["PATH"] ?? "").split(separator: ":").map(String.init)
+            candidates = (path + ["/usr/sbin", "/usr/local/sbin", "/sbin"]).map { "\($0)/lighttpd" }
         }
-        throw HostingError("lighttpd is not installed: install the Debian package `lighttpd` (apt-get install lighttpd)")
+        guard let found = candidates.first(where: { access($0, X_OK) == 0 }) else {
+            throw HostingError(
+                "lighttpd is not installed (looked for \(candidates.joined(separator: ", "))): apt-get install lighttpd")
+        }
+        return found
     }
 }
 

@@ -54,7 +54,16 @@ public struct ErrorBody: Codable, Sendable, Equatable {
     public struct Detail: Codable, Sendable, Equatable {
         public var code: ErrorCode
         public var message: String
+
+        public init(code: ErrorCode, message: String) {
+            self.code = code
+            self.message = message
+        }
     }
 
     public var error: Detail
+
+    public init(error: Detail) {
+        self.error = error
+    }
 }

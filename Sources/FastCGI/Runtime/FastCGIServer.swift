@@ -31,7 +31,18 @@ public enum FastCGIServer {
         let socket = try listeningSocket(function)
         let maxBodyBytes = environment("FLASHSALE_MAX_BODY_BYTES").flatMap(Int.init) ?? defaultMaxBodyBytes
         let request = try FastCGIRequest(listeningOn: socket)
-        while request.accept() {
+        // A stop signal may interrupt accept() (so an idle process exits at once) but never
+        // the request in hand: it stays blocked until the answer is written, and is then
+        // delivered, so libfcgi refuses the next accept and the loop ends.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        while true {
+            pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+            let accepted = request.accept()
+            pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+            guard accepted else { return }
             let params = request.params()
             let response = function.respond(to: params, maxBodyBytes: maxBodyBytes, readBody: request.readBody)
             request.write(response.cgiBytes(includeBody: params["REQUEST_METHOD"] != "HEAD"))

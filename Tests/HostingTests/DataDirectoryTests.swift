@@ -1,0 +1,69 @@
+import Foundation
+import Hosting
+import Store
+import Testing
+import TestSupport
+
+@Suite struct DataDirectoryTests {
+    @Test func resolvesOptionThenEnvironmentThenVar() {
+        let cwd = FileManager.default.currentDirectoryPath
+        #expect(DataDirectory.resolve(option: "/a", environment: ["FLASHSALE_DATA": "/b"]).path == "/a")
+        #expect(DataDirectory.resolve(option: nil, environment: ["FLASHSALE_DATA": "/b"]).path == "/b")
+        #expect(DataDirectory.resolve(option: nil, environment: [:]).path == cwd + "/var")
+        #expect(DataDirectory(path: "x/../y").path == cwd + "/y")
+    }
+
+    @Test func initCreatesAnOwnerOnlySecretKeyAndAWALDatabase() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let data = DataDirectory(path: temporary.path + "/var")
+        try data.initialize()
+
+        let attributes = try FileManager.default.attributesOfItem(atPath: data.secretKey)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let key = try String(contentsOfFile: data.secretKey, encoding: .utf8)
+        #expect(key.range(of: "^[0-9a-f]{64}\n$", options: .regularExpression) != nil)
+        let directoryMode = try FileManager.default.attributesOfItem(atPath: data.path)[.posixPermissions] as? Int
+        #expect(directoryMode == 0o700)
+        #expect(try Database(path: data.database).text("PRAGMA journal_mode") == "wal")
+        for folder in [data.sockets, data.logs, data.uploads, data.errorPages] {
+            var isDirectory: ObjCBool = false
+            #expect(FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue)
+        }
+    }
+
+    @Test func initTwiceKeepsTheKey() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let data = DataDirectory(path: temporary.path)
+        try data.initialize()
+        let first = try String(contentsOfFile: data.secretKey, encoding: .utf8)
+        try data.initialize()
+        #expect(try String(contentsOfFile: data.secretKey, encoding: .utf8) == first)
+        #expect(!FileManager.default.fileExists(atPath: data.secretKey + ".new"))
+    }
+
+    @Test func twoDirectoriesGetDifferentKeys() throws {
+        let a = try TemporaryDirectory(), b = try TemporaryDirectory()
+        defer { a.remove(); b.remove() }
+        try DataDirectory(path: a.path).initialize()
+        try DataDirectory(path: b.path).initialize()
+        #expect(try String(contentsOfFile: a.path + "/secret.key", encoding: .utf8)
+            != String(contentsOfFile: b.path + "/secret.key", encoding: .utf8))
+    }
+
+    @Test func checkUsableExplainsWhatIsWrong() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let missing = DataDirectory(path: temporary.path + "/missing")
+        #expect(throws: HostingError("data directory \(missing.path) does not exist: run `flashsale init` first")) {
+            try missing.checkUsable()
+        }
+        let empty = DataDirectory(path: temporary.path)
+        #expect(throws: HostingError("data directory \(empty.path) has no secret key: run `flashsale init` first")) {
+            try empty.checkUsable()
+        }
+        try empty.initialize()
+        try empty.checkUsable()
+    }
+}

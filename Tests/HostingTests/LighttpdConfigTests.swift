@@ -1,0 +1,82 @@
+import FastCGI
+import Foundation
+import Hosting
+import Testing
+import TestSupport
+
+@Suite struct LighttpdConfigTests {
+    func config(_ data: DataDirectory, manifests: [Manifest]? = nil) throws -> LighttpdConfig {
+        LighttpdConfig(
+            data: data,
+            template: Paths.packageRoot + "/lighttpd/lighttpd.conf",
+            staticDirectory: Paths.packageRoot + "/lighttpd/static",
+            binDirectory: Paths.binDirectory,
+            host: "127.0.0.1",
+            port: 8080,
+            manifests: try manifests ?? Manifest.loadAll(from: Paths.packageRoot + "/functions"))
+    }
+
+    @Test func everyManifestBecomesAFastCGIBlock() throws {
+        let text = try config(DataDirectory(path: "/srv/fs")).render()
+        #expect(text.contains(#"include "\#(Paths.packageRoot)/lighttpd/lighttpd.conf""#))
+        #expect(text.contains(#"var.data_dir = "/srv/fs""#))
+        #expect(text.contains(#"var.port = 8080"#))
+        for name in ["time", "noop"] {
+            #expect(text.contains(#""/api/\#(name)" => (("#))
+            #expect(text.contains(#""socket" => "/srv/fs/run/\#(name).sock""#))
+            #expect(text.contains(#""bin-path" => "\#(Paths.binDirectory)/flashsale-\#(name)""#))
+        }
+        #expect(text.contains(#""check-local" => "disable""#))
+        #expect(text.contains(#""FLASHSALE_DATA" => "/srv/fs""#))
+        #expect(text.contains(#""FLASHSALE_MAX_BODY_BYTES" => "1024""#))
+        #expect(text.contains(#""max-procs" => 2"#))
+    }
+
+    @Test func valuesAreQuotedForLighttpd() throws {
+        var manifest = try #require(try Manifest.loadAll(from: Paths.packageRoot + "/functions").first)
+        manifest.environment = ["GREETING": #"say "hi" \ bye"#]
+        let text = try config(DataDirectory(path: "/srv/fs"), manifests: [manifest]).render()
+        #expect(text.contains(#""GREETING" => "say \"hi\" \\ bye""#))
+    }
+
+    @Test func aSocketPathTooLongForUnixSocketsIsRefused() throws {
+        let long = "/tmp/" + String(repeating: "d", count: 100)
+        #expect(throws: HostingError.self) { try config(DataDirectory(path: long)).render() }
+    }
+
+    @Test func theGeneratedConfigPassesLighttpdsOwnCheck() throws {
+        let temporary = try TemporaryDirectory()
+        defer { temporary.remove() }
+        let data = DataDirectory(path: temporary.path)
+        try data.initialize()
+        try config(data).write()
+        let lighttpd = try Server.findLighttpd(environment: ProcessInfo.processInfo.environment)
+        let check = try ChildProcess(executable: lighttpd, arguments: ["-tt", "-f", data.lighttpdConfig])
+        var status: Int32?
+        #expect(eventually { status = check.exitStatus(); return status != nil })
+        #expect(status == 0)
+    }
+
+    @Test func errorPagesAreJSONErrorsForEveryStatusLighttpdProduces() throws {
+        let pages = LighttpdConfig.errorPages()
+        #expect(Set(pages.map(\.status)).isSuperset(of: [400, 404, 413, 431, 500, 502, 503]))
+        for page in pages {
+            let body = try JSONDecoder().decode(ErrorBody.self, from: Data(page.body))
+            #expect(!body.error.message.isEmpty)
+        }
+        let codes = Dictionary(uniqueKeysWithValues: try pages.map {
+            ($0.status, try JSONDecoder().decode(ErrorBody.self, from: Data($0.body)).error.code)
+        })
+        #expect(codes[404] == .notFound)
+        #expect(codes[413] == .payloadTooLarge)
+        #expect(codes[431] == .badRequest)
+        #expect(codes[503] == .busy)
+    }
+
+    @Test func lighttpdIsFoundOrNamedWithItsPackage() throws {
+        #expect(throws: HostingError("lighttpd is not installed (looked for /nonexistent/lighttpd): apt-get install lighttpd")) {
+            try Server.findLighttpd(environment: ["FLASHSALE_LIGHTTPD": "/nonexistent/lighttpd"])
+        }
+        #expect(try Server.findLighttpd(environment: [:]).hasSuffix("/lighttpd"))
+    }
+}

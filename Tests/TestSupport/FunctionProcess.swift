@@ -1,0 +1,58 @@
+import Foundation
+import Hosting
+
+/// One function executable running on its own socket (`FLASHSALE_LISTEN`), outside any web
+/// server, for tests that speak FastCGI to it directly. Killed on `stop()` or deinit.
+public final class FunctionProcess {
+    public let socketPath: String
+    public let process: ChildProcess
+    private let directory: TemporaryDirectory
+
+    public init(_ name: String, maxBodyBytes: Int = 1024) throws {
+        directory = try TemporaryDirectory("fn")
+        socketPath = "\(directory.path)/\(name).sock"
+        var environment = ProcessInfo.processInfo.environment
+        environment["FLASHSALE_LISTEN"] = socketPath
+        environment["FLASHSALE_MAX_BODY_BYTES"] = String(maxBodyBytes)
+        environment["FLASHSALE_DATA"] = directory.path
+        process = try ChildProcess(executable: Paths.executable("flashsale-\(name)"), arguments: [], environment: environment)
+        let socketPath = socketPath
+        guard eventually({ (try? SocketStream(unixPath: socketPath)) != nil }) else {
+            stopNow()
+            throw POSIXError(.ETIMEDOUT)
+        }
+    }
+
+    deinit {
+        stopNow()
+    }
+
+    /// True while the process has not exited.
+    public var isRunning: Bool { kill(process.pid, 0) == 0 && !hasExited }
+
+    private var exitCode: Int32?
+    private var hasExited: Bool {
+        if exitCode == nil { exitCode = process.exitStatus() }
+        return exitCode != nil
+    }
+
+    /// Waits (bounded) for the process to exit; its exit status, or nil if it did not.
+    public func waitForExit(within seconds: Double = 10) -> Int32? {
+        _ = eventually(within: seconds) { hasExited }
+        return exitCode
+    }
+
+    /// The system call the process is blocked in (`/proc/PID/syscall`'s first field).
+    public var currentSyscall: Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.pid)/syscall", encoding: .utf8) else { return nil }
+        return text.split(separator: " ").first.flatMap { Int($0) }
+    }
+
+    private func stopNow() {
+        if !hasExited {
+            process.signal(SIGKILL)
+            process.reap()
+        }
+        directory.remove()
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// An HTTP/1.1 answer as a test sees it.
+public struct HTTPAnswer: Sendable {
+    public var status: Int
+    /// Header names lower-cased; the last value wins.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public var text: String { String(decoding: body, as: UTF8.self) }
+
+    /// The body decoded as a JSON object.
+    public func json() throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            throw POSIXError(.EBADMSG)
+        }
+        return object
+    }
+
+    /// The `error.code` of a JSON error body, if the body is one.
+    public var errorCode: String? {
+        ((try? json())?["error"] as? [String: Any])?["code"] as? String
+    }
+
+    /// Parses a raw answer: status line, headers, body (up to what was received).
+    public init(raw: [UInt8]) throws {
+        guard let end = raw.firstRange(of: Array("\r\n\r\n".utf8)) else { throw POSIXError(.EBADMSG) }
+        let head = String(decoding: raw[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+        let statusParts = head[0].split(separator: " ")
+        guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw POSIXError(.EBADMSG) }
+        self.status = status
+        headers = [:]
+        for line in head.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        body = Array(raw[end.upperBound...])
+    }
+}
+
+/// Sends raw HTTP/1.1 requests to a loopback port, byte for byte as written, so tests can
+/// send what a browser never would. One connection per request.
+public enum HTTPClient {
+    public static func send(port: Int, raw: [UInt8]) throws -> HTTPAnswer {
+        let stream = try SocketStream(port: port)
+        try stream.write(raw)
+        return try HTTPAnswer(raw: stream.readToEnd())
+    }
+
+    public static func request(
+        port: Int, method: String = "GET", target: String, headers: [String: String] = [:], body: [UInt8] = []
+    ) throws -> HTTPAnswer {
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
+            head += "\(name): \(value)\r\n"
+        }
+        if !body.isEmpty || method == "POST" {
+            head += "Content-Length: \(body.count)\r\n"
+        }
+        return try send(port: port, raw: Array((head + "\r\n").utf8) + body)
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Hosting
+
+/// `flashsale serve` on a free loopback port with a fresh data directory: real lighttpd,
+/// real function processes. `stop()` stops it the way an operator does; deinit makes sure
+/// nothing it started survives a failed test.
+public final class ServeProcess {
+    public let port: Int
+    public let data: DataDirectory
+    public let process: ChildProcess
+    private let directory: TemporaryDirectory
+    private var exitCode: Int32?
+
+    public init() throws {
+        directory = try TemporaryDirectory("serve")
+        data = DataDirectory(path: "\(directory.path)/var")
+        let initialize = try ChildProcess(
+            executable: Paths.executable("flashsale"), arguments: ["init", "--data", data.path])
+        initialize.reap()
+        port = try freePort()
+        let command = [Paths.executable("flashsale"), "serve", "--data", data.path, "--port", String(port),
+                       "--root", Paths.packageRoot, "--bin", Paths.binDirectory]
+        process = try ChildProcess(
+            executable: "/bin/sh",
+            arguments: ["-c", "exec \"$@\" >\"\(directory.path)/serve.log\" 2>&1", "sh"] + command)
+        let port = port
+        guard eventually(within: 30, { (try? HTTPClient.request(port: port, target: "/api/time"))?.status == 200 }) else {
+            let log = self.log
+            cleanUp()
+            throw ServeError(message: "flashsale serve did not answer within 30 s:\n\(log)")
+        }
+    }
+
+    deinit {
+        cleanUp()
+    }
+
+    /// What `flashsale serve` printed.
+    public var log: String {
+        (try? String(contentsOfFile: "\(directory.path)/serve.log", encoding: .utf8)) ?? ""
+    }
+
+    /// lighttpd's pid, from its pid file.
+    public var lighttpdPID: pid_t? {
+        (try? String(contentsOfFile: data.lighttpdPidFile, encoding: .utf8))
+            .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// Pids of the running processes of function `name` that serve this data directory.
+    public func functionPIDs(_ name: String) -> [pid_t] {
+        runningPIDs(executable: Paths.executable("flashsale-\(name)"), dataDirectory: data.path)
+    }
+
+    /// Sends SIGTERM like Ctrl-C would and waits (bounded) for serve to exit; its status.
+    public func stop(within seconds: Double = 20) -> Int32? {
+        process.signal(SIGTERM)
+        _ = eventually(within: seconds) {
+            if exitCode == nil { exitCode = process.exitStatus() }
+            return exitCode != nil
+        }
+        return exitCode
+    }
+
+    private func cleanUp() {
+        if exitCode == nil {
+            process.signal(SIGKILL)
+            process.reap()
+            exitCode = -1
+        }
+        if let lighttpd = lighttpdPID, kill(lighttpd, 0) == 0 {
+            kill(-lighttpd, SIGKILL)
+        }
+        for pid in runningPIDs(executable: nil, dataDirectory: data.path) {
+            kill(pid, SIGKILL)
+        }
+        directory.remove()
+    }
+}
+
+public struct ServeError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Live (not zombie) processes whose environment says `FLASHSALE_DATA=dataDirectory`, and
+/// whose executable is `executable` when one is given.
+public func runningPIDs(executable: String?, dataDirectory: String) -> [pid_t] {
+    let marker = Array("FLASHSALE_DATA=\(dataDirectory)".utf8)
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { pid_t($0) }.filter { pid in
+        guard let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ"),
+              environ.split(separator: 0).contains(where: { Array($0) == marker }),
+              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let state = stat.split(separator: ")").last?.split(separator: " ").first, state != "Z"
+        else { return false }
+        guard let executable else { return true }
+        return (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) == executable
+    }
+}
