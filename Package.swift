@@ -8,7 +8,8 @@ let functionNames: [String] = {
     let root = URL(fileURLWithPath: Context.packageDirectory).appendingPathComponent("functions")
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
     return entries.filter { name in
-        FileManager.default.fileExists(atPath: root.appendingPathComponent(name).appendingPathComponent("main.swift").path)
+        FileManager.default.fileExists(
+            atPath: root.appendingPathComponent(name).appendingPathComponent("main.swift").path)
     }.sorted()
 }()
 
@@ -23,7 +24,6 @@ let functionTargets: [Target] = functionNames.map { name in
 
 let package = Package(
     name: "flashsale",
-    platforms: [.macOS(.v14)],
     products: [.executable(name: "flashsale", targets: ["flashsale"])]
         + functionNames.map { .executable(name: "flashsale-\($0)", targets: ["flashsale-\($0)"]) },
     dependencies: [
@@ -47,7 +47,9 @@ let package = Package(
         .target(name: "CProcessShims"),
         .target(
             name: "Hosting",
-            dependencies: ["CProcessShims", "FastCGI", "Store", .product(name: "HTTPTypes", package: "swift-http-types")]
+            dependencies: [
+                "CProcessShims", "FastCGI", "Store", .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
         .executableTarget(
             name: "flashsale",

@@ -1,7 +1,5 @@
 import FastCGI
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// `GET /api/time` → `{"now": <server time in ms since the epoch>}`: the page measures its
 /// clock offset against it, so it must never be cached.
@@ -10,9 +8,11 @@ public enum TimeFunction {
         public var now: Int64
     }
 
-    public static let function = Function(name: "time", routes: [
-        Route("/api/time", methods: [.get]) { _ in try Response.json(Body(now: nowMilliseconds())) }
-    ])
+    public static let function = Function(
+        name: "time",
+        routes: [
+            Route("/api/time", methods: [.get]) { _ in try Response.json(Body(now: nowMilliseconds())) }
+        ])
 
     /// Wall-clock time in milliseconds since the epoch.
     public static func nowMilliseconds() -> Int64 {

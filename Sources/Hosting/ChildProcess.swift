@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A process started with posix_spawn as the leader of a new process group, so it and every
 /// process it spawns can be signalled together. Signals blocked or ignored by the parent are
@@ -57,6 +54,17 @@ public struct ChildProcess: Sendable {
     public func reap() {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    }
+
+    /// Waits up to `seconds` for the process to exit and reaps it: its exit status, or nil if
+    /// it is still running.
+    public func waitForExit(within seconds: Double) -> Int32? {
+        var status: Int32?
+        _ = waitUntil(seconds: seconds) {
+            status = exitStatus()
+            return status != nil
+        }
+        return status
     }
 
     /// Reaps the process if it has exited: its exit code, or 128 + the signal that ended it.

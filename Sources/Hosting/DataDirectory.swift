@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Store
 
 /// The data directory: database, secret key, sockets, logs and the generated server

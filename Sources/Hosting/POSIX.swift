@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A failed system call: the call, what it was applied to and errno.
 public struct SystemCallError: Error, Sendable, CustomStringConvertible {

@@ -1,8 +1,5 @@
 import CProcessShims
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `flashsale serve`: writes the configuration, runs lighttpd in the foreground (which spawns
 /// the functions), and on SIGINT/SIGTERM stops lighttpd and every process it spawned.
@@ -41,7 +38,9 @@ public struct Server: Sendable {
         // Functions orphaned by lighttpd's exit come to us, so we can reap and count them.
         try systemCall("prctl", "PR_SET_CHILD_SUBREAPER") { flashsale_become_child_subreaper() }
         let server = try ChildProcess(executable: lighttpd, arguments: ["-D", "-f", config.data.lighttpdConfig])
-        log("flashsale: serving http://\(config.host):\(config.port)/ (lighttpd pid \(server.pid), data \(config.data.path)); Ctrl-C stops")
+        log(
+            "flashsale: serving http://\(config.host):\(config.port)/ (lighttpd pid \(server.pid), data \(config.data.path)); Ctrl-C stops"
+        )
 
         while true {
             var received: Int32 = 0
@@ -54,7 +53,7 @@ public struct Server: Sendable {
             if received == SIGINT || received == SIGTERM {
                 log("flashsale: stopping lighttpd and its functions")
                 server.signal(SIGTERM)
-                _ = waitUntil(seconds: Self.stopGraceSeconds) { server.exitStatus() != nil }
+                _ = server.waitForExit(within: Self.stopGraceSeconds)
                 stopGroup(of: server)
                 return 0
             }
@@ -66,7 +65,10 @@ public struct Server: Sendable {
     private func stopGroup(of server: ChildProcess) {
         server.signal(SIGKILL)
         server.reap()
-        let gone = { reapOrphans(); return !server.groupIsAlive }
+        let gone = {
+            reapOrphans()
+            return !server.groupIsAlive
+        }
         if gone() { return }
         server.signalGroup(SIGTERM)
         if !waitUntil(seconds: Self.stopGraceSeconds, gone) {
@@ -86,7 +88,8 @@ public struct Server: Sendable {
         }
         guard let found = candidates.first(where: { access($0, X_OK) == 0 }) else {
             throw HostingError(
-                "lighttpd is not installed (looked for \(candidates.joined(separator: ", "))): apt-get install lighttpd")
+                "lighttpd is not installed (looked for \(candidates.joined(separator: ", "))): apt-get install lighttpd"
+            )
         }
         return found
     }

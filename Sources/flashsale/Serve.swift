@@ -15,7 +15,9 @@ struct Serve: ParsableCommand {
     @Option(help: "The port to listen on.")
     var port = 8080
 
-    @Option(help: "The project folder holding functions/ and lighttpd/ (default: $FLASHSALE_ROOT, else the current folder).")
+    @Option(
+        help: "The project folder holding functions/ and lighttpd/ (default: $FLASHSALE_ROOT, else the current folder)."
+    )
     var root: String?
 
     @Option(help: "The folder holding the built function executables (default: the folder of this executable).")

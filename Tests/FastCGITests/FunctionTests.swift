@@ -7,11 +7,13 @@ import Testing
 @Suite struct FunctionTests {
     struct Failure: Error {}
 
-    let function = Function(name: "test", routes: [
-        Route("/api/echo", methods: [.post]) { request in Response.json(bytes: request.body) },
-        Route("/api/fail", methods: [.get]) { _ in throw Failure() },
-        Route("/api/refuse", methods: [.get]) { _ in throw HTTPError(.soldOut, "all gone") },
-    ])
+    let function = Function(
+        name: "test",
+        routes: [
+            Route("/api/echo", methods: [.post]) { request in Response.json(bytes: request.body) },
+            Route("/api/fail", methods: [.get]) { _ in throw Failure() },
+            Route("/api/refuse", methods: [.get]) { _ in throw HTTPError(.soldOut, "all gone") },
+        ])
 
     func respond(
         _ method: String, _ uri: String, body: [UInt8] = [], contentLength: String? = nil, maxBodyBytes: Int = 16

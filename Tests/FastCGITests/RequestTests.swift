@@ -4,20 +4,22 @@ import Testing
 
 @Suite struct RequestTests {
     func params(_ values: [String: String]) -> Params {
-        Params(["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/time", "REMOTE_ADDR": "192.0.2.7"].merging(values) { $1 })
+        Params(
+            ["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/time", "REMOTE_ADDR": "192.0.2.7"].merging(values) { $1 })
     }
 
     @Test func parsesMethodPathQueryHeadersAndAddress() throws {
-        let request = try Request(params: params([
-            "REQUEST_METHOD": "POST",
-            "REQUEST_URI": "/api/caf%C3%A9?sale=s%201&word=two+words&flag&sale=second",
-            "QUERY_STRING": "sale=s%201&word=two+words&flag&sale=second",
-            "HTTP_USER_AGENT": "test/1.0",
-            "HTTP_X_FORWARDED_FOR": "198.51.100.1",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": "2",
-            "SERVER_SOFTWARE": "lighttpd",
-        ]))
+        let request = try Request(
+            params: params([
+                "REQUEST_METHOD": "POST",
+                "REQUEST_URI": "/api/caf%C3%A9?sale=s%201&word=two+words&flag&sale=second",
+                "QUERY_STRING": "sale=s%201&word=two+words&flag&sale=second",
+                "HTTP_USER_AGENT": "test/1.0",
+                "HTTP_X_FORWARDED_FOR": "198.51.100.1",
+                "CONTENT_TYPE": "application/json",
+                "CONTENT_LENGTH": "2",
+                "SERVER_SOFTWARE": "lighttpd",
+            ]))
         #expect(request.method == .post)
         #expect(request.path == "/api/café")
         #expect(request.query["sale"] == "s 1")
@@ -67,8 +69,12 @@ import Testing
         for missing in ["REQUEST_METHOD", "REQUEST_URI"] {
             var values = params([:]).values
             values[missing] = nil
-            #expect(throws: HTTPError(.badRequest, missing == "REQUEST_METHOD"
-                ? "the request has no REQUEST_METHOD" : "the request has no REQUEST_URI starting with /")) {
+            #expect(
+                throws: HTTPError(
+                    .badRequest,
+                    missing == "REQUEST_METHOD"
+                        ? "the request has no REQUEST_METHOD" : "the request has no REQUEST_URI starting with /")
+            ) {
                 try Request(params: Params(values))
             }
         }

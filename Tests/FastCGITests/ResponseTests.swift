@@ -7,7 +7,9 @@ import Testing
     @Test func errorBodyIsTheDocumentedJSON() {
         let response = Response(error: HTTPError(.rateLimited, "slow down", headers: [.retryAfter: "3"]))
         #expect(response.status == .tooManyRequests)
-        #expect(String(decoding: response.body, as: UTF8.self) == #"{"error":{"code":"rate_limited","message":"slow down"}}"#)
+        #expect(
+            String(decoding: response.body, as: UTF8.self)
+                == #"{"error":{"code":"rate_limited","message":"slow down"}}"#)
         #expect(response.headers[.contentType] == "application/json")
         #expect(response.headers[.cacheControl] == "no-store")
         #expect(response.headers[.retryAfter] == "3")
@@ -48,10 +50,11 @@ import Testing
     }
 
     @Test func codesAreTheArchitectureStrings() {
-        #expect(ErrorCode.allCases.map(\.rawValue) == [
-            "not_started", "sold_out", "ended", "already_ordered", "invalid_token", "token_expired",
-            "captcha_required", "captcha_failed", "rate_limited", "busy", "unauthorized", "forbidden",
-            "bad_request", "not_found", "method_not_allowed", "payload_too_large", "internal",
-        ])
+        #expect(
+            ErrorCode.allCases.map(\.rawValue) == [
+                "not_started", "sold_out", "ended", "already_ordered", "invalid_token", "token_expired",
+                "captcha_required", "captcha_failed", "rate_limited", "busy", "unauthorized", "forbidden",
+                "bad_request", "not_found", "method_not_allowed", "payload_too_large", "internal",
+            ])
     }
 }

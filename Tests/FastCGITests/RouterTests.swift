@@ -11,8 +11,11 @@ import Testing
 
     @Test func findsTheRouteForPathAndMethod() throws {
         #expect(try router.handler(for: .get, path: "/api/a")(Request(method: .get, path: "/api/a")).status == .ok)
-        #expect(try router.handler(for: .delete, path: "/api/a")(Request(method: .delete, path: "/api/a")).status == .noContent)
-        #expect(try router.handler(for: .post, path: "/api/b")(Request(method: .post, path: "/api/b")).status == .created)
+        #expect(
+            try router.handler(for: .delete, path: "/api/a")(Request(method: .delete, path: "/api/a")).status
+                == .noContent)
+        #expect(
+            try router.handler(for: .post, path: "/api/b")(Request(method: .post, path: "/api/b")).status == .created)
     }
 
     @Test func acceptingGETAcceptsHEAD() throws {

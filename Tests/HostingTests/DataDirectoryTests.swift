@@ -1,8 +1,8 @@
 import Foundation
 import Hosting
 import Store
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct DataDirectoryTests {
     @Test func resolvesOptionThenEnvironmentThenVar() {
@@ -48,8 +48,9 @@ import TestSupport
         defer { a.remove(); b.remove() }
         try DataDirectory(path: a.path).initialize()
         try DataDirectory(path: b.path).initialize()
-        #expect(try String(contentsOfFile: a.path + "/secret.key", encoding: .utf8)
-            != String(contentsOfFile: b.path + "/secret.key", encoding: .utf8))
+        #expect(
+            try String(contentsOfFile: a.path + "/secret.key", encoding: .utf8)
+                != String(contentsOfFile: b.path + "/secret.key", encoding: .utf8))
     }
 
     @Test func checkUsableExplainsWhatIsWrong() throws {

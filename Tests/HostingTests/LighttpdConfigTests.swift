@@ -1,8 +1,8 @@
 import FastCGI
 import Foundation
 import Hosting
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct LighttpdConfigTests {
     func config(_ data: DataDirectory, manifests: [Manifest]? = nil) throws -> LighttpdConfig {
@@ -52,9 +52,7 @@ import TestSupport
         try config(data).write()
         let lighttpd = try Server.findLighttpd(environment: ProcessInfo.processInfo.environment)
         let check = try ChildProcess(executable: lighttpd, arguments: ["-tt", "-f", data.lighttpdConfig])
-        var status: Int32?
-        #expect(eventually { status = check.exitStatus(); return status != nil })
-        #expect(status == 0)
+        #expect(check.waitForExit(within: 10) == 0)
     }
 
     @Test func errorPagesAreJSONErrorsForEveryStatusLighttpdProduces() throws {
@@ -64,9 +62,10 @@ import TestSupport
             let body = try JSONDecoder().decode(ErrorBody.self, from: Data(page.body))
             #expect(!body.error.message.isEmpty)
         }
-        let codes = Dictionary(uniqueKeysWithValues: try pages.map {
-            ($0.status, try JSONDecoder().decode(ErrorBody.self, from: Data($0.body)).error.code)
-        })
+        let codes = Dictionary(
+            uniqueKeysWithValues: try pages.map {
+                ($0.status, try JSONDecoder().decode(ErrorBody.self, from: Data($0.body)).error.code)
+            })
         #expect(codes[404] == .notFound)
         #expect(codes[413] == .payloadTooLarge)
         #expect(codes[431] == .badRequest)
@@ -74,7 +73,10 @@ import TestSupport
     }
 
     @Test func lighttpdIsFoundOrNamedWithItsPackage() throws {
-        #expect(throws: HostingError("lighttpd is not installed (looked for /nonexistent/lighttpd): apt-get install lighttpd")) {
+        #expect(
+            throws: HostingError(
+                "lighttpd is not installed (looked for /nonexistent/lighttpd): apt-get install lighttpd")
+        ) {
             try Server.findLighttpd(environment: ["FLASHSALE_LIGHTTPD": "/nonexistent/lighttpd"])
         }
         #expect(try Server.findLighttpd(environment: [:]).hasSuffix("/lighttpd"))

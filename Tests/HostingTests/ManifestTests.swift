@@ -1,7 +1,7 @@
 import Foundation
 import Hosting
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct ManifestTests {
     @Test func theProjectsFunctionsLoad() throws {
@@ -41,7 +41,10 @@ import TestSupport
         (#"{"route":"/api/demo","processes":{"min":2,"max":1},"maxBodyBytes":0,"environment":{}}"#, "processes"),
         (#"{"route":"/api/demo","processes":{"min":0,"max":0},"maxBodyBytes":0,"environment":{}}"#, "processes"),
         (#"{"route":"/api/demo","processes":{"min":1,"max":1},"maxBodyBytes":-1,"environment":{}}"#, "maxBodyBytes"),
-        (#"{"route":"/api/demo","processes":{"min":1,"max":1},"maxBodyBytes":0,"environment":{"a b":"c"}}"#, "environment"),
+        (
+            #"{"route":"/api/demo","processes":{"min":1,"max":1},"maxBodyBytes":0,"environment":{"a b":"c"}}"#,
+            "environment"
+        ),
         (#"{"route":"/api/demo","processes":{"min":1,"max":1},"maxBodyBytes":0}"#, "not a valid manifest"),
         (#"{"route":"/api/demo""#, "not a valid manifest"),
     ])

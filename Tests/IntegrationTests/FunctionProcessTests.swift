@@ -1,10 +1,12 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// A real function process spoken to over FastCGI directly, with input no web server sends.
 @Suite struct FunctionProcessTests {
-    static let good: [String: String] = ["REQUEST_METHOD": "GET", "REQUEST_URI": "/api/noop", "REMOTE_ADDR": "127.0.0.1"]
+    static let good: [String: String] = [
+        "REQUEST_METHOD": "GET", "REQUEST_URI": "/api/noop", "REMOTE_ADDR": "127.0.0.1",
+    ]
 
     func params(_ changes: [String: [UInt8]?]) -> [(String, [UInt8])] {
         var values = Self.good.mapValues { Array($0.utf8) }
@@ -26,34 +28,44 @@ import TestSupport
     static let badInputs: [BadInput] = [
         BadInput(name: "no REQUEST_METHOD", params: ["REQUEST_METHOD": nil], status: 400, code: "bad_request"),
         BadInput(name: "no REQUEST_URI", params: ["REQUEST_URI": nil], status: 400, code: "bad_request"),
-        BadInput(name: "malformed percent-encoding in the query",
-                 params: ["REQUEST_URI": Array("/api/noop?a=%zz".utf8), "QUERY_STRING": Array("a=%zz".utf8)],
-                 status: 400, code: "bad_request"),
-        BadInput(name: "malformed percent-encoding in the path", params: ["REQUEST_URI": Array("/api/no%Gop".utf8)],
-                 status: 400, code: "bad_request"),
-        BadInput(name: "non-UTF-8 bytes in the URI", params: ["REQUEST_URI": Array("/api/noop?a=".utf8) + [0xFF, 0xFE]],
-                 status: 400, code: "bad_request"),
-        BadInput(name: "percent-encoded non-UTF-8 in the query",
-                 params: ["REQUEST_URI": Array("/api/noop?a=%FF".utf8), "QUERY_STRING": Array("a=%FF".utf8)],
-                 status: 400, code: "bad_request"),
-        BadInput(name: "a body over the cap",
-                 params: ["REQUEST_METHOD": Array("POST".utf8), "CONTENT_LENGTH": Array("4096".utf8)],
-                 body: [UInt8](repeating: 120, count: 4096), status: 413, code: "payload_too_large"),
-        BadInput(name: "a body shorter than its Content-Length",
-                 params: ["REQUEST_METHOD": Array("POST".utf8), "CONTENT_LENGTH": Array("100".utf8)],
-                 body: [1, 2, 3], status: 400, code: "bad_request"),
-        BadInput(name: "a Content-Length that is not a number",
-                 params: ["REQUEST_METHOD": Array("POST".utf8), "CONTENT_LENGTH": Array("12abc".utf8)],
-                 status: 400, code: "bad_request"),
-        BadInput(name: "an unknown path", params: ["REQUEST_URI": Array("/api/other".utf8)], status: 404, code: "not_found"),
-        BadInput(name: "a method the path does not take", params: ["REQUEST_METHOD": Array("DELETE".utf8)],
-                 status: 405, code: "method_not_allowed"),
+        BadInput(
+            name: "malformed percent-encoding in the query",
+            params: ["REQUEST_URI": Array("/api/noop?a=%zz".utf8), "QUERY_STRING": Array("a=%zz".utf8)],
+            status: 400, code: "bad_request"),
+        BadInput(
+            name: "malformed percent-encoding in the path", params: ["REQUEST_URI": Array("/api/no%Gop".utf8)],
+            status: 400, code: "bad_request"),
+        BadInput(
+            name: "non-UTF-8 bytes in the URI", params: ["REQUEST_URI": Array("/api/noop?a=".utf8) + [0xFF, 0xFE]],
+            status: 400, code: "bad_request"),
+        BadInput(
+            name: "percent-encoded non-UTF-8 in the query",
+            params: ["REQUEST_URI": Array("/api/noop?a=%FF".utf8), "QUERY_STRING": Array("a=%FF".utf8)],
+            status: 400, code: "bad_request"),
+        BadInput(
+            name: "a body over the cap",
+            params: ["REQUEST_METHOD": Array("POST".utf8), "CONTENT_LENGTH": Array("4096".utf8)],
+            body: [UInt8](repeating: 120, count: 4096), status: 413, code: "payload_too_large"),
+        BadInput(
+            name: "a body shorter than its Content-Length",
+            params: ["REQUEST_METHOD": Array("POST".utf8), "CONTENT_LENGTH": Array("100".utf8)],
+            body: [1, 2, 3], status: 400, code: "bad_request"),
+        BadInput(
+            name: "a Content-Length that is not a number",
+            params: ["REQUEST_METHOD": Array("POST".utf8), "CONTENT_LENGTH": Array("12abc".utf8)],
+            status: 400, code: "bad_request"),
+        BadInput(
+            name: "an unknown path", params: ["REQUEST_URI": Array("/api/other".utf8)], status: 404, code: "not_found"),
+        BadInput(
+            name: "a method the path does not take", params: ["REQUEST_METHOD": Array("DELETE".utf8)],
+            status: 405, code: "method_not_allowed"),
     ]
 
     @Test func everyBadInputGetsAJSONErrorAndTheProcessKeepsServing() throws {
         let function = try FunctionProcess("noop", maxBodyBytes: 1024)
         for input in Self.badInputs {
-            let answer = try FastCGIClient.request(socketPath: function.socketPath, params: params(input.params), body: input.body)
+            let answer = try FastCGIClient.request(
+                socketPath: function.socketPath, params: params(input.params), body: input.body)
             #expect(answer.status == input.status, "\(input.name)")
             #expect(answer.errorCode == input.code, "\(input.name)")
             #expect(answer.headers["content-type"] == "application/json", "\(input.name)")
@@ -67,11 +79,13 @@ import TestSupport
     @Test func hugeParametersAreAnsweredWithoutHarm() throws {
         let process = try FunctionProcess("noop")
         let query = "a=" + String(repeating: "x", count: 1 << 20)
-        let answer = try FastCGIClient.request(socketPath: process.socketPath, params: params([
-            "REQUEST_URI": Array("/api/noop?\(query)".utf8),
-            "QUERY_STRING": Array(query.utf8),
-            "HTTP_X_HUGE": [UInt8](repeating: 65, count: 1 << 20),
-        ]))
+        let answer = try FastCGIClient.request(
+            socketPath: process.socketPath,
+            params: params([
+                "REQUEST_URI": Array("/api/noop?\(query)".utf8),
+                "QUERY_STRING": Array(query.utf8),
+                "HTTP_X_HUGE": [UInt8](repeating: 65, count: 1 << 20),
+            ]))
         #expect(answer.status == 200)
         #expect(process.isRunning)
     }

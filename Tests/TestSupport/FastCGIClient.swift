@@ -23,7 +23,9 @@ public final class FastCGIClient {
 
     /// Convenience: parameters as strings.
     public static func request(socketPath: String, params: [String: String], body: [UInt8] = []) throws -> HTTPAnswer {
-        try request(socketPath: socketPath, params: params.sorted { $0.key < $1.key }.map { ($0.key, Array($0.value.utf8)) }, body: body)
+        try request(
+            socketPath: socketPath, params: params.sorted { $0.key < $1.key }.map { ($0.key, Array($0.value.utf8)) },
+            body: body)
     }
 
     /// Sends BEGIN_REQUEST (responder role) and the parameters.
@@ -73,12 +75,16 @@ public final class FastCGIClient {
     }
 
     private func record(type: UInt8, content: [UInt8]) -> [UInt8] {
-        [1, type, UInt8(requestID >> 8), UInt8(requestID & 0xff), UInt8(content.count >> 8), UInt8(content.count & 0xff), 0, 0]
+        [
+            1, type, UInt8(requestID >> 8), UInt8(requestID & 0xff), UInt8(content.count >> 8),
+            UInt8(content.count & 0xff), 0, 0,
+        ]
             + content
     }
 
     private static func length(_ n: Int) -> [UInt8] {
-        n < 128 ? [UInt8(n)] : [UInt8((n >> 24) | 0x80), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)]
+        n < 128
+            ? [UInt8(n)] : [UInt8((n >> 24) | 0x80), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)]
     }
 
     private static func chunks(_ bytes: [UInt8]) -> [[UInt8]] {

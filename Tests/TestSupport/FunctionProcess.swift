@@ -15,7 +15,8 @@ public final class FunctionProcess {
         environment["FLASHSALE_LISTEN"] = socketPath
         environment["FLASHSALE_MAX_BODY_BYTES"] = String(maxBodyBytes)
         environment["FLASHSALE_DATA"] = directory.path
-        process = try ChildProcess(executable: Paths.executable("flashsale-\(name)"), arguments: [], environment: environment)
+        process = try ChildProcess(
+            executable: Paths.executable("flashsale-\(name)"), arguments: [], environment: environment)
         let socketPath = socketPath
         guard eventually({ (try? SocketStream(unixPath: socketPath)) != nil }) else {
             stopNow()
@@ -27,29 +28,30 @@ public final class FunctionProcess {
         stopNow()
     }
 
-    /// True while the process has not exited.
-    public var isRunning: Bool { kill(process.pid, 0) == 0 && !hasExited }
-
     private var exitCode: Int32?
-    private var hasExited: Bool {
+
+    /// True while the process has not exited.
+    public var isRunning: Bool {
         if exitCode == nil { exitCode = process.exitStatus() }
-        return exitCode != nil
+        return exitCode == nil
     }
 
     /// Waits (bounded) for the process to exit; its exit status, or nil if it did not.
     public func waitForExit(within seconds: Double = 10) -> Int32? {
-        _ = eventually(within: seconds) { hasExited }
+        if exitCode == nil { exitCode = process.waitForExit(within: seconds) }
         return exitCode
     }
 
     /// The system call the process is blocked in (`/proc/PID/syscall`'s first field).
     public var currentSyscall: Int? {
-        guard let text = try? String(contentsOfFile: "/proc/\(process.pid)/syscall", encoding: .utf8) else { return nil }
+        guard let text = try? String(contentsOfFile: "/proc/\(process.pid)/syscall", encoding: .utf8) else {
+            return nil
+        }
         return text.split(separator: " ").first.flatMap { Int($0) }
     }
 
     private func stopNow() {
-        if !hasExited {
+        if isRunning {
             process.signal(SIGKILL)
             process.reap()
         }

@@ -18,13 +18,16 @@ public final class ServeProcess {
             executable: Paths.executable("flashsale"), arguments: ["init", "--data", data.path])
         initialize.reap()
         port = try freePort()
-        let command = [Paths.executable("flashsale"), "serve", "--data", data.path, "--port", String(port),
-                       "--root", Paths.packageRoot, "--bin", Paths.binDirectory]
+        let command = [
+            Paths.executable("flashsale"), "serve", "--data", data.path, "--port", String(port),
+            "--root", Paths.packageRoot, "--bin", Paths.binDirectory,
+        ]
         process = try ChildProcess(
             executable: "/bin/sh",
             arguments: ["-c", "exec \"$@\" >\"\(directory.path)/serve.log\" 2>&1", "sh"] + command)
         let port = port
-        guard eventually(within: 30, { (try? HTTPClient.request(port: port, target: "/api/time"))?.status == 200 }) else {
+        guard eventually(within: 30, { (try? HTTPClient.request(port: port, target: "/api/time"))?.status == 200 })
+        else {
             let log = self.log
             cleanUp()
             throw ServeError(message: "flashsale serve did not answer within 30 s:\n\(log)")
@@ -54,10 +57,7 @@ public final class ServeProcess {
     /// Sends SIGTERM like Ctrl-C would and waits (bounded) for serve to exit; its status.
     public func stop(within seconds: Double = 20) -> Int32? {
         process.signal(SIGTERM)
-        _ = eventually(within: seconds) {
-            if exitCode == nil { exitCode = process.exitStatus() }
-            return exitCode != nil
-        }
+        exitCode = process.waitForExit(within: seconds)
         return exitCode
     }
 
@@ -89,9 +89,9 @@ public func runningPIDs(executable: String?, dataDirectory: String) -> [pid_t] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap { pid_t($0) }.filter { pid in
         guard let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ"),
-              environ.split(separator: 0).contains(where: { Array($0) == marker }),
-              let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let state = stat.split(separator: ")").last?.split(separator: " ").first, state != "Z"
+            environ.split(separator: 0).contains(where: { Array($0) == marker }),
+            let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let state = stat.split(separator: ")").last?.split(separator: " ").first, state != "Z"
         else { return false }
         guard let executable else { return true }
         return (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) == executable

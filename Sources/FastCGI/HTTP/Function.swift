@@ -39,7 +39,8 @@ public struct Function: Sendable {
             throw HTTPError(.badRequest, "CONTENT_LENGTH is not a number")
         }
         guard length <= maxBodyBytes else {
-            throw HTTPError(.payloadTooLarge, "the body is \(length) bytes; this function takes at most \(maxBodyBytes)")
+            throw HTTPError(
+                .payloadTooLarge, "the body is \(length) bytes; this function takes at most \(maxBodyBytes)")
         }
         let body = readBody(length)
         guard body.count == length else {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A libfcgi or system call that failed, with the call's name and the code it returned
 /// (libfcgi returns `-errno` for system errors).
@@ -14,6 +12,7 @@ public struct FastCGIError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        code < 0 ? "\(call) failed: \(String(cString: strerror(-code))) (errno \(-code))" : "\(call) failed with \(code)"
+        code < 0
+            ? "\(call) failed: \(String(cString: strerror(-code))) (errno \(-code))" : "\(call) failed with \(code)"
     }
 }

@@ -1,7 +1,5 @@
 import CFastCGI
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// Runs a `Function` as a FastCGI process: one request at a time, until the web server
 /// stops it. Environment: `FLASHSALE_LISTEN` (a socket path or `host:port` to listen on
@@ -56,7 +54,12 @@ public enum FastCGIServer {
             guard fd >= 0 else { throw FastCGIError(call: "FCGX_OpenSocket(\(address))", code: -errno) }
             return fd
         }
-        guard FCGX_IsCGI() == 0 else { throw FastCGIError(call: "FCGX_IsCGI (stdin is not a FastCGI socket: start functions with `flashsale serve`, or set FLASHSALE_LISTEN)", code: -ENOTSOCK) }
+        guard FCGX_IsCGI() == 0 else {
+            throw FastCGIError(
+                call:
+                    "FCGX_IsCGI (stdin is not a FastCGI socket: start functions with `flashsale serve`, or set FLASHSALE_LISTEN)",
+                code: -ENOTSOCK)
+        }
         return 0
     }
 
