@@ -36,6 +36,7 @@ public struct Query: Sendable, Equatable {
     }
 
     private static func decode(_ component: Substring) throws(HTTPError) -> String {
+        guard component.contains(where: { $0 == "%" || $0 == "+" }) else { return String(component) }
         guard let decoded = String(component).replacing("+", with: " ").removingPercentEncoding else {
             throw HTTPError(.badRequest, "the query has a malformed percent-encoding or is not UTF-8")
         }

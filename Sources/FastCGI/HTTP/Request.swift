@@ -7,9 +7,27 @@ public struct Request: Sendable {
     public var method: HTTPRequest.Method
     public var path: String
     public var query: Query
-    public var headers: HTTPFields
     public var remoteAddress: String
     public var body: [UInt8]
+
+    /// The request headers. Built from the CGI parameters on first use: most functions never
+    /// read them, so they do not pay for it.
+    public var headers: HTTPFields {
+        get {
+            switch headerSource {
+            case .fields(let fields): fields
+            case .params(let entries): Self.headers(from: entries)
+            }
+        }
+        set { headerSource = .fields(newValue) }
+    }
+
+    private enum HeaderSource: Sendable {
+        case fields(HTTPFields)
+        case params([Params.Entry])
+    }
+
+    private var headerSource: HeaderSource
 
     public init(
         method: HTTPRequest.Method, path: String, query: Query = Query(), headers: HTTPFields = [:],
@@ -18,14 +36,14 @@ public struct Request: Sendable {
         self.method = method
         self.path = path
         self.query = query
-        self.headers = headers
+        self.headerSource = .fields(headers)
         self.remoteAddress = remoteAddress
         self.body = body
     }
 
     /// Parses the request line parts from CGI parameters; the body is left empty.
     public init(params: Params) throws(HTTPError) {
-        for name in ["REQUEST_METHOD", "REQUEST_URI", "QUERY_STRING"] where params.notUTF8.contains(name) {
+        for name in ["REQUEST_METHOD", "REQUEST_URI", "QUERY_STRING"] where !params.isUTF8(name) {
             throw HTTPError(.badRequest, "\(name) is not valid UTF-8")
         }
         guard let rawMethod = params["REQUEST_METHOD"], !rawMethod.isEmpty else {
@@ -38,35 +56,39 @@ public struct Request: Sendable {
             throw HTTPError(.badRequest, "the request has no REQUEST_URI starting with /")
         }
         let rawPath = uri.prefix { $0 != "?" }
-        guard let path = String(rawPath).removingPercentEncoding, !path.contains("\0") else {
+        let rawQuery = params["QUERY_STRING"].map { Substring($0) } ?? uri.dropFirst(rawPath.count + 1)
+        self.method = method
+        self.path = try Self.decodePath(rawPath)
+        self.query = try Query(parsing: rawQuery)
+        self.headerSource = .params(params.entries.filter { Self.headerName(of: $0.name) != nil })
+        self.remoteAddress = params["REMOTE_ADDR"] ?? ""
+        self.body = []
+    }
+
+    private static func decodePath(_ raw: Substring) throws(HTTPError) -> String {
+        let decoded = raw.utf8.contains(UInt8(ascii: "%")) ? String(raw).removingPercentEncoding : String(raw)
+        guard let decoded, !decoded.utf8.contains(0) else {
             throw HTTPError(.badRequest, "the path has a malformed percent-encoding or is not UTF-8")
         }
-        let rawQuery = params["QUERY_STRING"].map { Substring($0) } ?? uri.dropFirst(rawPath.count + 1)
-        self.init(
-            method: method,
-            path: path,
-            query: try Query(parsing: rawQuery),
-            headers: Self.headers(from: params),
-            remoteAddress: params["REMOTE_ADDR"] ?? ""
-        )
+        return decoded
     }
 
     /// `HTTP_USER_AGENT` becomes `user-agent`; `CONTENT_TYPE` and `CONTENT_LENGTH` join them.
-    private static func headers(from params: Params) -> HTTPFields {
+    private static func headers(from entries: [Params.Entry]) -> HTTPFields {
         var headers = HTTPFields()
-        for (name, value) in params.values {
-            let headerName: Substring
-            if name.hasPrefix("HTTP_") {
-                headerName = name.dropFirst(5)
-            } else if name == "CONTENT_TYPE" || name == "CONTENT_LENGTH" {
-                headerName = Substring(name)
-            } else {
-                continue
-            }
-            if let fieldName = HTTPField.Name(headerName.lowercased().replacing("_", with: "-")) {
-                headers.append(HTTPField(name: fieldName, value: value))
+        for entry in entries {
+            if let name = headerName(of: entry.name),
+                let fieldName = HTTPField.Name(name.lowercased().replacing("_", with: "-"))
+            {
+                headers.append(HTTPField(name: fieldName, value: entry.value))
             }
         }
         return headers
+    }
+
+    /// The header a CGI parameter carries, in CGI spelling, or nil if it carries none.
+    private static func headerName(of param: String) -> Substring? {
+        if param.hasPrefix("HTTP_") { return param.dropFirst(5) }
+        return param == "CONTENT_TYPE" || param == "CONTENT_LENGTH" ? Substring(param) : nil
     }
 }

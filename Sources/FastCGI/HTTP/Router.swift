@@ -27,14 +27,13 @@ public struct Router: Sendable {
     }
 
     public func handler(for method: HTTPRequest.Method, path: String) throws(HTTPError) -> Handler {
-        let candidates = routes.filter { $0.path == path }
-        guard !candidates.isEmpty else {
-            throw HTTPError(.notFound, "no function answers \(path)")
-        }
-        if let route = candidates.first(where: { $0.methods.contains(method) }) {
+        if let route = routes.first(where: { $0.path == path && $0.methods.contains(method) }) {
             return route.handler
         }
-        let allowed = candidates.flatMap(\.methods).map(\.rawValue)
+        let allowed = routes.filter { $0.path == path }.flatMap(\.methods).map(\.rawValue)
+        guard !allowed.isEmpty else {
+            throw HTTPError(.notFound, "no function answers \(path)")
+        }
         var headers = HTTPFields()
         headers[.allow] = allowed.joined(separator: ", ")
         throw HTTPError(.methodNotAllowed, "\(path) accepts \(allowed.joined(separator: ", "))", headers: headers)

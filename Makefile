@@ -1,0 +1,61 @@
+# flashsale — `make demo` runs a sale on http://127.0.0.1:8080, `make test` runs every test.
+# Both install the Debian packages they need first (as root, or through sudo).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# What the product needs to build and run, what the tests add, what the benchmarks add.
+RUN_PACKAGES   := lighttpd libfcgi-dev libsqlite3-dev pkg-config
+TEST_PACKAGES  := e2fsprogs
+BENCH_PACKAGES := wrk curl
+
+DATA ?= $(or $(FLASHSALE_DATA),var)
+PORT ?= 8080
+RELEASE_BIN := .build/release
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# apt_install(packages): installs the ones that are missing; refreshes the package lists
+# first when they are empty (a fresh machine) or when an install from them fails.
+define apt_install
+	missing=""; \
+	for package in $(1); do \
+	  dpkg-query -W -f='$${Status}' "$$package" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "flashsale: installing Debian packages:$$missing"; \
+	  install() { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; }; \
+	  if ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then $(SUDO) apt-get update -qq; fi; \
+	  install || { $(SUDO) apt-get update -qq && install; }; \
+	fi
+endef
+
+.PHONY: all deps build demo test lint bench clean
+
+all: build
+
+deps:
+	@command -v swift >/dev/null || { echo "flashsale: a Swift 6 toolchain is needed (swift not on PATH)"; exit 1; }
+	@$(call apt_install,$(RUN_PACKAGES))
+
+build: deps
+	swift build -c release
+
+demo: build
+	$(RELEASE_BIN)/flashsale init --data $(DATA)
+	exec $(RELEASE_BIN)/flashsale serve --data $(DATA) --port $(PORT)
+
+test: deps
+	@$(call apt_install,$(TEST_PACKAGES))
+	swift format lint --strict -r Package.swift Sources Tests functions
+	swift build --build-tests
+	swift test --skip-build
+
+lint:
+	swift format lint --strict -r Package.swift Sources Tests functions
+
+bench: build
+	@$(call apt_install,$(BENCH_PACKAGES))
+	Tests/Benchmarks/host.sh $(RELEASE_BIN)
+
+clean:
+	rm -rf .build

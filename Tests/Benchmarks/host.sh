@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The host's ceiling: wrk against a small static file, the no-op function and the time
+# function behind one `flashsale serve`, interleaved in rounds so machine noise falls on all
+# three alike. Prints medians, ratios and the resident memory of the time processes as a
+# Markdown section for BENCHMARKS.md.
+#
+# Usage: Tests/Benchmarks/host.sh [BIN_DIR]   (make bench builds and passes .build/release)
+# Knobs: ROUNDS (5), DURATION (10s), CONNECTIONS (64), THREADS (2).
+set -euo pipefail
+
+bin=$(cd "${1:-.build/release}" && pwd -P)
+rounds=${ROUNDS:-5}
+duration=${DURATION:-10s}
+connections=${CONNECTIONS:-64}
+threads=${THREADS:-2}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/fsbench-XXXXXX)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+
+"$bin/flashsale" init --data "$work/var" >/dev/null
+"$bin/flashsale" serve --data "$work/var" --port "$port" --root "$root" --bin "$bin" 2>"$work/serve.log" &
+serve=$!
+trap 'kill -TERM "$serve" 2>/dev/null || true; wait "$serve" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 300); do
+  curl -fs -o /dev/null "$base/api/time" && break
+  sleep 0.1
+done
+curl -fs -o /dev/null "$base/api/time" || { echo "flashsale serve did not start:"; cat "$work/serve.log"; exit 1; }
+
+# Pids of the live processes of function $1 serving this data directory.
+function_pids() {
+  for environ in /proc/[0-9]*/environ; do
+    pid=${environ#/proc/}; pid=${pid%/environ}
+    [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$bin/flashsale-$1" ] || continue
+    tr '\0' '\n' <"$environ" 2>/dev/null | grep -qx "FLASHSALE_DATA=$work/var" && echo "$pid"
+  done
+}
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# One wrk run against path $1: "requests/s p99-ms requests"; fails on any error answer.
+measure() {
+  local out
+  out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency "$base$1")
+  if grep -qE "Non-2xx|Socket errors" <<<"$out"; then
+    echo "wrk saw errors on $1:" >&2; echo "$out" >&2; exit 1
+  fi
+  awk '/Requests\/sec/ {rps = $2}
+       $1 == "99%" {v = $2; if (v ~ /us$/) p = v / 1000; else if (v ~ /ms$/) p = v + 0; else p = v * 1000}
+       / requests in / {n = $1}
+       END {printf "%s %.2f %s\n", rps, p, n}' <<<"$out"
+}
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+paths=(${PATHS:-/robots.txt /api/noop /api/time})
+for path in "${paths[@]}"; do DURATION=2s measure "$path" >/dev/null; done
+declare -A before
+for pid in $(function_pids time); do before[$pid]=$(rss_kb "$pid"); done
+
+declare -A rps p99
+time_requests=0
+for round in $(seq 1 "$rounds"); do
+  for path in "${paths[@]}"; do
+    read -r r p n < <(measure "$path")
+    rps[$path]+="$r "
+    p99[$path]+="$p "
+    [ "$path" = /api/time ] && time_requests=$((time_requests + n))
+    echo "round $round $path: $r req/s, p99 $p ms" >&2
+  done
+done
+
+med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+static=$(med "${rps[/robots.txt]}")
+noop=$(med "${rps[/api/noop]}")
+echo "### Host ceiling — $(date -u +%Y-%m-%d), $(nproc) cores, $(lighttpd -v | cut -d' ' -f1), $(swift --version 2>&1 | head -1 | sed 's/ (.*//')"
+echo
+echo "\`make bench\` (ROUNDS=$rounds DURATION=$duration CONNECTIONS=$connections THREADS=$threads; wrk on the same machine; medians of $rounds interleaved rounds)"
+echo
+echo "| path | requests/s | p99 latency (ms) | ÷ noop | ÷ static |"
+echo "|---|---:|---:|---:|---:|"
+for path in "${paths[@]}"; do
+  r=$(med "${rps[$path]}")
+  awk -v path="$path" -v r="$r" -v p="$(med "${p99[$path]}")" -v noop="$noop" -v static="$static" \
+    'BEGIN {printf "| `%s` | %.0f | %.2f | %.2f | %.2f |\n", path, r, p, r / noop, r / static}'
+done
+echo
+echo "Resident memory of each \`flashsale-time\` process, after warm-up → after $time_requests more /api/time requests in all:"
+echo
+for pid in "${!before[@]}"; do
+  echo "- pid $pid: ${before[$pid]} kB → $(rss_kb "$pid") kB"
+done
