@@ -12,26 +12,40 @@ public final class ServeProcess {
     private var exitCode: Int32?
 
     public init() throws {
-        directory = try TemporaryDirectory("serve")
-        data = DataDirectory(path: "\(directory.path)/var")
-        let initialize = try ChildProcess(
-            executable: Paths.executable("flashsale"), arguments: ["init", "--data", data.path])
-        initialize.reap()
-        port = try freePort()
-        let command = [
-            Paths.executable("flashsale"), "serve", "--data", data.path, "--port", String(port),
-            "--root", Paths.packageRoot, "--bin", Paths.binDirectory,
-        ]
-        process = try ChildProcess(
-            executable: "/bin/sh",
-            arguments: ["-c", "exec \"$@\" >\"\(directory.path)/serve.log\" 2>&1", "sh"] + command)
-        let port = port
-        guard eventually(within: 30, { (try? HTTPClient.request(port: port, target: "/api/time"))?.status == 200 })
-        else {
-            let log = self.log
-            cleanUp()
-            throw ServeError(message: "flashsale serve did not answer within 30 s:\n\(log)")
+        let directory = try TemporaryDirectory("serve")
+        let data = DataDirectory(path: "\(directory.path)/var")
+        let log = "\(directory.path)/serve.log"
+        try ChildProcess(executable: Paths.executable("flashsale"), arguments: ["init", "--data", data.path]).reap()
+        // A free port can be taken by a parallel test before serve binds it: then try another.
+        for _ in 1...3 {
+            let port = try freePort()
+            let command = [
+                Paths.executable("flashsale"), "serve", "--data", data.path, "--port", String(port),
+                "--root", Paths.packageRoot, "--bin", Paths.binDirectory,
+            ]
+            let process = try ChildProcess(
+                executable: "/bin/sh", arguments: ["-c", "exec \"$@\" >\"\(log)\" 2>&1", "sh"] + command)
+            var exited = false
+            let answered = eventually(within: 30) {
+                exited = process.exitStatus() != nil
+                return exited || (try? HTTPClient.request(port: port, target: "/api/time"))?.status == 200
+            }
+            if answered && !exited {
+                (self.port, self.process, self.data, self.directory) = (port, process, data, directory)
+                return
+            }
+            if !exited {
+                process.signal(SIGKILL)
+                process.reap()
+            }
+            let printed = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if !printed.contains("already in use") {
+                directory.remove()
+                throw ServeError(message: "flashsale serve did not answer within 30 s:\n\(printed)")
+            }
         }
+        directory.remove()
+        throw ServeError(message: "flashsale serve found no free port in three tries")
     }
 
     deinit {
