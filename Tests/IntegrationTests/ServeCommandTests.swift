@@ -42,50 +42,57 @@ import Testing
         )
     }
 
-    @Test func serveOnAPortInUseSaysSo() throws {
+    /// A temporary directory on which `flashsale init` has run; the caller removes it.
+    func initializedDirectory() throws -> TemporaryDirectory {
         let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         #expect(try flashsale("init --data \(directory.path)").0 == 0)
+        return directory
+    }
+
+    /// `flashsale serve` on `data`, from the project (or `root`), on a free port (or `port`).
+    func serve(
+        _ data: TemporaryDirectory, port: Int? = nil, root: String = Paths.packageRoot,
+        environment: [String: String] = [:]
+    ) throws -> (Int32?, String) {
+        let port = try port ?? freePort()
+        return try flashsale("serve --data \(data.path) --port \(port) --root \(root)", environment: environment)
+    }
+
+    @Test func serveOnAPortInUseSaysSo() throws {
+        let directory = try initializedDirectory()
+        defer { directory.remove() }
         let holder = try PortHolder()
-        let (status, message) = try flashsale(
-            "serve --data \(directory.path) --port \(holder.port) --root \(Paths.packageRoot)")
+        let (status, message) = try serve(directory, port: holder.port)
         #expect(status == 1)
         #expect(message == "flashsale: port \(holder.port) on 127.0.0.1 is already in use\n")
     }
 
     @Test func serveWithoutLighttpdNamesThePackage() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try initializedDirectory()
         defer { directory.remove() }
-        #expect(try flashsale("init --data \(directory.path)").0 == 0)
-        let (status, message) = try flashsale(
-            "serve --data \(directory.path) --port \(try freePort()) --root \(Paths.packageRoot)",
-            environment: ["FLASHSALE_LIGHTTPD": "/nonexistent/lighttpd"])
+        let (status, message) = try serve(directory, environment: ["FLASHSALE_LIGHTTPD": "/nonexistent/lighttpd"])
         #expect(status == 1)
         #expect(message.hasSuffix("apt-get install lighttpd\n"))
         #expect(message.split(separator: "\n").count == 1)
     }
 
     @Test func serveOnAnUnwritableDataDirectorySaysSo() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try initializedDirectory()
         defer {
             _ = try? ChildProcessRunner.run("chattr -i \(directory.path)")
             directory.remove()
         }
-        #expect(try flashsale("init --data \(directory.path)").0 == 0)
         // Immutable stops even root from writing, which plain permissions would not.
         try #require(try ChildProcessRunner.run("chattr +i \(directory.path)") == 0)
-        let (status, message) = try flashsale(
-            "serve --data \(directory.path) --port \(try freePort()) --root \(Paths.packageRoot)")
+        let (status, message) = try serve(directory)
         #expect(status == 1)
         #expect(message == "flashsale: data directory \(directory.path) is not writable by this user\n")
     }
 
     @Test func serveOutsideTheProjectSaysWhereFunctionsAreMissing() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try initializedDirectory()
         defer { directory.remove() }
-        #expect(try flashsale("init --data \(directory.path)").0 == 0)
-        let (status, message) = try flashsale(
-            "serve --data \(directory.path) --port \(try freePort()) --root /nonexistent")
+        let (status, message) = try serve(directory, root: "/nonexistent")
         #expect(status == 1)
         #expect(message.contains("no functions directory at /nonexistent/functions"))
     }
@@ -98,34 +105,5 @@ import Testing
         #expect(serve.process.waitForExit(within: 20) == 137)
         #expect(runningPIDs(executable: nil, dataDirectory: serve.data.path).isEmpty)
         #expect(serve.log.contains("lighttpd exited with status 137"))
-    }
-}
-
-/// Holds a loopback TCP port in the listening state until released.
-final class PortHolder {
-    let port: Int
-    private let fd: Int32
-
-    init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && listen(fd, 1) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        guard ok else {
-            close(fd)
-            throw POSIXError(.EADDRINUSE)
-        }
-        port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    deinit {
-        close(fd)
     }
 }
