@@ -96,14 +96,27 @@ import Testing
         #expect(function.waitForExit() == 0)
     }
 
-    @Test func sigtermFinishesTheRequestInHandThenExits() throws {
+    enum Moment: String, CaseIterable, CustomTestStringConvertible {
+        case beforeTheParameters, beforeTheBody
+        var testDescription: String { rawValue }
+    }
+
+    /// The stop signal lands while the function waits for the rest of an accepted request.
+    @Test(arguments: Moment.allCases)
+    func sigtermFinishesTheRequestInHandThenExits(_ moment: Moment) throws {
         let function = try FunctionProcess("noop")
+        let post = params(["REQUEST_METHOD": Array("POST".utf8), "CONTENT_LENGTH": Array("2".utf8)])
         let answer = try {
             let client = try FastCGIClient(socketPath: function.socketPath)
-            try client.begin(params: params(["REQUEST_METHOD": Array("POST".utf8), "CONTENT_LENGTH": Array("2".utf8)]))
-            // The function has accepted the request and waits in read(2) for its body.
-            #expect(eventually { function.currentSyscall == 0 })
+            try client.sendBeginRequest()
+            if moment == .beforeTheBody {
+                try client.sendParams(post)
+            }
+            #expect(eventually { function.waitChannel.contains("read") })
             function.process.signal(SIGTERM)
+            if moment == .beforeTheParameters {
+                try client.sendParams(post)
+            }
             try client.sendBody(Array("{}".utf8))
             return try client.readAnswer()
         }()
@@ -115,10 +128,30 @@ import Testing
     @Test func refusesToRunWithoutAFastCGISocket() throws {
         let output = try TemporaryDirectory()
         defer { output.remove() }
-        let process = try ChildProcessRunner.run(
+        let status = try ChildProcessRunner.run(
             "exec \"\(Paths.executable("flashsale-noop"))\" </dev/null 2>\"\(output.path)/err\"")
-        #expect(process != 0)
+        #expect(status == 1)
         let message = try String(contentsOfFile: output.path + "/err", encoding: .utf8)
         #expect(message.contains("flashsale serve"))
+    }
+
+    /// A function that cannot start says why, with the C facts, in the file FLASHSALE_LOG names.
+    /// (libfcgi itself reports a failed bind with perror and exits with errno.)
+    @Test(arguments: [
+        (["FLASHSALE_LISTEN": "/nonexistent/dir/noop.sock"], "bind/listen: No such file or directory"),
+        (["FLASHSALE_LISTEN": "@SOCKET@", "FLASHSALE_MAX_BODY_BYTES": "lots"], "FLASHSALE_MAX_BODY_BYTES=lots"),
+        (["FLASHSALE_LISTEN": "@SOCKET@", "FLASHSALE_MAX_BODY_BYTES": "-1"], "FLASHSALE_MAX_BODY_BYTES=-1"),
+    ])
+    func aFunctionThatCannotStartLogsWhyAndExits(environment: [String: String], logged: String) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var environment = environment.mapValues { $0.replacing("@SOCKET@", with: directory.path + "/noop.sock") }
+        environment["FLASHSALE_LOG"] = directory.path + "/functions.log"
+        let status = try ChildProcessRunner.run(
+            "exec \"\(Paths.executable("flashsale-noop"))\" </dev/null",
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
+        #expect(status != nil && status != 0)
+        let log = try String(contentsOfFile: directory.path + "/functions.log", encoding: .utf8)
+        #expect(log.contains(logged))
     }
 }

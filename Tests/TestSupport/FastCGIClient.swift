@@ -30,7 +30,17 @@ public final class FastCGIClient {
 
     /// Sends BEGIN_REQUEST (responder role) and the parameters.
     public func begin(params: [(String, [UInt8])]) throws {
+        try sendBeginRequest()
+        try sendParams(params)
+    }
+
+    /// Sends BEGIN_REQUEST alone: the function accepts and waits for the parameters.
+    public func sendBeginRequest() throws {
         try stream.write(record(type: 1, content: [0, 1, 0, 0, 0, 0, 0, 0]))
+    }
+
+    /// Sends the parameters and the empty record that ends them.
+    public func sendParams(_ params: [(String, [UInt8])]) throws {
         var content: [UInt8] = []
         for (name, value) in params {
             content += Self.length(name.utf8.count) + Self.length(value.count) + Array(name.utf8) + value
@@ -57,11 +67,12 @@ public final class FastCGIClient {
         while offset + 8 <= raw.count {
             let type = raw[offset + 1]
             let length = Int(raw[offset + 4]) << 8 | Int(raw[offset + 5])
-            let padding = Int(raw[offset + 6])
+            let end = offset + 8 + length + Int(raw[offset + 6])
+            guard end <= raw.count else { throw POSIXError(.EBADMSG) }
             if type == 6 {
                 stdout += raw[(offset + 8)..<(offset + 8 + length)]
             }
-            offset += 8 + length + padding
+            offset = end
         }
         return try Self.parseCGI(stdout)
     }

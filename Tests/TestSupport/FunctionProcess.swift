@@ -42,12 +42,10 @@ public final class FunctionProcess {
         return exitCode
     }
 
-    /// The system call the process is blocked in (`/proc/PID/syscall`'s first field).
-    public var currentSyscall: Int? {
-        guard let text = try? String(contentsOfFile: "/proc/\(process.pid)/syscall", encoding: .utf8) else {
-            return nil
-        }
-        return text.split(separator: " ").first.flatMap { Int($0) }
+    /// The kernel function the process sleeps in (`/proc/PID/wchan`), such as
+    /// `unix_stream_read_generic` while it waits to read from a connection.
+    public var waitChannel: String {
+        (try? String(contentsOfFile: "/proc/\(process.pid)/wchan", encoding: .utf8)) ?? ""
     }
 
     private func stopNow() {

@@ -6,4 +6,17 @@
 /// Returns 0, or -1 with errno set.
 int flashsale_become_child_subreaper(void);
 
+/// Makes SIGTERM and SIGINT set the stop flag, and blocks both in the calling thread: from
+/// then on they are delivered only inside flashsale_wait_readable_or_stop. Returns 0, or -1
+/// with errno set.
+int flashsale_install_stop_signals(void);
+
+/// Whether SIGTERM or SIGINT has been delivered.
+int flashsale_stop_requested(void);
+
+/// Waits until `fd` is readable, with SIGTERM and SIGINT unblocked only for the wait
+/// (ppoll), so a stop never lands in the middle of other work. Returns 1 when `fd` is
+/// readable, 0 when a stop was requested, -1 with errno set on error.
+int flashsale_wait_readable_or_stop(int fd);
+
 #endif

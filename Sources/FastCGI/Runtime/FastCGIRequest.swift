@@ -1,4 +1,5 @@
 import CFastCGI
+import Glibc
 
 /// The one owner of a libfcgi `FCGX_Request`: accepts connections on a listening socket,
 /// exposes the request's parameters and streams, and frees the request in `deinit`.
@@ -21,9 +22,9 @@ final class FastCGIRequest {
         raw.deallocate()
     }
 
-    /// Waits for the next request; false once libfcgi stops accepting (shutdown or error).
-    func accept() -> Bool {
-        FCGX_Accept_r(raw) >= 0
+    /// Accepts the next connection and reads its parameters: 0, or `-errno` on failure.
+    func accept() -> Int32 {
+        FCGX_Accept_r(raw)
     }
 
     /// Ends the request in hand: flushes the output and closes the connection.

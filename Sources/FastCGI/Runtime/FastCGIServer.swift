@@ -1,10 +1,11 @@
 import CFastCGI
+import CProcessShims
 import Glibc
 
 /// Runs a `Function` as a FastCGI process: one request at a time, until the web server
 /// stops it. Environment: `FLASHSALE_LISTEN` (a socket path or `host:port` to listen on
-/// instead of the socket the web server passes as fd 0) and `FLASHSALE_MAX_BODY_BYTES`
-/// (the manifest's body cap, default 8192).
+/// instead of the socket the web server passes as fd 0), `FLASHSALE_MAX_BODY_BYTES` (the
+/// manifest's body cap, default 8192) and `FLASHSALE_LOG` (a file that takes stderr).
 public enum FastCGIServer {
     public static let defaultMaxBodyBytes = 8192
 
@@ -20,27 +21,28 @@ public enum FastCGIServer {
     }
 
     private static func serve(_ function: Function) throws {
-        signal(SIGPIPE, SIG_IGN)
-        for signo in [SIGTERM, SIGINT] where cfcgi_shutdown_on_signal(signo) != 0 {
-            throw FastCGIError(call: "sigaction", code: -errno)
+        if let log = environment("FLASHSALE_LOG") {
+            try redirectStandardError(to: log)
         }
+        signal(SIGPIPE, SIG_IGN)
+        // Stop signals stay blocked except while waiting for the next connection, so one
+        // never interrupts a request: reading its parameters, its body or writing its answer.
+        guard flashsale_install_stop_signals() == 0 else { throw FastCGIError(call: "sigaction", code: -errno) }
         let rc = FCGX_Init()
         guard rc == 0 else { throw FastCGIError(call: "FCGX_Init", code: rc) }
-        let socket = try listeningSocket(function)
-        let maxBodyBytes = environment("FLASHSALE_MAX_BODY_BYTES").flatMap(Int.init) ?? defaultMaxBodyBytes
+        let maxBodyBytes = try bodyCap()
+        let socket = try listeningSocket()
         let request = try FastCGIRequest(listeningOn: socket)
-        // A stop signal may interrupt accept() (so an idle process exits at once) but never
-        // the request in hand: it stays blocked until the answer is written, and is then
-        // delivered, so libfcgi refuses the next accept and the loop ends.
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
-        sigaddset(&stopSignals, SIGTERM)
-        sigaddset(&stopSignals, SIGINT)
         while true {
-            pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+            switch flashsale_wait_readable_or_stop(socket) {
+            case 0: return
+            case 1: break
+            default: throw FastCGIError(call: "ppoll", code: -errno)
+            }
             let accepted = request.accept()
-            pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
-            guard accepted else { return }
+            // The socket is non-blocking: another process sharing it may have taken the connection.
+            if accepted == -EAGAIN || accepted == -EWOULDBLOCK { continue }
+            guard accepted >= 0 else { throw FastCGIError(call: "FCGX_Accept_r", code: accepted) }
             let params = request.params()
             let response = function.respond(to: params, maxBodyBytes: maxBodyBytes, readBody: request.readBody)
             request.write(response.cgiBytes(includeBody: params["REQUEST_METHOD"] != "HEAD"))
@@ -48,19 +50,43 @@ public enum FastCGIServer {
         }
     }
 
-    private static func listeningSocket(_ function: Function) throws -> Int32 {
+    /// The listening socket, non-blocking so that a process woken for a connection another
+    /// process accepted goes back to waiting instead of blocking in accept(2).
+    private static func listeningSocket() throws -> Int32 {
+        let socket: Int32
         if let address = environment("FLASHSALE_LISTEN") {
-            let fd = FCGX_OpenSocket(address, 1024)
-            guard fd >= 0 else { throw FastCGIError(call: "FCGX_OpenSocket(\(address))", code: -errno) }
-            return fd
+            // libfcgi reports a failed bind or listen itself (perror, then exit with errno);
+            // a negative answer means the address could not be parsed or no socket was made.
+            socket = FCGX_OpenSocket(address, 1024)
+            guard socket >= 0 else { throw FastCGIError(call: "FCGX_OpenSocket(\(address))", code: -errno) }
+        } else {
+            guard FCGX_IsCGI() == 0 else {
+                throw FastCGIError(
+                    call: "FCGX_IsCGI (stdin is not a FastCGI socket: start functions with `flashsale serve`, "
+                        + "or set FLASHSALE_LISTEN)", code: -ENOTSOCK)
+            }
+            socket = 0
         }
-        guard FCGX_IsCGI() == 0 else {
-            throw FastCGIError(
-                call:
-                    "FCGX_IsCGI (stdin is not a FastCGI socket: start functions with `flashsale serve`, or set FLASHSALE_LISTEN)",
-                code: -ENOTSOCK)
+        let flags = fcntl(socket, F_GETFL)
+        guard flags >= 0, fcntl(socket, F_SETFL, flags | O_NONBLOCK) == 0 else {
+            throw FastCGIError(call: "fcntl(O_NONBLOCK)", code: -errno)
         }
-        return 0
+        return socket
+    }
+
+    private static func bodyCap() throws -> Int {
+        guard let raw = environment("FLASHSALE_MAX_BODY_BYTES") else { return defaultMaxBodyBytes }
+        guard let cap = Int(raw), (0...Int(Int32.max)).contains(cap) else {
+            throw FastCGIError(call: "FLASHSALE_MAX_BODY_BYTES=\(raw) (not a byte count)", code: -EINVAL)
+        }
+        return cap
+    }
+
+    private static func redirectStandardError(to path: String) throws {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw FastCGIError(call: "open(\(path))", code: -errno) }
+        defer { close(fd) }
+        guard dup2(fd, STDERR_FILENO) >= 0 else { throw FastCGIError(call: "dup2(\(path), stderr)", code: -errno) }
     }
 
     private static func environment(_ name: String) -> String? {
