@@ -3,8 +3,11 @@ import Foundation
 /// A process started with posix_spawn as the leader of a new process group, so it and every
 /// process it spawns can be signalled together. Signals blocked or ignored by the parent are
 /// reset to their defaults in the child.
-public struct ChildProcess: Sendable {
+/// Once reaped, it is never signalled again: its pid may belong to another process by then.
+public final class ChildProcess {
     public let pid: pid_t
+    /// The exit status once reaped: the exit code, or 128 + the signal that ended it.
+    public private(set) var status: Int32?
 
     public init(executable: String, arguments: [String], environment: [String: String]? = nil) throws {
         var attributes = posix_spawnattr_t()
@@ -14,7 +17,7 @@ public struct ChildProcess: Sendable {
         sigemptyset(&empty)
         var defaults = sigset_t()
         sigemptyset(&defaults)
-        for signo in [SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP] {
+        for signo in [SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP, SIGQUIT] {
             sigaddset(&defaults, signo)
         }
         posix_spawnattr_setsigmask(&attributes, &empty)
@@ -35,9 +38,9 @@ public struct ChildProcess: Sendable {
         self.pid = pid
     }
 
-    /// Sends `signo` to the process.
+    /// Sends `signo` to the process, unless it has been reaped.
     public func signal(_ signo: Int32) {
-        kill(pid, signo)
+        if status == nil { kill(pid, signo) }
     }
 
     /// Sends `signo` to every process left in the group, the leader's children included.
@@ -50,29 +53,40 @@ public struct ChildProcess: Sendable {
         kill(-pid, 0) == 0
     }
 
-    /// Waits for the process to exit and reaps it; returns at once if it was already reaped.
+    /// Waits for the process to exit and reaps it.
     public func reap() {
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        while status == nil {
+            var raw: Int32 = 0
+            let rc = waitpid(pid, &raw, 0)
+            if rc == pid {
+                status = Self.decode(raw)
+            } else if rc == -1 && errno != EINTR {
+                return
+            }
+        }
     }
 
     /// Waits up to `seconds` for the process to exit and reaps it: its exit status, or nil if
     /// it is still running.
     public func waitForExit(within seconds: Double) -> Int32? {
-        var status: Int32?
-        _ = waitUntil(seconds: seconds) {
-            status = exitStatus()
-            return status != nil
+        _ = eventually(within: seconds) { exitStatus() != nil }
+        return status
+    }
+
+    /// Reaps the process if it has exited: its exit status, or nil while it runs.
+    public func exitStatus() -> Int32? {
+        if status == nil {
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, WNOHANG) == pid {
+                status = Self.decode(raw)
+            }
         }
         return status
     }
 
-    /// Reaps the process if it has exited: its exit code, or 128 + the signal that ended it.
-    public func exitStatus() -> Int32? {
-        var status: Int32 = 0
-        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
-        let signalled = status & 0x7f
-        return signalled == 0 ? (status >> 8) & 0xff : 128 + signalled
+    private static func decode(_ raw: Int32) -> Int32 {
+        let signalled = raw & 0x7f
+        return signalled == 0 ? (raw >> 8) & 0xff : 128 + signalled
     }
 }
 

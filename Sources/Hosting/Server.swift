@@ -2,7 +2,8 @@ import CProcessShims
 import Foundation
 
 /// `flashsale serve`: writes the configuration, runs lighttpd in the foreground (which spawns
-/// the functions), and on SIGINT/SIGTERM stops lighttpd and every process it spawned.
+/// the functions), and on Ctrl-C, SIGTERM, SIGHUP or SIGQUIT stops lighttpd and every process
+/// it spawned.
 public struct Server: Sendable {
     /// How long lighttpd and then its functions get to exit after SIGTERM before SIGKILL.
     static let stopGraceSeconds = 5.0
@@ -31,7 +32,7 @@ public struct Server: Sendable {
         try config.write()
         var stopSignals = sigset_t()
         sigemptyset(&stopSignals)
-        for signo in [SIGINT, SIGTERM, SIGCHLD] {
+        for signo in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD] {
             sigaddset(&stopSignals, signo)
         }
         pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
@@ -50,7 +51,7 @@ public struct Server: Sendable {
                 log("flashsale: lighttpd exited with status \(status); see \(config.data.logs)/lighttpd-error.log")
                 return status == 0 ? 1 : status
             }
-            if received == SIGINT || received == SIGTERM {
+            if received != SIGCHLD {
                 log("flashsale: stopping lighttpd and its functions")
                 server.signal(SIGTERM)
                 _ = server.waitForExit(within: Self.stopGraceSeconds)
@@ -60,8 +61,10 @@ public struct Server: Sendable {
         }
     }
 
-    /// Makes sure nothing of the group outlives the server: SIGTERM, a grace period, SIGKILL.
-    /// Orphans are re-parented to this process (subreaper), so reaping them empties the group.
+    /// Makes sure nothing of the group outlives the server. lighttpd has exited or had its
+    /// grace period, so it gets SIGKILL; what is left of its group gets SIGTERM, a grace
+    /// period, then SIGKILL. Orphans are re-parented to this process (subreaper), so reaping
+    /// them is what empties the group.
     private func stopGroup(of server: ChildProcess) {
         server.signal(SIGKILL)
         server.reap()
@@ -71,9 +74,9 @@ public struct Server: Sendable {
         }
         if gone() { return }
         server.signalGroup(SIGTERM)
-        if !waitUntil(seconds: Self.stopGraceSeconds, gone) {
+        if !eventually(within: Self.stopGraceSeconds, gone) {
             server.signalGroup(SIGKILL)
-            _ = waitUntil(seconds: Self.stopGraceSeconds, gone)
+            _ = eventually(within: Self.stopGraceSeconds, gone)
         }
     }
 
@@ -101,12 +104,13 @@ private func reapOrphans() {
     while waitpid(-1, &status, WNOHANG) > 0 {}
 }
 
-/// Polls `condition` every 10 ms until it holds or `seconds` pass; true if it held.
-func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+/// Polls `condition` every 10 ms until it holds or `seconds` pass; true if it held. The
+/// one way the host and its tests wait: on a condition, with a bound.
+public func eventually(within seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
-        if condition() { return true }
+        if try condition() { return true }
         usleep(10_000)
     }
-    return condition()
+    return try condition()
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Hosting
 import TestSupport
 import Testing
 
@@ -107,12 +108,14 @@ import Testing
         #expect(serve.stop() == 0)
     }
 
-    @Test func stoppingServeStopsLighttpdAndEveryFunction() throws {
+    /// Ctrl-C, a kill, a closed terminal or a quit key: each stops everything.
+    @Test(arguments: [SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+    func stoppingServeStopsLighttpdAndEveryFunction(_ signo: Int32) throws {
         let serve = try ServeProcess()
         let lighttpd = try #require(serve.lighttpdPID)
         #expect(!serve.functionPIDs("time").isEmpty)
         #expect(!serve.functionPIDs("noop").isEmpty)
-        #expect(serve.stop() == 0)
+        #expect(serve.stop(with: signo) == 0)
         #expect(kill(lighttpd, 0) == -1)
         #expect(runningPIDs(executable: nil, dataDirectory: serve.data.path).isEmpty)
         #expect(serve.log.contains("stopping lighttpd and its functions"))

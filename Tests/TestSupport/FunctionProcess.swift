@@ -28,18 +28,12 @@ public final class FunctionProcess {
         stopNow()
     }
 
-    private var exitCode: Int32?
-
     /// True while the process has not exited.
-    public var isRunning: Bool {
-        if exitCode == nil { exitCode = process.exitStatus() }
-        return exitCode == nil
-    }
+    public var isRunning: Bool { process.exitStatus() == nil }
 
     /// Waits (bounded) for the process to exit; its exit status, or nil if it did not.
     public func waitForExit(within seconds: Double = 10) -> Int32? {
-        if exitCode == nil { exitCode = process.waitForExit(within: seconds) }
-        return exitCode
+        process.waitForExit(within: seconds)
     }
 
     /// The kernel function the process sleeps in (`/proc/PID/wchan`), such as
@@ -49,10 +43,8 @@ public final class FunctionProcess {
     }
 
     private func stopNow() {
-        if isRunning {
-            process.signal(SIGKILL)
-            process.reap()
-        }
+        process.signal(SIGKILL)
+        process.reap()
         directory.remove()
     }
 }

@@ -40,16 +40,6 @@ public struct TemporaryDirectory: Sendable {
     }
 }
 
-/// Polls `condition` every 10 ms until it holds or `seconds` pass; true if it held.
-public func eventually(within seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        usleep(10_000)
-    }
-    return try condition()
-}
-
 /// A loopback TCP port that was free a moment ago.
 public func freePort() throws -> Int {
     try PortHolder().port

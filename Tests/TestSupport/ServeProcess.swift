@@ -9,7 +9,6 @@ public final class ServeProcess {
     public let data: DataDirectory
     public let process: ChildProcess
     private let directory: TemporaryDirectory
-    private var exitCode: Int32?
 
     public init() throws {
         let directory = try TemporaryDirectory("serve")
@@ -25,19 +24,14 @@ public final class ServeProcess {
             ]
             let process = try ChildProcess(
                 executable: "/bin/sh", arguments: ["-c", "exec \"$@\" >\"\(log)\" 2>&1", "sh"] + command)
-            var exited = false
             let answered = eventually(within: 30) {
-                exited = process.exitStatus() != nil
-                return exited || (try? HTTPClient.request(port: port, target: "/api/time"))?.status == 200
+                process.exitStatus() != nil || (try? HTTPClient.request(port: port, target: "/api/time"))?.status == 200
             }
-            if answered && !exited {
+            if answered && process.status == nil {
                 (self.port, self.process, self.data, self.directory) = (port, process, data, directory)
                 return
             }
-            if !exited {
-                process.signal(SIGKILL)
-                process.reap()
-            }
+            Self.killEverything(process, data: data)
             let printed = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             if !printed.contains("already in use") {
                 directory.remove()
@@ -58,7 +52,9 @@ public final class ServeProcess {
     }
 
     /// lighttpd's pid, from its pid file.
-    public var lighttpdPID: pid_t? {
+    public var lighttpdPID: pid_t? { Self.lighttpdPID(data) }
+
+    private static func lighttpdPID(_ data: DataDirectory) -> pid_t? {
         (try? String(contentsOfFile: data.lighttpdPidFile, encoding: .utf8))
             .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
@@ -68,26 +64,28 @@ public final class ServeProcess {
         runningPIDs(executable: Paths.executable("flashsale-\(name)"), dataDirectory: data.path)
     }
 
-    /// Sends SIGTERM like Ctrl-C would and waits (bounded) for serve to exit; its status.
-    public func stop(within seconds: Double = 20) -> Int32? {
-        process.signal(SIGTERM)
-        exitCode = process.waitForExit(within: seconds)
-        return exitCode
+    /// Sends `signo` (SIGTERM by default, as an operator would) and waits (bounded) for serve
+    /// to exit; its status.
+    public func stop(with signo: Int32 = SIGTERM, within seconds: Double = 20) -> Int32? {
+        process.signal(signo)
+        return process.waitForExit(within: seconds)
     }
 
     private func cleanUp() {
-        if exitCode == nil {
-            process.signal(SIGKILL)
-            process.reap()
-            exitCode = -1
-        }
-        if let lighttpd = lighttpdPID, kill(lighttpd, 0) == 0 {
+        Self.killEverything(process, data: data)
+        directory.remove()
+    }
+
+    /// Kills serve, lighttpd's process group and any function left for this data directory.
+    private static func killEverything(_ serve: ChildProcess, data: DataDirectory) {
+        serve.signal(SIGKILL)
+        serve.reap()
+        if let lighttpd = lighttpdPID(data), kill(lighttpd, 0) == 0 {
             kill(-lighttpd, SIGKILL)
         }
         for pid in runningPIDs(executable: nil, dataDirectory: data.path) {
             kill(pid, SIGKILL)
         }
-        directory.remove()
     }
 }
 
