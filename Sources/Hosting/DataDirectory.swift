@@ -22,6 +22,8 @@ public struct DataDirectory: Sendable, Equatable {
     public var database: String { path + "/flashsale.db" }
     public var sockets: String { path + "/run" }
     public var logs: String { path + "/log" }
+    /// Where every function's stderr goes: its startup failures and internal errors.
+    public var functionLog: String { logs + "/functions.log" }
     public var uploads: String { path + "/tmp" }
     public var errorPages: String { path + "/errors" }
     public var lighttpdConfig: String { path + "/lighttpd.conf" }

@@ -30,6 +30,9 @@ public struct LighttpdConfig: Sendable {
         self.manifests = manifests
     }
 
+    /// The host as lighttpd's `server.bind` and a URL take it: an IPv6 address in brackets.
+    public var bracketedHost: String { host.contains(":") ? "[\(host)]" : host }
+
     /// The socket path of a function; lighttpd appends `-0`, `-1`, … per process.
     public func socket(of manifest: Manifest) -> String { "\(data.sockets)/\(manifest.name).sock" }
 
@@ -40,11 +43,11 @@ public struct LighttpdConfig: Sendable {
     public func render() throws(HostingError) -> String {
         var lines = [
             "# Written by `flashsale serve` from \(template) and the function manifests; do not edit.",
-            "var.data_dir = \(quoted(data.path))",
-            "var.static_dir = \(quoted(staticDirectory))",
-            "var.bind = \(quoted(host))",
+            "var.data_dir = \(try quoted(data.path))",
+            "var.static_dir = \(try quoted(staticDirectory))",
+            "var.bind = \(try quoted(bracketedHost))",
             "var.port = \(port)",
-            "include \(quoted(template))",
+            "include \(try quoted(template))",
             "",
             "fastcgi.server = (",
         ]
@@ -72,11 +75,14 @@ public struct LighttpdConfig: Sendable {
         var environment = manifest.environment
         environment["FLASHSALE_DATA"] = data.path
         environment["FLASHSALE_MAX_BODY_BYTES"] = String(manifest.maxBodyBytes)
-        let pairs = environment.sorted { $0.key < $1.key }.map { "\(quoted($0.key)) => \(quoted($0.value))" }
+        environment["FLASHSALE_LOG"] = data.functionLog
+        let pairs = try environment.sorted { $0.key < $1.key }.map { (key, value) throws(HostingError) in
+            "\(try quoted(key)) => \(try quoted(value))"
+        }
         return [
-            "  \(quoted(manifest.route)) => ((",
-            "    \"socket\" => \(quoted(socket)),",
-            "    \"bin-path\" => \(quoted(executable(of: manifest))),",
+            "  \(try quoted(manifest.route)) => ((",
+            "    \"socket\" => \(try quoted(socket)),",
+            "    \"bin-path\" => \(try quoted(executable(of: manifest))),",
             "    \"max-procs\" => \(manifest.processes.max),",
             "    \"check-local\" => \"disable\",",
             "    \"bin-environment\" => ( \(pairs.joined(separator: ", ")) ),",
@@ -84,8 +90,19 @@ public struct LighttpdConfig: Sendable {
         ]
     }
 
-    private func quoted(_ value: String) -> String {
-        "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    /// Whether lighttpd's configuration can carry `value` in a string: it knows only `\"` as
+    /// an escape, so a backslash (a trailing one ends the string early) or a control
+    /// character cannot be written.
+    public static func canQuote(_ value: String) -> Bool {
+        !value.unicodeScalars.contains { $0 == "\\" || $0.properties.generalCategory == .control }
+    }
+
+    private func quoted(_ value: String) throws(HostingError) -> String {
+        guard Self.canQuote(value) else {
+            throw HostingError(
+                "\"\(value)\" holds a backslash or control character, which lighttpd's configuration cannot carry")
+        }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
     /// The body lighttpd sends for each error status it produces itself, in the functions'

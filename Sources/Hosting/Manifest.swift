@@ -18,6 +18,10 @@ public struct Manifest: Codable, Sendable, Equatable {
 
     public var executableName: String { "flashsale-\(name)" }
 
+    /// The largest body a function may accept: `server.max-request-size` (64 KiB) in
+    /// lighttpd/lighttpd.conf refuses anything larger before it reaches a function.
+    public static let maxBodyBytesLimit = 64 * 1024
+
     private enum CodingKeys: String, CodingKey {
         case route, processes, maxBodyBytes, environment
     }
@@ -61,9 +65,17 @@ public struct Manifest: Codable, Sendable, Equatable {
         guard processes.min >= 0, processes.max >= 1, processes.min <= processes.max else {
             throw HostingError("processes must satisfy 0 <= min <= max and max >= 1")
         }
-        guard maxBodyBytes >= 0 else { throw HostingError("maxBodyBytes must be 0 or more") }
-        for key in environment.keys where key.range(of: #"^[A-Z_][A-Z0-9_]*$"#, options: .regularExpression) == nil {
-            throw HostingError("environment name \"\(key)\" must be upper-case letters, digits and _")
+        guard (0...Self.maxBodyBytesLimit).contains(maxBodyBytes) else {
+            throw HostingError(
+                "maxBodyBytes must be between 0 and \(Self.maxBodyBytesLimit) (lighttpd's request-size cap)")
+        }
+        for (key, value) in environment {
+            guard key.range(of: #"^[A-Z_][A-Z0-9_]*$"#, options: .regularExpression) != nil else {
+                throw HostingError("environment name \"\(key)\" must be upper-case letters, digits and _")
+            }
+            guard LighttpdConfig.canQuote(value) else {
+                throw HostingError("environment value of \(key) must not hold a backslash or control character")
+            }
         }
     }
 }

@@ -40,7 +40,7 @@ public struct Server: Sendable {
         try systemCall("prctl", "PR_SET_CHILD_SUBREAPER") { flashsale_become_child_subreaper() }
         let server = try ChildProcess(executable: lighttpd, arguments: ["-D", "-f", config.data.lighttpdConfig])
         log(
-            "flashsale: serving http://\(config.host):\(config.port)/ (lighttpd pid \(server.pid), data \(config.data.path)); Ctrl-C stops"
+            "flashsale: serving http://\(config.bracketedHost):\(config.port)/ (lighttpd pid \(server.pid), data \(config.data.path)); Ctrl-C stops"
         )
 
         while true {

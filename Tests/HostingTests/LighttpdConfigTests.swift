@@ -29,14 +29,34 @@ import Testing
         #expect(text.contains(#""check-local" => "disable""#))
         #expect(text.contains(#""FLASHSALE_DATA" => "/srv/fs""#))
         #expect(text.contains(#""FLASHSALE_MAX_BODY_BYTES" => "1024""#))
+        #expect(text.contains(#""FLASHSALE_LOG" => "/srv/fs/log/functions.log""#))
         #expect(text.contains(#""max-procs" => 2"#))
     }
 
-    @Test func valuesAreQuotedForLighttpd() throws {
+    @Test func quotesAreEscapedTheWayLighttpdReadsThem() throws {
         var manifest = try #require(try Manifest.loadAll(from: Paths.packageRoot + "/functions").first)
-        manifest.environment = ["GREETING": #"say "hi" \ bye"#]
+        manifest.environment = ["GREETING": #"say "hi""#]
         let text = try config(DataDirectory(path: "/srv/fs"), manifests: [manifest]).render()
-        #expect(text.contains(#""GREETING" => "say \"hi\" \\ bye""#))
+        #expect(text.contains(#""GREETING" => "say \"hi\"""#))
+    }
+
+    /// lighttpd has no escape for a backslash: a value holding one cannot be written.
+    @Test(arguments: [#"C:\path"#, "trailing\\", "line\nbreak", "tab\there"])
+    func valuesLighttpdCannotCarryAreRefused(_ value: String) throws {
+        #expect(!LighttpdConfig.canQuote(value))
+        var manifest = try #require(try Manifest.loadAll(from: Paths.packageRoot + "/functions").first)
+        manifest.environment = ["GREETING": value]
+        #expect(throws: HostingError.self) {
+            try config(DataDirectory(path: "/srv/fs"), manifests: [manifest]).render()
+        }
+        #expect(throws: HostingError.self) { try config(DataDirectory(path: "/srv/f\\s")).render() }
+    }
+
+    @Test func anIPv6HostIsBracketed() throws {
+        var ipv6 = try config(DataDirectory(path: "/srv/fs"))
+        ipv6.host = "::1"
+        #expect(ipv6.bracketedHost == "[::1]")
+        #expect(try ipv6.render().contains(#"var.bind = "[::1]""#))
     }
 
     @Test func aSocketPathTooLongForUnixSocketsIsRefused() throws {

@@ -41,6 +41,11 @@ import Testing
         (#"{"route":"/api/demo","processes":{"min":2,"max":1},"maxBodyBytes":0,"environment":{}}"#, "processes"),
         (#"{"route":"/api/demo","processes":{"min":0,"max":0},"maxBodyBytes":0,"environment":{}}"#, "processes"),
         (#"{"route":"/api/demo","processes":{"min":1,"max":1},"maxBodyBytes":-1,"environment":{}}"#, "maxBodyBytes"),
+        (#"{"route":"/api/demo","processes":{"min":1,"max":1},"maxBodyBytes":65537,"environment":{}}"#, "maxBodyBytes"),
+        (
+            #"{"route":"/api/demo","processes":{"min":1,"max":1},"maxBodyBytes":0,"environment":{"A":"x\\y"}}"#,
+            "backslash"
+        ),
         (
             #"{"route":"/api/demo","processes":{"min":1,"max":1},"maxBodyBytes":0,"environment":{"a b":"c"}}"#,
             "environment"
@@ -54,6 +59,11 @@ import Testing
         } throws: { error in
             "\(error)".contains(field) && "\(error)".contains("function.json")
         }
+    }
+
+    @Test func theLargestBodyLighttpdPassesIsAccepted() throws {
+        let json = #"{"route":"/api/demo","processes":{"min":1,"max":1},"maxBodyBytes":65536,"environment":{}}"#
+        #expect(try manifest(json).maxBodyBytes == Manifest.maxBodyBytesLimit)
     }
 
     @Test func aBadFunctionNameIsRefused() {

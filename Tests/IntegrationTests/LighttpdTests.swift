@@ -108,6 +108,45 @@ import Testing
         #expect(serve.stop() == 0)
     }
 
+    @Test func servesOnTheIPv6Loopback() throws {
+        let serve = try ServeProcess(host: "::1")
+        #expect(try HTTPClient.request(host: "::1", port: serve.port, target: "/api/time").status == 200)
+        #expect(serve.log.contains("serving http://[::1]:\(serve.port)/"))
+        #expect(serve.stop() == 0)
+    }
+
+    /// A manifest's environment reaches its function as written, beside the host's own
+    /// variables, and the function's stderr is the data directory's function log.
+    @Test func aManifestsEnvironmentReachesItsFunctionVerbatim() throws {
+        let root = try TemporaryDirectory("root")
+        defer { root.remove() }
+        let greeting = #"say "hi" & 'bye' — é"#
+        for name in ["time", "noop"] {
+            try FileManager.default.createDirectory(
+                atPath: "\(root.path)/functions/\(name)", withIntermediateDirectories: true)
+            var manifest =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: "\(Paths.packageRoot)/functions/\(name)/function.json"))
+                )
+                as! [String: Any]
+            manifest["environment"] = ["GREETING": greeting]
+            try JSONSerialization.data(withJSONObject: manifest).write(
+                to: URL(fileURLWithPath: "\(root.path)/functions/\(name)/function.json"))
+        }
+        try FileManager.default.createSymbolicLink(
+            atPath: root.path + "/lighttpd", withDestinationPath: Paths.packageRoot + "/lighttpd")
+        let serve = try ServeProcess(root: root.path)
+        let noop = try #require(serve.functionPIDs("noop").first)
+        let environment = try #require(FileManager.default.contents(atPath: "/proc/\(noop)/environ"))
+            .split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        #expect(environment.contains("GREETING=\(greeting)"))
+        #expect(environment.contains("FLASHSALE_MAX_BODY_BYTES=1024"))
+        #expect(environment.contains("FLASHSALE_DATA=\(serve.data.path)"))
+        let stderr = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(noop)/fd/2")
+        #expect(stderr == serve.data.functionLog)
+        #expect(serve.stop() == 0)
+    }
+
     /// Ctrl-C, a kill, a closed terminal or a quit key: each stops everything.
     @Test(arguments: [SIGINT, SIGTERM, SIGHUP, SIGQUIT])
     func stoppingServeStopsLighttpdAndEveryFunction(_ signo: Int32) throws {

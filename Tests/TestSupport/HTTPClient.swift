@@ -42,22 +42,24 @@ public struct HTTPAnswer: Sendable {
 /// Sends raw HTTP/1.1 requests to a loopback port, byte for byte as written, so tests can
 /// send what a browser never would. One connection per request.
 public enum HTTPClient {
-    public static func send(port: Int, raw: [UInt8]) throws -> HTTPAnswer {
-        let stream = try SocketStream(port: port)
+    public static func send(host: String = "127.0.0.1", port: Int, raw: [UInt8]) throws -> HTTPAnswer {
+        let stream = try SocketStream(host: host, port: port)
         try stream.write(raw)
         return try HTTPAnswer(raw: stream.readToEnd())
     }
 
     public static func request(
-        port: Int, method: String = "GET", target: String, headers: [String: String] = [:], body: [UInt8] = []
+        host: String = "127.0.0.1", port: Int, method: String = "GET", target: String, headers: [String: String] = [:],
+        body: [UInt8] = []
     ) throws -> HTTPAnswer {
-        var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: \(authority)\r\nConnection: close\r\n"
         for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
             head += "\(name): \(value)\r\n"
         }
         if !body.isEmpty || method == "POST" {
             head += "Content-Length: \(body.count)\r\n"
         }
-        return try send(port: port, raw: Array((head + "\r\n").utf8) + body)
+        return try send(host: host, port: port, raw: Array((head + "\r\n").utf8) + body)
     }
 }

@@ -5,12 +5,14 @@ import Hosting
 /// real function processes. `stop()` stops it the way an operator does; deinit makes sure
 /// nothing it started survives a failed test.
 public final class ServeProcess {
+    public let host: String
     public let port: Int
     public let data: DataDirectory
     public let process: ChildProcess
     private let directory: TemporaryDirectory
 
-    public init() throws {
+    /// Serves on `host` the functions in `root`/functions (the project's by default).
+    public init(host: String = "127.0.0.1", root: String = Paths.packageRoot) throws {
         let directory = try TemporaryDirectory("serve")
         let data = DataDirectory(path: "\(directory.path)/var")
         let log = "\(directory.path)/serve.log"
@@ -19,16 +21,17 @@ public final class ServeProcess {
         for _ in 1...3 {
             let port = try freePort()
             let command = [
-                Paths.executable("flashsale"), "serve", "--data", data.path, "--port", String(port),
-                "--root", Paths.packageRoot, "--bin", Paths.binDirectory,
+                Paths.executable("flashsale"), "serve", "--data", data.path, "--host", host, "--port", String(port),
+                "--root", root, "--bin", Paths.binDirectory,
             ]
             let process = try ChildProcess(
                 executable: "/bin/sh", arguments: ["-c", "exec \"$@\" >\"\(log)\" 2>&1", "sh"] + command)
             let answered = eventually(within: 30) {
-                process.exitStatus() != nil || (try? HTTPClient.request(port: port, target: "/api/time"))?.status == 200
+                process.exitStatus() != nil
+                    || (try? HTTPClient.request(host: host, port: port, target: "/api/time"))?.status == 200
             }
             if answered && process.status == nil {
-                (self.port, self.process, self.data, self.directory) = (port, process, data, directory)
+                (self.host, self.port, self.process, self.data, self.directory) = (host, port, process, data, directory)
                 return
             }
             Self.killEverything(process, data: data)

@@ -20,19 +20,18 @@ public final class SocketStream {
         try finishConnect(connected, timeoutSeconds: timeoutSeconds)
     }
 
-    /// Connects to 127.0.0.1:port.
-    public init(port: Int, timeoutSeconds: Int = 10) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
+    /// Connects to a numeric IPv4 or IPv6 address and port.
+    public init(host: String = "127.0.0.1", port: Int, timeoutSeconds: Int = 10) throws {
+        var hints = addrinfo()
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &found) == 0, let address = found?.pointee else {
+            throw POSIXError(.EINVAL)
         }
-        try finishConnect(connected, timeoutSeconds: timeoutSeconds)
+        defer { freeaddrinfo(found) }
+        fd = socket(address.ai_family, address.ai_socktype, 0)
+        try finishConnect(connect(fd, address.ai_addr, address.ai_addrlen), timeoutSeconds: timeoutSeconds)
     }
 
     deinit {
