@@ -7,7 +7,7 @@ SHELL := /bin/bash
 # What the product needs to build and run, what the tests add, what the benchmarks add.
 RUN_PACKAGES   := lighttpd libfcgi-dev libsqlite3-dev pkg-config
 TEST_PACKAGES  := e2fsprogs
-BENCH_PACKAGES := wrk curl
+BENCH_PACKAGES := wrk curl python3
 
 DATA ?= $(or $(FLASHSALE_DATA),var)
 PORT ?= 8080
@@ -15,7 +15,8 @@ RELEASE_BIN := .build/release
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # apt_install(packages): installs the ones that are missing; refreshes the package lists
-# first when they are empty (a fresh machine) or when an install from them fails.
+# first when they are empty (a fresh machine) or when an install from them fails; waits for
+# a dpkg lock held by a boot-time upgrade instead of failing.
 define apt_install
 	missing=""; \
 	for package in $(1); do \
@@ -23,9 +24,10 @@ define apt_install
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "flashsale: installing Debian packages:$$missing"; \
-	  install() { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; }; \
-	  if ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then $(SUDO) apt-get update -qq; fi; \
-	  install || { $(SUDO) apt-get update -qq && install; }; \
+	  apt_get() { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq "$$@"; }; \
+	  install_missing() { apt_get install -y --no-install-recommends $$missing; }; \
+	  if ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then apt_get update; fi; \
+	  install_missing || { apt_get update && install_missing; }; \
 	fi
 endef
 

@@ -54,20 +54,24 @@ public struct DataDirectory: Sendable, Equatable {
         }
     }
 
-    /// Writes the key beside its final name, then links it into place: a crash leaves either
-    /// no key or a whole one, and a key that exists is never replaced.
+    /// Writes the key to a fresh temporary file beside its final name, then links it into
+    /// place: a crash leaves either no key or a whole one, two `init`s at once cannot mix
+    /// their drafts, and a key that exists is never replaced.
     private func writeSecretKeyIfMissing() throws {
         if FileManager.default.fileExists(atPath: secretKey) { return }
-        let draft = secretKey + ".new"
-        let fd = try systemCall("open", draft) { open(draft, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }
-        defer { unlink(draft) }
+        var template = Array("\(secretKey).XXXXXX".utf8CString)
+        let fd = try systemCall("mkstemp", secretKey) { mkstemp(&template) }  // mode 0600
+        let draft = String(cString: template)
+        defer {
+            close(fd)
+            unlink(draft)
+        }
         var generator = SystemRandomNumberGenerator()  // getrandom(2): a CSPRNG on Linux
         let key = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let bytes = Array((key.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "\n").utf8)
         let written = try systemCall("write", draft) { write(fd, bytes, bytes.count) }
-        try systemCall("fsync", draft) { fsync(fd) }
-        close(fd)
         guard written == bytes.count else { throw SystemCallError(call: "write", subject: draft, errno: EIO) }
+        try systemCall("fsync", draft) { fsync(fd) }
         if link(draft, secretKey) == -1 && errno != EEXIST {
             throw SystemCallError(call: "link", subject: secretKey, errno: errno)
         }

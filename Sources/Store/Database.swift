@@ -36,11 +36,6 @@ public final class Database {
         sqlite3_close_v2(handle)
     }
 
-    /// Runs one or more statements that return no rows.
-    public func execute(_ sql: String) throws(SQLiteError) {
-        try check(sqlite3_exec(handle, sql, nil, nil, nil), sql: sql)
-    }
-
     /// The first column of the first row of `sql`, as text.
     public func text(_ sql: String) throws(SQLiteError) -> String? {
         var statement: OpaquePointer?

@@ -3,8 +3,7 @@ import ArgumentParser
 @main
 struct Flashsale: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract:
-            "Run a flash sale: static page, FastCGI functions behind lighttpd, SQLite and a shared stock segment.",
+        abstract: "Run a flash sale: a static page and small FastCGI functions behind lighttpd.",
         subcommands: [Init.self, Serve.self]
     )
 }

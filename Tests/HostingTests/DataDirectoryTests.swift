@@ -40,7 +40,10 @@ import Testing
         let first = try String(contentsOfFile: data.secretKey, encoding: .utf8)
         try data.initialize()
         #expect(try String(contentsOfFile: data.secretKey, encoding: .utf8) == first)
-        #expect(!FileManager.default.fileExists(atPath: data.secretKey + ".new"))
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: data.path).filter { $0.hasPrefix("secret") } == [
+                "secret.key"
+            ])
     }
 
     @Test func twoDirectoriesGetDifferentKeys() throws {

@@ -32,6 +32,19 @@ import Testing
         #expect(try String(contentsOfFile: directory.path + "/var/secret.key", encoding: .utf8) == key)
     }
 
+    @Test func initsRacingOnOneDirectoryLeaveOneWholeKey() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let inits = try (0..<4).map { _ in
+            try ChildProcess(executable: Paths.executable("flashsale"), arguments: ["init", "--data", directory.path])
+        }
+        #expect(inits.map { $0.waitForExit(within: 30) } == [0, 0, 0, 0])
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(files.filter { $0.hasPrefix("secret") } == ["secret.key"])
+        let key = try String(contentsOfFile: directory.path + "/secret.key", encoding: .utf8)
+        #expect(key.range(of: "^[0-9a-f]{64}\n$", options: .regularExpression) != nil)
+    }
+
     @Test func serveWithoutADataDirectorySaysRunInit() throws {
         let (status, message) = try flashsale(
             "serve --data /tmp/flashsale-missing-\(getpid()) --port \(try freePort())")
@@ -78,12 +91,13 @@ import Testing
 
     @Test func serveOnAnUnwritableDataDirectorySaysSo() throws {
         let directory = try initializedDirectory()
+        // Root ignores permission bits, but not the immutable attribute.
+        let (lock, unlock) = geteuid() == 0 ? ("chattr +i", "chattr -i") : ("chmod 0500", "chmod 0700")
         defer {
-            _ = try? ChildProcessRunner.run("chattr -i \(directory.path)")
+            _ = try? ChildProcessRunner.run("\(unlock) \(directory.path)")
             directory.remove()
         }
-        // Immutable stops even root from writing, which plain permissions would not.
-        try #require(try ChildProcessRunner.run("chattr +i \(directory.path)") == 0)
+        try #require(try ChildProcessRunner.run("\(lock) \(directory.path)") == 0)
         let (status, message) = try serve(directory)
         #expect(status == 1)
         #expect(message == "flashsale: data directory \(directory.path) is not writable by this user\n")

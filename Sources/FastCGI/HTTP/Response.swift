@@ -29,8 +29,9 @@ public struct Response: Sendable, Equatable {
     public init(error: HTTPError) {
         let body = ErrorBody(error: .init(code: error.code, message: error.message))
         // Encoding two strings cannot fail; the fallback keeps the answer JSON regardless.
-        let bytes = (try? Self.encoder().encode(body)).map(Array.init) ?? Array(#"{"error":{"code":"internal"}}"#.utf8)
-        self = .json(bytes: bytes, status: error.status, headers: error.headers)
+        self =
+            (try? .json(body, status: error.status, headers: error.headers))
+            ?? .json(bytes: Array(#"{"error":{"code":"internal"}}"#.utf8), status: .internalServerError)
     }
 
     /// Sorted keys and plain slashes: the same bytes for the same value.
