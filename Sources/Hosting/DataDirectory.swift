@@ -10,7 +10,7 @@ public struct DataDirectory: Sendable, Equatable {
     public let path: String
 
     public init(path: String) {
-        self.path = Self.absolute(path)
+        self.path = absolutePath(path)
     }
 
     /// `option`, else `$FLASHSALE_DATA`, else `./var`.
@@ -76,9 +76,10 @@ public struct DataDirectory: Sendable, Equatable {
             throw SystemCallError(call: "link", subject: secretKey, errno: errno)
         }
     }
+}
 
-    private static func absolute(_ path: String) -> String {
-        let joined = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        return URL(fileURLWithPath: joined).standardizedFileURL.path
-    }
+/// `path` made absolute against the current directory, with `.` and `..` resolved.
+public func absolutePath(_ path: String) -> String {
+    let joined = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    return URL(fileURLWithPath: joined).standardizedFileURL.path
 }

@@ -5,8 +5,10 @@ import Foundation
 /// the functions), and on Ctrl-C, SIGTERM, SIGHUP or SIGQUIT stops lighttpd and every process
 /// it spawned.
 public struct Server: Sendable {
-    /// How long lighttpd and then its functions get to exit after SIGTERM before SIGKILL.
-    static let stopGraceSeconds = 5.0
+    /// How long lighttpd gets to exit after SIGINT (its graceful shutdown, whose own limit,
+    /// `server.graceful-shutdown-timeout`, is 5 s in the template), and then its functions
+    /// after SIGTERM, before SIGKILL.
+    static let stopGraceSeconds = 8.0
 
     public var config: LighttpdConfig
     public var lighttpd: String
@@ -53,7 +55,7 @@ public struct Server: Sendable {
             }
             if received != SIGCHLD {
                 log("flashsale: stopping lighttpd and its functions")
-                server.signal(SIGTERM)
+                server.signal(SIGINT)
                 _ = server.waitForExit(within: Self.stopGraceSeconds)
                 stopGroup(of: server)
                 return 0

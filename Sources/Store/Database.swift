@@ -24,11 +24,25 @@ public final class Database {
         self.path = path
         sqlite3_extended_result_codes(handle, 1)
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
-        let mode = try text("PRAGMA journal_mode=WAL")
+        let mode = try switchToWAL(busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         guard mode == "wal" else {
             throw SQLiteError(
                 resultCode: SQLITE_ERROR, extendedResultCode: SQLITE_ERROR,
                 message: "journal_mode is \(mode ?? "unknown"), not wal", sql: "PRAGMA journal_mode=WAL")
+        }
+    }
+
+    /// Sets WAL mode and answers the mode in force. Several processes opening a new database
+    /// at once race to convert it, and SQLite answers the losers SQLITE_BUSY at once instead
+    /// of calling the busy handler (waiting could deadlock), so this retries within the timeout.
+    private func switchToWAL(busyTimeoutMilliseconds: Int32) throws(SQLiteError) -> String? {
+        var waited: Int32 = 0
+        while true {
+            do {
+                return try text("PRAGMA journal_mode=WAL")
+            } catch  where error.resultCode == SQLITE_BUSY && waited < busyTimeoutMilliseconds {
+                waited += sqlite3_sleep(5)
+            }
         }
     }
 

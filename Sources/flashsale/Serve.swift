@@ -26,12 +26,12 @@ struct Serve: ParsableCommand {
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         do {
-            let root = URL(fileURLWithPath: root ?? environment["FLASHSALE_ROOT"] ?? ".").standardizedFileURL.path
+            let root = absolutePath(root ?? environment["FLASHSALE_ROOT"] ?? ".")
             let config = LighttpdConfig(
                 data: data.directory,
                 template: root + "/lighttpd/lighttpd.conf",
                 staticDirectory: root + "/lighttpd/static",
-                binDirectory: try bin ?? Self.executableDirectory(),
+                binDirectory: try bin.map(absolutePath) ?? Self.executableDirectory(),
                 host: host,
                 port: port,
                 manifests: try Manifest.loadAll(from: root + "/functions")

@@ -91,10 +91,60 @@ import Testing
         #expect(process.isRunning)
     }
 
-    @Test func sigtermWhileIdleExitsCleanly() throws {
+    /// SIGTERM and SIGINT, and SIGUSR1, libfcgi's graceful stop, all end an idle function.
+    @Test(arguments: [SIGTERM, SIGINT, SIGUSR1])
+    func aStopSignalWhileIdleExitsCleanly(_ signo: Int32) throws {
         let function = try FunctionProcess("time")
-        function.process.signal(SIGTERM)
+        function.process.signal(signo)
         #expect(function.waitForExit() == 0)
+    }
+
+    /// A stop while requests wait in the queue answers all of them, and refuses new
+    /// connections at once so the web server sends those to another process.
+    @Test func aStopUnderLoadAnswersEveryQueuedRequestAndRefusesNewOnes() throws {
+        let function = try FunctionProcess("noop")
+        let post = params(["REQUEST_METHOD": Array("POST".utf8), "CONTENT_LENGTH": Array("2".utf8)])
+        // The first request holds the function reading its parameters while others queue.
+        let first = try FastCGIClient(socketPath: function.socketPath)
+        try first.sendBeginRequest()
+        #expect(eventually { function.waitChannel.contains("read") })
+        let queued = try (0..<20).map { _ in
+            let client = try FastCGIClient(socketPath: function.socketPath)
+            try client.begin(params: post)
+            try client.sendBody(Array("{}".utf8))
+            return client
+        }
+        // The last begins but sends no parameters yet (libfcgi drops a unix connection that
+        // stays silent for 2 s after accept).
+        let last = try FastCGIClient(socketPath: function.socketPath)
+        try last.sendBeginRequest()
+        function.process.signal(SIGTERM)
+        try first.sendParams(post)
+        try first.sendBody(Array("{}".utf8))
+        #expect(try first.readAnswer().status == 200)
+        for client in queued {
+            #expect(try client.readAnswer().status == 200)
+        }
+        // The function now waits for the last queued request; the listener is already shut.
+        #expect(eventually { function.waitChannel.contains("read") })
+        #expect(throws: POSIXError(.ECONNREFUSED)) { try SocketStream(unixPath: function.socketPath) }
+        try last.sendParams(post)
+        try last.sendBody(Array("{}".utf8))
+        #expect(try last.readAnswer().status == 200)
+        #expect(function.waitForExit() == 0)
+    }
+
+    /// A web server asking to keep the connection (FCGI_KEEP_CONN) still gets it closed after
+    /// the answer, and the function goes on to the next connection.
+    @Test func aKeepConnectionRequestIsAnsweredAndClosed() throws {
+        let function = try FunctionProcess("noop")
+        for _ in 0..<2 {
+            let client = try FastCGIClient(socketPath: function.socketPath)
+            try client.sendBeginRequest(keepConnection: true)
+            try client.sendParams(params([:]))
+            try client.sendBody([])
+            #expect(try client.readAnswer().status == 200)
+        }
     }
 
     enum Moment: String, CaseIterable, CustomTestStringConvertible {

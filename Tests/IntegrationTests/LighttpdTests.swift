@@ -118,24 +118,10 @@ import Testing
     /// A manifest's environment reaches its function as written, beside the host's own
     /// variables, and the function's stderr is the data directory's function log.
     @Test func aManifestsEnvironmentReachesItsFunctionVerbatim() throws {
-        let root = try TemporaryDirectory("root")
-        defer { root.remove() }
         let greeting = #"say "hi" & 'bye' — é"#
-        for name in ["time", "noop"] {
-            try FileManager.default.createDirectory(
-                atPath: "\(root.path)/functions/\(name)", withIntermediateDirectories: true)
-            var manifest =
-                try JSONSerialization.jsonObject(
-                    with: Data(contentsOf: URL(fileURLWithPath: "\(Paths.packageRoot)/functions/\(name)/function.json"))
-                )
-                as! [String: Any]
-            manifest["environment"] = ["GREETING": greeting]
-            try JSONSerialization.data(withJSONObject: manifest).write(
-                to: URL(fileURLWithPath: "\(root.path)/functions/\(name)/function.json"))
-        }
-        try FileManager.default.createSymbolicLink(
-            atPath: root.path + "/lighttpd", withDestinationPath: Paths.packageRoot + "/lighttpd")
-        let serve = try ServeProcess(root: root.path)
+        let project = try ProjectCopy(environment: ["GREETING": greeting])
+        defer { project.remove() }
+        let serve = try ServeProcess(root: project.root)
         let noop = try #require(serve.functionPIDs("noop").first)
         let environment = try #require(FileManager.default.contents(atPath: "/proc/\(noop)/environ"))
             .split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
@@ -145,6 +131,26 @@ import Testing
         let stderr = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(noop)/fd/2")
         #expect(stderr == serve.data.functionLog)
         #expect(serve.stop() == 0)
+    }
+
+    /// Stopping serve lets an answer in flight finish: lighttpd gets its graceful shutdown.
+    @Test func stoppingServeLetsADownloadInFlightFinish() throws {
+        let project = try ProjectCopy()
+        defer { project.remove() }
+        let size = 64 << 20
+        #expect(try ChildProcessRunner.run("truncate -s \(size) \(project.staticDirectory)/large.bin") == 0)
+        let serve = try ServeProcess(root: project.root)
+        let download = try SocketStream(port: serve.port)
+        try download.write(Array("GET /large.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+        var received = try download.read(atMost: 65536)
+        serve.process.signal(SIGTERM)
+        // lighttpd has begun to stop once it no longer takes connections.
+        #expect(eventually { (try? SocketStream(port: serve.port)) == nil })
+        received += try download.readToEnd()
+        let answer = try HTTPAnswer(raw: received)
+        #expect(answer.status == 200)
+        #expect(answer.body.count == size)
+        #expect(serve.process.waitForExit(within: 20) == 0)
     }
 
     /// Ctrl-C, a kill, a closed terminal or a quit key: each stops everything.

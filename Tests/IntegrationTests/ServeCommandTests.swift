@@ -38,6 +38,12 @@ import Testing
         let inits = try (0..<4).map { _ in
             try ChildProcess(executable: Paths.executable("flashsale"), arguments: ["init", "--data", directory.path])
         }
+        defer {
+            for process in inits {
+                process.signal(SIGKILL)
+                process.reap()
+            }
+        }
         #expect(inits.map { $0.waitForExit(within: 30) } == [0, 0, 0, 0])
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         #expect(files.filter { $0.hasPrefix("secret") } == ["secret.key"])
@@ -109,6 +115,13 @@ import Testing
         let (status, message) = try serve(directory, root: "/nonexistent")
         #expect(status == 1)
         #expect(message.contains("no functions directory at /nonexistent/functions"))
+    }
+
+    @Test func serveTakesABinFolderRelativeToTheCurrentDirectory() throws {
+        let bin = URL(fileURLWithPath: Paths.binDirectory)
+        let serve = try ServeProcess(bin: bin.lastPathComponent, workingDirectory: bin.deletingLastPathComponent().path)
+        #expect(try HTTPClient.request(port: serve.port, target: "/api/noop").status == 200)
+        #expect(serve.stop() == 0)
     }
 
     @Test func whenLighttpdDiesServeStopsTheFunctionsAndFails() throws {

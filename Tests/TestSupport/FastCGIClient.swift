@@ -35,8 +35,9 @@ public final class FastCGIClient {
     }
 
     /// Sends BEGIN_REQUEST alone: the function accepts and waits for the parameters.
-    public func sendBeginRequest() throws {
-        try stream.write(record(type: 1, content: [0, 1, 0, 0, 0, 0, 0, 0]))
+    /// `keepConnection` sets FCGI_KEEP_CONN, asking the function to leave the connection open.
+    public func sendBeginRequest(keepConnection: Bool = false) throws {
+        try stream.write(record(type: 1, content: [0, 1, keepConnection ? 1 : 0, 0, 0, 0, 0, 0]))
     }
 
     /// Sends the parameters and the empty record that ends them.
@@ -59,9 +60,11 @@ public final class FastCGIClient {
         try stream.write(record(type: 5, content: []))
     }
 
-    /// Reads STDOUT records until END_REQUEST and parses them as a CGI answer.
+    /// Reads STDOUT records until the function closes the connection, closes it too (as a
+    /// web server does, so libfcgi's lingering close ends at once) and parses a CGI answer.
     public func readAnswer() throws -> HTTPAnswer {
         let raw = try stream.readToEnd()
+        stream.close()
         var stdout: [UInt8] = []
         var offset = 0
         while offset + 8 <= raw.count {

@@ -11,8 +11,12 @@ public final class ServeProcess {
     public let process: ChildProcess
     private let directory: TemporaryDirectory
 
-    /// Serves on `host` the functions in `root`/functions (the project's by default).
-    public init(host: String = "127.0.0.1", root: String = Paths.packageRoot) throws {
+    /// Serves on `host` the functions in `root`/functions (the project's by default), built in
+    /// `bin`, with `workingDirectory` as the current directory (for relative paths).
+    public init(
+        host: String = "127.0.0.1", root: String = Paths.packageRoot, bin: String = Paths.binDirectory,
+        workingDirectory: String = Paths.packageRoot
+    ) throws {
         let directory = try TemporaryDirectory("serve")
         let data = DataDirectory(path: "\(directory.path)/var")
         let log = "\(directory.path)/serve.log"
@@ -22,10 +26,11 @@ public final class ServeProcess {
             let port = try freePort()
             let command = [
                 Paths.executable("flashsale"), "serve", "--data", data.path, "--host", host, "--port", String(port),
-                "--root", root, "--bin", Paths.binDirectory,
+                "--root", root, "--bin", bin,
             ]
             let process = try ChildProcess(
-                executable: "/bin/sh", arguments: ["-c", "exec \"$@\" >\"\(log)\" 2>&1", "sh"] + command)
+                executable: "/bin/sh",
+                arguments: ["-c", "cd \"\(workingDirectory)\" && exec \"$@\" >\"\(log)\" 2>&1", "sh"] + command)
             let answered = eventually(within: 30) {
                 process.exitStatus() != nil
                     || (try? HTTPClient.request(host: host, port: port, target: "/api/time"))?.status == 200
@@ -35,10 +40,13 @@ public final class ServeProcess {
                 return
             }
             Self.killEverything(process, data: data)
+            // Another test may have bound the port after PortCheck did: serve or lighttpd then
+            // fails at once, and another port is tried; anything else is a failure to report.
             let printed = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            if !printed.contains("already in use") {
+            let lighttpdLog = (try? String(contentsOfFile: data.logs + "/lighttpd-error.log", encoding: .utf8)) ?? ""
+            if !(printed + lighttpdLog).contains("in use") {
                 directory.remove()
-                throw ServeError(message: "flashsale serve did not answer within 30 s:\n\(printed)")
+                throw ServeError(message: "flashsale serve did not answer within 30 s:\n\(printed)\n\(lighttpdLog)")
             }
         }
         directory.remove()

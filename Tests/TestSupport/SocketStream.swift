@@ -2,7 +2,7 @@ import Foundation
 
 /// A connected blocking socket for test clients, with a receive timeout so a test never hangs.
 public final class SocketStream {
-    private let fd: Int32
+    private var fd: Int32
 
     /// Connects to a unix socket path.
     public init(unixPath: String, timeoutSeconds: Int = 10) throws {
@@ -35,13 +35,21 @@ public final class SocketStream {
     }
 
     deinit {
-        close(fd)
+        close()
+    }
+
+    /// Closes the connection; the peer sees end-of-file at once.
+    public func close() {
+        if fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
+        }
     }
 
     private func finishConnect(_ result: Int32, timeoutSeconds: Int) throws {
         guard result == 0 else {
             let error = POSIXError(.init(rawValue: errno) ?? .EIO)
-            close(fd)
+            close()
             throw error
         }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
@@ -56,6 +64,14 @@ public final class SocketStream {
             guard n > 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
             offset += n
         }
+    }
+
+    /// Reads what has arrived, waiting for at least one byte; empty at end-of-file.
+    public func read(atMost count: Int) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        guard n >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        return Array(buffer[..<n])
     }
 
     /// Reads until the peer closes; throws on timeout.

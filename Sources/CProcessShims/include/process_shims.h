@@ -6,17 +6,15 @@
 /// Returns 0, or -1 with errno set.
 int flashsale_become_child_subreaper(void);
 
-/// Makes SIGTERM and SIGINT set the stop flag, and blocks both in the calling thread: from
-/// then on they are delivered only inside flashsale_wait_readable_or_stop. Returns 0, or -1
-/// with errno set.
+/// Makes SIGTERM, SIGINT and SIGUSR1 (libfcgi's graceful-stop signal) set the stop flag,
+/// and blocks them in the calling thread: from then on they are delivered only inside
+/// flashsale_wait_readable_or_stop. Returns 0, or -1 with errno set.
 int flashsale_install_stop_signals(void);
 
-/// Whether SIGTERM or SIGINT has been delivered.
-int flashsale_stop_requested(void);
-
-/// Waits until `fd` is readable, with SIGTERM and SIGINT unblocked only for the wait
-/// (ppoll), so a stop never lands in the middle of other work. Returns 1 when `fd` is
-/// readable, 0 when a stop was requested, -1 with errno set on error.
+/// Waits until `fd` is readable, with the stop signals unblocked only for the wait (ppoll),
+/// so a stop never lands in the middle of other work. A stop signal already pending wins
+/// over a readable `fd`, so a process under constant load still stops. Returns 1 when `fd`
+/// is readable, 0 when a stop was requested, -1 with errno set on error.
 int flashsale_wait_readable_or_stop(int fd);
 
 #endif

@@ -22,9 +22,13 @@ final class FastCGIRequest {
         raw.deallocate()
     }
 
-    /// Accepts the next connection and reads its parameters: 0, or `-errno` on failure.
+    /// Accepts the next connection and reads its parameters: 0, or `-errno` on failure. The
+    /// connection is closed after the answer even if the web server asked to keep it
+    /// (FCGI_KEEP_CONN): the loop waits for new connections, not on old ones.
     func accept() -> Int32 {
-        FCGX_Accept_r(raw)
+        let rc = FCGX_Accept_r(raw)
+        raw.pointee.keepConnection = 0
+        return rc
     }
 
     /// Ends the request in hand: flushes the output and closes the connection.

@@ -24,34 +24,46 @@ public enum FastCGIServer {
         if let log = environment("FLASHSALE_LOG") {
             try redirectStandardError(to: log)
         }
+        let rc = FCGX_Init()
+        guard rc == 0 else { throw FastCGIError(call: "FCGX_Init", code: rc) }
+        // After FCGX_Init, which installs handlers of its own for these signals.
         signal(SIGPIPE, SIG_IGN)
         // Stop signals stay blocked except while waiting for the next connection, so one
         // never interrupts a request: reading its parameters, its body or writing its answer.
         guard flashsale_install_stop_signals() == 0 else { throw FastCGIError(call: "sigaction", code: -errno) }
-        let rc = FCGX_Init()
-        guard rc == 0 else { throw FastCGIError(call: "FCGX_Init", code: rc) }
         let maxBodyBytes = try bodyCap()
         let socket = try listeningSocket()
         let request = try FastCGIRequest(listeningOn: socket)
-        while true {
-            switch flashsale_wait_readable_or_stop(socket) {
-            case 0: return
-            case 1: break
-            default: throw FastCGIError(call: "ppoll", code: -errno)
-            }
-            let accepted = request.accept()
-            // The socket is non-blocking: another process sharing it may have taken the connection.
-            if accepted == -EAGAIN || accepted == -EWOULDBLOCK { continue }
-            guard accepted >= 0 else { throw FastCGIError(call: "FCGX_Accept_r", code: accepted) }
+        let serveOne = {
             let params = request.params()
             let response = function.respond(to: params, maxBodyBytes: maxBodyBytes, readBody: request.readBody)
             request.write(response.cgiBytes(includeBody: params["REQUEST_METHOD"] != "HEAD"))
             request.finish()
         }
+        while true {
+            switch flashsale_wait_readable_or_stop(socket) {
+            case 1:
+                let accepted = request.accept()
+                // Non-blocking: a connection that closed before it was taken leaves nothing to accept.
+                if accepted == -EAGAIN { continue }
+                guard accepted >= 0 else { throw FastCGIError(call: "FCGX_Accept_r", code: accepted) }
+                serveOne()
+            case 0:
+                // Refuse new connections, so the web server sends them to another process,
+                // and answer those already queued: a stop under load drops no request.
+                shutdown(socket, Int32(SHUT_RD))
+                while request.accept() >= 0 {
+                    serveOne()
+                }
+                return
+            default:
+                throw FastCGIError(call: "ppoll", code: -errno)
+            }
+        }
     }
 
-    /// The listening socket, non-blocking so that a process woken for a connection another
-    /// process accepted goes back to waiting instead of blocking in accept(2).
+    /// The listening socket, non-blocking so that accept(2) never waits with the stop
+    /// signals blocked: libfcgi retries accept after a connection that closed early.
     private static func listeningSocket() throws -> Int32 {
         let socket: Int32
         if let address = environment("FLASHSALE_LISTEN") {

@@ -1,0 +1,32 @@
+import Foundation
+
+/// A project folder for `flashsale serve --root`: the real lighttpd template and function
+/// manifests, with an environment added to every manifest and a static directory of its own.
+public struct ProjectCopy {
+    public let directory: TemporaryDirectory
+
+    public var root: String { directory.path }
+    public var staticDirectory: String { root + "/lighttpd/static" }
+
+    public init(environment: [String: String] = [:]) throws {
+        directory = try TemporaryDirectory("root")
+        let files = FileManager.default
+        try files.createDirectory(atPath: staticDirectory, withIntermediateDirectories: true)
+        try files.createSymbolicLink(
+            atPath: root + "/lighttpd/lighttpd.conf", withDestinationPath: Paths.packageRoot + "/lighttpd/lighttpd.conf"
+        )
+        for name in try files.contentsOfDirectory(atPath: Paths.packageRoot + "/functions") {
+            let source = URL(fileURLWithPath: "\(Paths.packageRoot)/functions/\(name)/function.json")
+            guard var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: source)) as? [String: Any]
+            else { continue }
+            manifest["environment"] = environment
+            try files.createDirectory(atPath: "\(root)/functions/\(name)", withIntermediateDirectories: true)
+            try JSONSerialization.data(withJSONObject: manifest).write(
+                to: URL(fileURLWithPath: "\(root)/functions/\(name)/function.json"))
+        }
+    }
+
+    public func remove() {
+        directory.remove()
+    }
+}
