@@ -10,6 +10,8 @@
 static const int stop_signals[] = {SIGTERM, SIGINT, SIGUSR1};
 static const int stop_signal_count = sizeof stop_signals / sizeof stop_signals[0];
 static volatile sig_atomic_t stop_requested = 0;
+/// The thread's signal mask with the stop signals unblocked: ppoll's mask while it waits.
+static sigset_t mask_during_wait;
 
 static void request_stop(int signo) {
     (void)signo;
@@ -44,28 +46,29 @@ int flashsale_install_stop_signals(void) {
         }
         sigaddset(&stops, stop_signals[i]);
     }
-    int rc = pthread_sigmask(SIG_BLOCK, &stops, NULL);
+    sigset_t before;
+    int rc = pthread_sigmask(SIG_BLOCK, &stops, &before);
     if (rc != 0) {
         errno = rc;
         return -1;
+    }
+    mask_during_wait = before;
+    for (int i = 0; i < stop_signal_count; i++) {
+        sigdelset(&mask_during_wait, stop_signals[i]);
     }
     return 0;
 }
 
 int flashsale_wait_readable_or_stop(int fd) {
-    sigset_t during_wait;
-    pthread_sigmask(SIG_SETMASK, NULL, &during_wait);
-    for (int i = 0; i < stop_signal_count; i++) {
-        sigdelset(&during_wait, stop_signals[i]);
-    }
     struct pollfd listener = {.fd = fd, .events = POLLIN, .revents = 0};
     for (;;) {
-        if (stop_requested || stop_signal_pending()) {
+        if (stop_requested) {
             return 0;
         }
-        int rc = ppoll(&listener, 1, NULL, &during_wait);
-        if (rc > 0 && !stop_signal_pending()) {
-            return 1;
+        // A stop signal pending while fd is readable is not delivered by ppoll: look for it.
+        int rc = ppoll(&listener, 1, NULL, &mask_during_wait);
+        if (rc > 0) {
+            return stop_signal_pending() ? 0 : 1;
         }
         if (rc < 0 && errno != EINTR) {
             return -1;
