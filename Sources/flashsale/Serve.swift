@@ -31,7 +31,7 @@ struct Serve: ParsableCommand {
                 data: data.directory,
                 template: root + "/lighttpd/lighttpd.conf",
                 staticDirectory: root + "/lighttpd/static",
-                binDirectory: try bin.map(absolutePath) ?? Self.executableDirectory(),
+                binDirectory: try bin.map(absolutePath) ?? executableDirectory(),
                 host: host,
                 port: port,
                 manifests: try Manifest.loadAll(from: root + "/functions")
@@ -46,10 +46,5 @@ struct Serve: ParsableCommand {
         } catch {
             throw fail(error)
         }
-    }
-
-    private static func executableDirectory() throws -> String {
-        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
     }
 }

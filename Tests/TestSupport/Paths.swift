@@ -1,4 +1,5 @@
 import Foundation
+import Hosting
 
 /// Where the tests find the project and its built executables.
 public enum Paths {
@@ -16,11 +17,8 @@ public enum Paths {
 
     /// The folder with `flashsale` and the `flashsale-*` functions: `$FLASHSALE_BIN`, else the
     /// folder of the running test bundle, which SwiftPM builds beside them.
-    public static let binDirectory: String = {
-        if let bin = ProcessInfo.processInfo.environment["FLASHSALE_BIN"] { return bin }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
-    }()
+    public static let binDirectory: String =
+        ProcessInfo.processInfo.environment["FLASHSALE_BIN"] ?? (try? executableDirectory()) ?? ".build/debug"
 
     public static func executable(_ name: String) -> String { "\(binDirectory)/\(name)" }
 }
