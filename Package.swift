@@ -28,6 +28,7 @@ let package = Package(
         + functionNames.map { .executable(name: "flashsale-\($0)", targets: ["flashsale-\($0)"]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
@@ -45,6 +46,7 @@ let package = Package(
         ),
         .target(name: "Functions", dependencies: ["FastCGI"]),
         .target(name: "Store", dependencies: ["CSQLite"]),
+        .target(name: "Segment", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
         .target(name: "CProcessShims"),
         .target(
             name: "Hosting",
@@ -63,6 +65,8 @@ let package = Package(
         ),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Functions", "TestSupport"]),
         .testTarget(name: "HostingTests", dependencies: ["Hosting", "Store", "TestSupport"]),
+        .testTarget(name: "SegmentTests", dependencies: ["Segment", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["FastCGI", "Hosting", "TestSupport"]),
     ] + functionTargets,
     swiftLanguageModes: [.v6]

@@ -8,4 +8,9 @@ static inline sqlite3_destructor_type csqlite_transient(void) {
     return SQLITE_TRANSIENT;
 }
 
+/// Extended result codes defined as expressions (`SQLITE_CONSTRAINT | (8<<8)`), which Swift
+/// does not import.
+static const int csqlite_constraint_primarykey = SQLITE_CONSTRAINT_PRIMARYKEY;
+static const int csqlite_constraint_unique = SQLITE_CONSTRAINT_UNIQUE;
+
 #endif

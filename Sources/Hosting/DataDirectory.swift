@@ -37,7 +37,7 @@ public struct DataDirectory: Sendable, Equatable {
         }
         try systemCall("chmod", path) { chmod(path, 0o700) }
         try writeSecretKeyIfMissing()
-        _ = try Database(path: database)
+        _ = try SaleStore(path: database)
     }
 
     /// Throws a one-line error unless the directory exists and this process can write it.
@@ -66,9 +66,7 @@ public struct DataDirectory: Sendable, Equatable {
             close(fd)
             unlink(draft)
         }
-        var generator = SystemRandomNumberGenerator()  // getrandom(2): a CSPRNG on Linux
-        let key = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let bytes = Array((key.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "\n").utf8)
+        let bytes = Array((randomHex(bytes: 32) + "\n").utf8)
         let written = try systemCall("write", draft) { write(fd, bytes, bytes.count) }
         guard written == bytes.count else { throw SystemCallError(call: "write", subject: draft, errno: EIO) }
         try systemCall("fsync", draft) { fsync(fd) }

@@ -50,20 +50,35 @@ public final class Database {
         sqlite3_close_v2(handle)
     }
 
-    /// The first column of the first row of `sql`, as text.
-    public func text(_ sql: String) throws(SQLiteError) -> String? {
-        var statement: OpaquePointer?
-        try check(sqlite3_prepare_v2(handle, sql, -1, &statement, nil), sql: sql)
-        defer { sqlite3_finalize(statement) }
-        let rc = sqlite3_step(statement)
-        guard rc == SQLITE_ROW else {
-            try check(rc == SQLITE_DONE ? SQLITE_OK : rc, sql: sql)
-            return nil
-        }
-        return sqlite3_column_text(statement, 0).map { String(cString: $0) }
+    /// Prepares a statement to keep and run many times.
+    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+        try Statement(database: self, sql: sql)
     }
 
-    private func check(_ rc: Int32, sql: String) throws(SQLiteError) {
+    /// Runs one or more statements that return no rows (migrations, pragmas).
+    public func execute(_ sql: String) throws(SQLiteError) {
+        try check(sqlite3_exec(handle, sql, nil, nil, nil), sql: sql)
+    }
+
+    /// The first column of the first row of `sql`, as text (an integer in decimal).
+    public func text(_ sql: String) throws(SQLiteError) -> String? {
+        switch try prepare(sql).query().first?.first {
+        case .integer(let value): String(value)
+        case .text(let value): value
+        case .null, nil: nil
+        }
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE on this connection.
+    public var changes: Int {
+        Int(sqlite3_changes(handle))
+    }
+
+    func prepare(_ sql: String, into statement: inout OpaquePointer?) -> Int32 {
+        sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+    }
+
+    func check(_ rc: Int32, sql: String) throws(SQLiteError) {
         guard rc != SQLITE_OK else { return }
         throw SQLiteError(
             resultCode: rc & 0xff, extendedResultCode: sqlite3_extended_errcode(handle),

@@ -2,7 +2,7 @@ import CSQLite
 
 /// A failed SQLite call with the C facts: result code, extended result code, SQLite's
 /// message and the SQL that was running.
-public struct SQLiteError: Error, Sendable, CustomStringConvertible {
+public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
     public var resultCode: Int32
     public var extendedResultCode: Int32
     public var message: String

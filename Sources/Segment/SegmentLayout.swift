@@ -1,0 +1,31 @@
+/// Byte offsets and sizes of the segment file, layout version 1. Header at 0 (64 bytes used,
+/// the rest of the first page zero); `slotCount` slots of `slotSize` bytes from `slotsOffset`.
+enum SegmentLayout {
+    static let magic: UInt64 = 0x464C_4153_4853_4547  // "FLASHSEG"
+    static let version: UInt32 = 1
+    static let slotSize = 256
+    static let slotCount = 1024
+    static let slotsOffset = 4096
+    static let fileSize = slotsOffset + slotSize * slotCount
+
+    enum Header {
+        static let magic = 0
+        static let version = 8
+        static let slotSize = 12
+        static let slotCount = 16
+        static let databaseID = 24
+    }
+
+    /// Every slot field is one 8-byte atomic; counters follow, one per `SlotCounter` case.
+    enum Slot {
+        static let saleKey = 0
+        static let stock = 8
+        static let startMs = 16
+        static let endMs = 24
+        static let checksum = 32
+        static let remaining = 40
+        static let flags = 48
+        static let lastReconciledMs = 56
+        static let counters = 64
+    }
+}

@@ -1,0 +1,6 @@
+/// The per-sale counters a slot keeps, one 8-byte atomic each, in this order.
+public enum SlotCounter: Int, CaseIterable, Sendable {
+    case attempts, admissions, orders
+    case rejectedNotStarted, rejectedSoldOut, rejectedEnded, rejectedAlreadyOrdered
+    case rejectedInvalidToken, rejectedUnauthorized, rejectedBusy, rejectedRateLimited, rejectedCaptcha, rejectedOther
+}

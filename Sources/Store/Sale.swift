@@ -1,0 +1,84 @@
+/// A sale as the database holds it. Times are milliseconds since the epoch; the price is in
+/// minor units (cents).
+public struct Sale: Codable, Sendable, Equatable {
+    public var id: String
+    /// The sale's slot in the stock segment, assigned at creation.
+    public var slot: Int
+    public var title: String
+    public var price: Int64
+    public var stock: Int64
+    public var remaining: Int64
+    /// Bumped by every change to `remaining`: the optimistic-lock version of the inventory row.
+    public var version: Int64
+    public var startsAt: Int64
+    public var endsAt: Int64?
+    /// The random part of the order URL, revealed only once the sale is open.
+    public var secret: String
+    public var createdAt: Int64
+
+    public var sold: Int64 { stock - remaining }
+
+    /// Where the sale stands at `nowMs`.
+    public func state(at nowMs: Int64) -> SaleState {
+        if let endsAt, nowMs >= endsAt { return .ended }
+        if nowMs < startsAt { return .scheduled }
+        return remaining == 0 ? .soldOut : .open
+    }
+}
+
+/// The phases of a sale.
+public enum SaleState: String, Codable, Sendable, CaseIterable {
+    case scheduled, open
+    case soldOut = "sold_out"
+    case ended
+}
+
+/// What an operator gives to create a sale.
+public struct NewSale: Sendable, Equatable {
+    public var id: String
+    public var title: String
+    public var price: Int64
+    public var stock: Int64
+    public var startsAt: Int64
+    public var endsAt: Int64?
+
+    public init(id: String, title: String, price: Int64, stock: Int64, startsAt: Int64, endsAt: Int64?) {
+        self.id = id
+        self.title = title
+        self.price = price
+        self.stock = stock
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+    }
+
+    /// The largest stock one sale may hold.
+    public static let maxStock: Int64 = 10_000_000
+
+    /// Throws the first value an operator must fix.
+    public func validate() throws(StoreError) {
+        let allowed = id.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "-")
+        }
+        guard (1...64).contains(id.utf8.count), allowed, !id.hasPrefix("-") else {
+            throw .invalid(
+                "sale id \"\(id)\" must be 1 to 64 lowercase letters, digits and dashes, not starting with a dash")
+        }
+        guard !title.isEmpty, title.count <= 200 else { throw .invalid("the title must be 1 to 200 characters") }
+        guard price >= 0 else { throw .invalid("the price must be 0 or more (in cents)") }
+        guard (1...Self.maxStock).contains(stock) else {
+            throw .invalid("the stock must be between 1 and \(Self.maxStock)")
+        }
+        if let endsAt, endsAt <= startsAt { throw .invalid("the end must be after the start") }
+    }
+}
+
+/// An order the database holds.
+public struct Order: Codable, Sendable, Equatable {
+    public var id: Int64
+    public var sale: String
+    public var user: String
+    public var createdAt: Int64
+    public var status: String
+}

@@ -1,0 +1,145 @@
+import CSQLite
+
+/// The truth about sales and orders: one connection per process, every statement prepared
+/// once. An order is one transaction: a conditional inventory update that never takes the
+/// last unit twice, and an insert that the `UNIQUE (sale, user)` constraint keeps single.
+public final class SaleStore {
+    /// `FULL` fsyncs every commit, so an acknowledged order survives a power cut; `NORMAL`
+    /// survives a process crash but may lose the last commits on power loss.
+    public enum Synchronous: String, Sendable {
+        case full = "FULL"
+        case normal = "NORMAL"
+    }
+
+    public let database: Database
+    /// A random id of this database, for the stock segment to know which database it mirrors.
+    public let databaseID: UInt64
+
+    private let insertSale: Statement
+    private let selectSale: Statement
+    private let selectSales: Statement
+    private let selectOrders: Statement
+    private let selectOrder: Statement
+    private let takeUnit: Statement
+    private let insertOrder: Statement
+    private let begin: Statement
+    private let commit: Statement
+    private let rollback: Statement
+
+    private static let saleColumns =
+        "id, slot, title, price, stock, remaining, version, starts_at, ends_at, secret, created_at"
+
+    public init(path: String, synchronous: Synchronous = .full) throws(SQLiteError) {
+        database = try Database(path: path)
+        try Schema.migrate(database)
+        try database.execute("PRAGMA synchronous = \(synchronous.rawValue); PRAGMA foreign_keys = ON")
+        let id = try database.text("SELECT value FROM meta WHERE key = 'database_id'") ?? ""
+        databaseID = UInt64(id, radix: 16) ?? 0
+        insertSale = try database.prepare(
+            """
+            INSERT INTO sales (id, slot, title, price, stock, remaining, starts_at, ends_at, secret, created_at)
+            VALUES (?1, (SELECT COALESCE(MAX(slot) + 1, 0) FROM sales), ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8)
+            RETURNING \(Self.saleColumns)
+            """)
+        selectSale = try database.prepare("SELECT \(Self.saleColumns) FROM sales WHERE id = ?")
+        selectSales = try database.prepare("SELECT \(Self.saleColumns) FROM sales ORDER BY starts_at, id")
+        selectOrders = try database.prepare(
+            "SELECT id, sale, user, created_at, status FROM orders WHERE sale = ? ORDER BY id")
+        selectOrder = try database.prepare("SELECT 1 FROM orders WHERE sale = ? AND user = ?")
+        takeUnit = try database.prepare(
+            "UPDATE sales SET remaining = remaining - 1, version = version + 1 WHERE id = ? AND remaining > 0")
+        insertOrder = try database.prepare(
+            "INSERT INTO orders (sale, user, created_at) VALUES (?, ?, ?) RETURNING id, sale, user, created_at, status")
+        begin = try database.prepare("BEGIN IMMEDIATE")
+        commit = try database.prepare("COMMIT")
+        rollback = try database.prepare("ROLLBACK")
+    }
+
+    /// Creates a sale with a fresh random order secret; refuses bad values and a duplicate id.
+    public func create(_ new: NewSale, nowMs: Int64) throws(StoreError) -> Sale {
+        try new.validate()
+        let values: [SQLValue] = [
+            .text(new.id), .text(new.title), .integer(new.price), .integer(new.stock), .integer(new.startsAt),
+            new.endsAt.map(SQLValue.integer) ?? .null, .text(randomHex(bytes: 16)), .integer(nowMs),
+        ]
+        do {
+            guard let row = try insertSale.query(values).first else { throw StoreError.unknownSale(new.id) }
+            return Self.sale(from: row)
+        } catch let error as SQLiteError where error.extendedResultCode == csqlite_constraint_primarykey {
+            throw .duplicateSale(new.id)
+        } catch let error as SQLiteError {
+            throw .database(error)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .invalid("\(error)")
+        }
+    }
+
+    /// The sale with `id`, or nil.
+    public func sale(_ id: String) throws(StoreError) -> Sale? {
+        try run { () throws(SQLiteError) in try selectSale.query([.text(id)]).first.map(Self.sale(from:)) }
+    }
+
+    /// Every sale, by start time.
+    public func sales() throws(StoreError) -> [Sale] {
+        try run { () throws(SQLiteError) in try selectSales.query().map(Self.sale(from:)) }
+    }
+
+    /// The orders of a sale, oldest first.
+    public func orders(ofSale id: String) throws(StoreError) -> [Order] {
+        guard try sale(id) != nil else { throw .unknownSale(id) }
+        return try run { () throws(SQLiteError) in
+            try selectOrders.query([.text(id)]).map(Self.order(from:))
+        }
+    }
+
+    /// Whether `user` has an order in sale `id`.
+    public func hasOrder(sale id: String, user: String) throws(StoreError) -> Bool {
+        try run { () throws(SQLiteError) in !(try selectOrder.query([.text(id), .text(user)]).isEmpty) }
+    }
+
+    /// Places an order in one transaction: takes a unit with the conditional update (never
+    /// below zero) and inserts the order (once per user and sale). Returns only after COMMIT.
+    public func placeOrder(sale id: String, user: String, nowMs: Int64) throws(StoreError) -> Order {
+        do {
+            try begin.execute()
+            do {
+                try takeUnit.execute([.text(id)])
+                guard database.changes == 1 else {
+                    throw try sale(id) == nil ? StoreError.unknownSale(id) : StoreError.soldOut
+                }
+                let rows = try insertOrder.query([.text(id), .text(user), .integer(nowMs)])
+                try commit.execute()
+                return Self.order(from: rows[0])
+            } catch {
+                try? rollback.execute()
+                throw error
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch let error as SQLiteError {
+            throw error.extendedResultCode == csqlite_constraint_unique ? .alreadyOrdered : .database(error)
+        } catch {
+            throw .invalid("\(error)")
+        }
+    }
+
+    private func run<T>(_ body: () throws(SQLiteError) -> T) throws(StoreError) -> T {
+        do { return try body() } catch { throw .database(error) }
+    }
+
+    private static func order(from row: [SQLValue]) -> Order {
+        Order(
+            id: row[0].integer ?? 0, sale: row[1].text ?? "", user: row[2].text ?? "",
+            createdAt: row[3].integer ?? 0, status: row[4].text ?? "")
+    }
+
+    private static func sale(from row: [SQLValue]) -> Sale {
+        Sale(
+            id: row[0].text ?? "", slot: Int(row[1].integer ?? 0), title: row[2].text ?? "",
+            price: row[3].integer ?? 0, stock: row[4].integer ?? 0, remaining: row[5].integer ?? 0,
+            version: row[6].integer ?? 0, startsAt: row[7].integer ?? 0, endsAt: row[8].integer,
+            secret: row[9].text ?? "", createdAt: row[10].integer ?? 0)
+    }
+}
