@@ -20,6 +20,8 @@ public struct DataDirectory: Sendable, Equatable {
 
     public var secretKey: String { path + "/secret.key" }
     public var database: String { path + "/flashsale.db" }
+    /// The stock segment, the memory-mapped fast gate in front of the database.
+    public var segment: String { path + "/stock.segment" }
     public var sockets: String { path + "/run" }
     public var logs: String { path + "/log" }
     /// Where every function's stderr goes: its startup failures and internal errors.

@@ -8,16 +8,15 @@ import Testing
 @Suite struct ServeCommandTests {
     /// Runs `flashsale ARGS`; its exit status and what it printed on stderr.
     func flashsale(_ arguments: String, environment: [String: String] = [:]) throws -> (Int32?, String) {
-        let output = try TemporaryDirectory()
-        defer { output.remove() }
-        let status = try ChildProcessRunner.run(
-            "exec \"\(Paths.executable("flashsale"))\" \(arguments) 2>\"\(output.path)/err\" >/dev/null",
-            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 })
-        return (status, (try? String(contentsOfFile: output.path + "/err", encoding: .utf8)) ?? "")
+        let result = try FlashsaleCommand.run(arguments, environment: environment)
+        return (result.status, result.stderr)
     }
 
     @Test func everySubcommandHasHelp() throws {
-        for command in ["--help", "init --help", "serve --help"] {
+        for command in [
+            "--help", "init --help", "serve --help", "sale --help", "sale create --help", "sale list --help",
+            "sale show --help", "orders --help", "reconcile --help",
+        ] {
             let (status, _) = try flashsale(command)
             #expect(status == 0, "flashsale \(command)")
         }

@@ -1,0 +1,57 @@
+import Foundation
+import Segment
+import Store
+
+/// A sale as `flashsale sale show` and `sale list` print it.
+public struct SaleReport: Codable, Sendable, Equatable {
+    public var id: String
+    public var title: String
+    public var price: Int64
+    public var state: SaleState
+    public var stock: Int64
+    public var remaining: Int64
+    public var sold: Int64
+    public var startsAt: String
+    public var endsAt: String?
+    /// The segment's view: its remaining stock and sold-out flag, nil when its slot is not
+    /// (yet) configured for this sale.
+    public var segment: SegmentFigures?
+    /// The slot's counters (attempts, admissions, orders and rejections by reason).
+    public var counters: [String: Int64]
+
+    public struct SegmentFigures: Codable, Sendable, Equatable {
+        public var remaining: Int64
+        public var soldOut: Bool
+        public var lastReconciledAt: String
+    }
+
+    init(sale: Sale, slot: SaleSlot, nowMs: Int64) {
+        id = sale.id
+        title = sale.title
+        price = sale.price
+        state = sale.state(at: nowMs)
+        stock = sale.stock
+        remaining = sale.remaining
+        sold = sale.sold
+        startsAt = iso8601(sale.startsAt)
+        endsAt = sale.endsAt.map(iso8601)
+        let configured = slot.configuration()?.saleKey == StockSegment.saleKey(sale.id)
+        segment =
+            configured
+            ? SegmentFigures(
+                remaining: slot.remaining, soldOut: slot.isSoldOut, lastReconciledAt: iso8601(slot.lastReconciledMs))
+            : nil
+        counters =
+            configured ? Dictionary(uniqueKeysWithValues: SlotCounter.allCases.map { ("\($0)", slot.count($0)) }) : [:]
+    }
+}
+
+/// Milliseconds since the epoch as an ISO 8601 UTC timestamp with milliseconds. The
+/// milliseconds are added as an integer: a Double of the epoch time cannot hold them exactly.
+public func iso8601(_ milliseconds: Int64) -> String {
+    let seconds = milliseconds.quotientAndRemainder(dividingBy: 1000)
+    let (whole, fraction) = seconds.remainder < 0 ? (seconds.quotient - 1, seconds.remainder + 1000) : seconds
+    let text = Date(timeIntervalSince1970: Double(whole)).formatted(.iso8601)
+    let digits = String(fraction)
+    return text.dropLast() + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
+}

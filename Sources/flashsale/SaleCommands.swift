@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import Hosting
+import Sales
+import Store
+
+struct SaleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sale",
+        abstract: "Create, list and show sales.",
+        subcommands: [Create.self, List.self, Show.self]
+    )
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a sale. Times are relative to now (--starts-in, --ends-in) or ISO 8601 (--start, --end)."
+        )
+
+        @OptionGroup var data: DataOption
+        @Argument(help: "The sale id: lowercase letters, digits and dashes, used in URLs.") var id: String
+        @Option(help: "The title buyers see.") var title: String
+        @Option(help: "The price in minor units (cents).") var price: Int64
+        @Option(help: "The units for sale.") var stock: Int64
+        @Option(help: "Seconds from now until the sale opens.") var startsIn: Int64?
+        @Option(help: "When the sale opens, ISO 8601 (2026-12-01T10:00:00Z).") var start: String?
+        @Option(help: "Seconds from now until the sale ends.") var endsIn: Int64?
+        @Option(help: "When the sale ends, ISO 8601.") var end: String?
+        @Flag(help: "Print the sale as JSON.") var json = false
+
+        func validate() throws {
+            guard (startsIn == nil) != (start == nil) else {
+                throw ValidationError("give exactly one of --starts-in and --start")
+            }
+            guard endsIn == nil || end == nil else { throw ValidationError("give at most one of --ends-in and --end") }
+        }
+
+        func run() throws {
+            try runReporting {
+                let now = nowMilliseconds()
+                let desk = try openDesk(data)
+                let new = NewSale(
+                    id: id, title: title, price: price, stock: stock,
+                    startsAt: try startsIn.map { now + $0 * 1000 } ?? parseTime(start, option: "--start"),
+                    endsAt: try endsIn.map { now + $0 * 1000 } ?? end.map { try parseTime($0, option: "--end") })
+                let sale = try desk.create(new, nowMs: now)
+                try printReport(try desk.report(sale.id, nowMs: now), json: json)
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every sale with its state and stock.")
+
+        @OptionGroup var data: DataOption
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            try runReporting {
+                let reports = try openDesk(data).reports(nowMs: nowMilliseconds())
+                if json {
+                    print(try encodeJSON(reports))
+                } else {
+                    print(ReportTable.lines(reports).joined(separator: "\n"))
+                }
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a sale: state (scheduled|open|sold_out|ended), stock, remaining, sold and counters.")
+
+        @OptionGroup var data: DataOption
+        @Argument(help: "The sale id.") var id: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            try runReporting {
+                try printReport(try openDesk(data).report(id, nowMs: nowMilliseconds()), json: json)
+            }
+        }
+    }
+}
+
+struct Orders: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the orders of a sale.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case csv, json
+    }
+
+    @OptionGroup var data: DataOption
+    @Argument(help: "The sale id.") var id: String
+    @Option(help: "csv (with a header row) or json.") var format = Format.csv
+
+    func run() throws {
+        try runReporting {
+            let orders = try openDesk(data).store.orders(ofSale: id)
+            switch format {
+            case .csv: print(try OrderExport.csv(orders), terminator: "")
+            case .json: print(String(decoding: try OrderExport.json(orders), as: UTF8.self))
+            }
+        }
+    }
+}
+
+struct Reconcile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Set a sale's stock in the segment from the database, returning units held by processes that died.")
+
+    @OptionGroup var data: DataOption
+    @Argument(help: "The sale id.") var id: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        try runReporting {
+            let result = try openDesk(data).reconcile(id, nowMs: nowMilliseconds())
+            if json {
+                print(try encodeJSON(result))
+            } else {
+                let before = result.segmentBefore.map(String.init) ?? "unconfigured"
+                print("\(result.sale): segment remaining \(before) → \(result.remaining) (from the database)")
+            }
+        }
+    }
+}
