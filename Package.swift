@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
     targets: [
@@ -48,6 +49,7 @@ let package = Package(
         .target(name: "Functions", dependencies: ["FastCGI"]),
         .target(name: "Store", dependencies: ["CSQLite"]),
         .target(name: "Segment", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
+        .target(name: "Identity", dependencies: ["FastCGI", .product(name: "JWTKit", package: "jwt-kit")]),
         .target(
             name: "Sales",
             dependencies: ["Segment", "Store", .product(name: "CSV", package: "CSV.swift")]
@@ -61,7 +63,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "flashsale",
-            dependencies: ["Hosting", "Sales", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Hosting", "Identity", "Sales", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .target(
             name: "TestSupport",
@@ -71,9 +75,10 @@ let package = Package(
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Functions", "TestSupport"]),
         .testTarget(name: "HostingTests", dependencies: ["Hosting", "Store", "TestSupport"]),
         .testTarget(name: "SegmentTests", dependencies: ["Segment", "TestSupport"]),
+        .testTarget(name: "IdentityTests", dependencies: ["Identity", "FastCGI", "TestSupport"]),
         .testTarget(name: "SalesTests", dependencies: ["Sales", "Segment", "Store", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["FastCGI", "Hosting", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["FastCGI", "Hosting", "Identity", "TestSupport"]),
     ] + functionTargets,
     swiftLanguageModes: [.v6]
 )

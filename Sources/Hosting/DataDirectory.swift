@@ -18,7 +18,11 @@ public struct DataDirectory: Sendable, Equatable {
         DataDirectory(path: option ?? environment[environmentVariable] ?? "var")
     }
 
+    /// This installation's own secret: it signs order tokens.
     public var secretKey: String { path + "/secret.key" }
+    /// The secret the main site signs buyers' identity tokens with. `init` writes a random one
+    /// for the demo and tests; an operator replaces it with the site's shared secret.
+    public var identityKey: String { path + "/identity.key" }
     public var database: String { path + "/flashsale.db" }
     /// The stock segment, the memory-mapped fast gate in front of the database.
     public var segment: String { path + "/stock.segment" }
@@ -38,7 +42,8 @@ public struct DataDirectory: Sendable, Equatable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         try systemCall("chmod", path) { chmod(path, 0o700) }
-        try writeSecretKeyIfMissing()
+        try writeKeyIfMissing(secretKey)
+        try writeKeyIfMissing(identityKey)
         _ = try SaleStore(path: database)
     }
 
@@ -56,13 +61,23 @@ public struct DataDirectory: Sendable, Equatable {
         }
     }
 
-    /// Writes the key to a fresh temporary file beside its final name, then links it into
-    /// place: a crash leaves either no key or a whole one, two `init`s at once cannot mix
+    /// The bytes of a key file, without a trailing newline: the HMAC key.
+    public func keyBytes(_ file: String) throws -> [UInt8] {
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+        while bytes.last == UInt8(ascii: "\n") || bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        guard bytes.count >= 32 else {
+            throw HostingError("\(file) holds \(bytes.count) bytes; a key needs at least 32")
+        }
+        return bytes
+    }
+
+    /// Writes a random 256-bit key, hex, to a fresh temporary file beside `file`, then links it
+    /// into place: a crash leaves either no key or a whole one, two `init`s at once cannot mix
     /// their drafts, and a key that exists is never replaced.
-    private func writeSecretKeyIfMissing() throws {
-        if FileManager.default.fileExists(atPath: secretKey) { return }
-        var template = Array("\(secretKey).XXXXXX".utf8CString)
-        let fd = try systemCall("mkstemp", secretKey) { mkstemp(&template) }  // mode 0600
+    private func writeKeyIfMissing(_ file: String) throws {
+        if FileManager.default.fileExists(atPath: file) { return }
+        var template = Array("\(file).XXXXXX".utf8CString)
+        let fd = try systemCall("mkstemp", file) { mkstemp(&template) }  // mode 0600
         let draft = String(cString: template)
         defer {
             close(fd)
@@ -72,8 +87,8 @@ public struct DataDirectory: Sendable, Equatable {
         let written = try systemCall("write", draft) { write(fd, bytes, bytes.count) }
         guard written == bytes.count else { throw SystemCallError(call: "write", subject: draft, errno: EIO) }
         try systemCall("fsync", draft) { fsync(fd) }
-        if link(draft, secretKey) == -1 && errno != EEXIST {
-            throw SystemCallError(call: "link", subject: secretKey, errno: errno)
+        if link(draft, file) == -1 && errno != EEXIST {
+            throw SystemCallError(call: "link", subject: file, errno: errno)
         }
     }
 }

@@ -4,6 +4,6 @@ import ArgumentParser
 struct Flashsale: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a flash sale: a static page and small FastCGI functions behind lighttpd.",
-        subcommands: [Init.self, Serve.self, SaleCommand.self, Orders.self, Reconcile.self]
+        subcommands: [Init.self, Serve.self, SaleCommand.self, Orders.self, Reconcile.self, UserToken.self]
     )
 }

@@ -19,10 +19,14 @@ import Testing
         let data = DataDirectory(path: temporary.path + "/var")
         try data.initialize()
 
-        let attributes = try FileManager.default.attributesOfItem(atPath: data.secretKey)
-        #expect((attributes[.posixPermissions] as? Int) == 0o600)
-        let key = try String(contentsOfFile: data.secretKey, encoding: .utf8)
-        #expect(key.range(of: "^[0-9a-f]{64}\n$", options: .regularExpression) != nil)
+        for file in [data.secretKey, data.identityKey] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: file)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            let key = try String(contentsOfFile: file, encoding: .utf8)
+            #expect(key.range(of: "^[0-9a-f]{64}\n$", options: .regularExpression) != nil)
+            #expect(try data.keyBytes(file).count == 64)
+        }
+        #expect(try data.keyBytes(data.secretKey) != data.keyBytes(data.identityKey))
         let directoryMode = try FileManager.default.attributesOfItem(atPath: data.path)[.posixPermissions] as? Int
         #expect(directoryMode == 0o700)
         #expect(try Database(path: data.database).text("PRAGMA journal_mode") == "wal")

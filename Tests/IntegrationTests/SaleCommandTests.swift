@@ -1,4 +1,6 @@
 import Foundation
+import Hosting
+import Identity
 import TestSupport
 import Testing
 
@@ -80,6 +82,27 @@ import Testing
         #expect(result.status != 0)
         #expect(result.stderr.contains(message))
         #expect(try flashsale("sale list --json").stdout == before)
+    }
+
+    @Test func userTokenPrintsATokenTheFunctionsAccept() throws {
+        defer { data.remove() }
+        let printed = try flashsale("user-token alice --ttl 120")
+        #expect(printed.status == 0)
+        let directory = DataDirectory(path: data.path)
+        let signer = TokenSigner(secret: try directory.keyBytes(directory.identityKey))
+        let claims = try signer.verify(printed.stdout.trimmingCharacters(in: .newlines), as: UserClaims.self)
+        #expect(claims.sub.value == "alice")
+        let left = claims.exp.value.timeIntervalSinceNow
+        #expect(left > 100 && left <= 120)
+        let other = TokenSigner(secret: Array(repeating: 7, count: 32))
+        #expect(throws: TokenError.badSignature) {
+            try other.verify(printed.stdout.trimmingCharacters(in: .newlines), as: UserClaims.self)
+        }
+        for bad in ["''", "\"$(printf 'a\\tb')\""] {
+            let refused = try flashsale("user-token \(bad)")
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("cannot be used"))
+        }
     }
 
     @Test func commandsOnAMissingDataDirectorySayRunInit() throws {

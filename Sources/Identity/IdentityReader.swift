@@ -1,0 +1,48 @@
+import FastCGI
+import HTTPTypes
+
+/// Who is asking: the user id from `Authorization: Bearer <jwt>` or else the `fs_user` cookie,
+/// each a ``UserClaims`` token signed by the main site.
+public struct IdentityReader: Sendable {
+    /// The cookie the main site sets.
+    public static let cookieName = "fs_user"
+
+    private let signer: TokenSigner
+
+    public init(signer: TokenSigner) {
+        self.signer = signer
+    }
+
+    /// The user id of `request`. A Bearer header wins over the cookie (another scheme, such as
+    /// Basic, is not an identity and the cookie is read). No identity, or one that is malformed,
+    /// badly signed, expired or names no acceptable user, is 401 `unauthorized`.
+    public func user(of request: Request) throws(HTTPError) -> String {
+        let headers = request.headers
+        let token: Substring
+        let source: String
+        if let bearer = headers.bearerToken {
+            (token, source) = (bearer, "the Bearer token")
+        } else if let cookie = headers.cookie(named: Self.cookieName) {
+            (token, source) = (cookie, "the \(Self.cookieName) cookie")
+        } else {
+            throw Self.unauthorized("no identity: send Authorization: Bearer <token> or the \(Self.cookieName) cookie")
+        }
+        guard !token.isEmpty else { throw Self.unauthorized("\(source) is empty") }
+        do throws(TokenError) {
+            return try signer.verify(String(token), as: UserClaims.self).sub.value
+        } catch {
+            let message =
+                switch error {
+                case .malformed: "\(source) is not a well-formed token"
+                case .badSignature: "\(source) is not signed by the main site"
+                case .expired: "\(source) has expired; sign in again"
+                case .invalid(let reason): "\(source) is refused: \(reason)"
+                }
+            throw Self.unauthorized(message)
+        }
+    }
+
+    private static func unauthorized(_ message: String) -> HTTPError {
+        HTTPError(.unauthorized, message, headers: [.wwwAuthenticate: "Bearer"])
+    }
+}
