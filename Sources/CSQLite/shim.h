@@ -12,5 +12,6 @@ static inline sqlite3_destructor_type csqlite_transient(void) {
 /// does not import.
 static const int csqlite_constraint_primarykey = SQLITE_CONSTRAINT_PRIMARYKEY;
 static const int csqlite_constraint_unique = SQLITE_CONSTRAINT_UNIQUE;
+static const int csqlite_constraint_check = SQLITE_CONSTRAINT_CHECK;
 
 #endif

@@ -18,7 +18,7 @@ public final class TokenSigner: Sendable {
         keys = runBlocking { await JWTKeyCollection().add(hmac: key, digestAlgorithm: .sha256) }
     }
 
-    /// The compact JWT for `payload`, with the header `{"alg":"HS256","typ":"JWT"}`.
+    /// The compact JWT for `payload`; its header says `"alg":"HS256","typ":"JWT"` (in no fixed order).
     public func sign<Payload: JWTPayload>(_ payload: Payload) throws -> String {
         let keys = keys
         return try runBlocking { try await keys.sign(payload) }

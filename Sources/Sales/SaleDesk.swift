@@ -7,22 +7,20 @@ public final class SaleDesk {
     public let store: SaleStore
     public let segment: StockSegment
 
-    /// Opens the database and the segment; a segment that was rebuilt is reconciled at once.
+    /// Opens the database and the segment, and reconciles every sale whose slot does not hold
+    /// its configuration: a segment rebuilt, a slot torn, a create interrupted before its slot
+    /// was written. An unconfigured slot has no stock, so it would refuse every buyer.
     public init(databasePath: String, segmentPath: String, nowMs: Int64) throws {
         store = try SaleStore(path: databasePath)
         segment = try StockSegment(path: segmentPath, databaseID: store.databaseID)
-        if segment.wasReinitialised {
-            for sale in try store.sales() {
-                reconcile(sale, nowMs: nowMs)
-            }
+        for sale in try store.sales() where segment.slot(at: sale.slot).configuration() != Self.configuration(of: sale)
+        {
+            reconcile(sale, nowMs: nowMs)
         }
     }
 
     /// Creates a sale and its slot in the segment.
     public func create(_ new: NewSale, nowMs: Int64) throws(StoreError) -> Sale {
-        guard try store.sales().count < StockSegment.slotCount else {
-            throw .invalid("this data directory holds at most \(StockSegment.slotCount) sales")
-        }
         let sale = try store.create(new, nowMs: nowMs)
         reconcile(sale, nowMs: nowMs)
         return sale
@@ -50,9 +48,7 @@ public final class SaleDesk {
     @discardableResult
     private func reconcile(_ sale: Sale, nowMs: Int64) -> Reconciliation {
         let slot = segment.slot(at: sale.slot)
-        let configuration = SaleSlot.Configuration(
-            saleKey: StockSegment.saleKey(sale.id), stock: sale.stock, startMs: sale.startsAt,
-            endMs: sale.endsAt ?? .max)
+        let configuration = Self.configuration(of: sale)
         let before = slot.configuration() == configuration ? slot.remaining : nil
         if before == nil {
             slot.configure(configuration, remaining: sale.remaining, nowMs: nowMs)
@@ -60,6 +56,15 @@ public final class SaleDesk {
             slot.reconcile(remaining: sale.remaining, nowMs: nowMs)
         }
         return Reconciliation(sale: sale.id, segmentBefore: before, remaining: sale.remaining)
+    }
+}
+
+extension SaleDesk {
+    /// What a sale's slot must hold: its key, stock and times (no end is the far future).
+    static func configuration(of sale: Sale) -> SaleSlot.Configuration {
+        SaleSlot.Configuration(
+            saleKey: StockSegment.saleKey(sale.id), stock: sale.stock, startMs: sale.startsAt,
+            endMs: sale.endsAt ?? .max)
     }
 }
 

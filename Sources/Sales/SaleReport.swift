@@ -35,7 +35,7 @@ public struct SaleReport: Codable, Sendable, Equatable {
         sold = sale.sold
         startsAt = iso8601(sale.startsAt)
         endsAt = sale.endsAt.map(iso8601)
-        let configured = slot.configuration()?.saleKey == StockSegment.saleKey(sale.id)
+        let configured = slot.configuration() == SaleDesk.configuration(of: sale)
         segment =
             configured
             ? SegmentFigures(

@@ -15,8 +15,9 @@ public struct SaleSlot: Sendable {
 
     /// Sets remaining from SQLite (never below 0); sets or clears soldOut to match; records nowMs.
     public func reconcile(remaining: Int64, nowMs: Int64) {
+        let stock = signed(Field.stock).load(ordering: .relaxed)
         // Sequentially consistent, as every write of remaining that can cross zero (see syncSoldOut).
-        signed(Field.remaining).store(max(0, remaining), ordering: .sequentiallyConsistent)
+        signed(Field.remaining).store(min(max(0, remaining), stock), ordering: .sequentiallyConsistent)
         syncSoldOut()
         // Releasing: whoever reads this time (acquiring) also sees the remaining stored before it.
         signed(Field.lastReconciledMs).store(nowMs, ordering: .releasing)
@@ -54,11 +55,23 @@ public struct SaleSlot: Sendable {
         return false
     }
 
-    /// Returns a unit taken by takeOne (after a failure later in the order path).
+    /// Returns a unit taken by takeOne after a failure later in the order path, never above the
+    /// stock (a reconcile in between may already have counted it back). When the database
+    /// answered sold out, reconcile to 0 instead: the unit is not there to give back.
     public func giveBack() {
-        // Sequentially consistent, as every write of remaining that can cross zero (see syncSoldOut).
-        let before = signed(Field.remaining).loadThenWrappingIncrement(ordering: .sequentiallyConsistent)
-        if before == 0 { syncSoldOut() }
+        let remaining = signed(Field.remaining)
+        let stock = signed(Field.stock).load(ordering: .relaxed)
+        var current = remaining.load(ordering: .relaxed)  // a first guess; the compare-and-swap checks it
+        while current < stock {
+            // Sequentially consistent, as every write of remaining that can cross zero (see syncSoldOut).
+            let (given, actual) = remaining.weakCompareExchange(
+                expected: current, desired: current + 1, ordering: .sequentiallyConsistent)
+            if given {
+                if current == 0 { syncSoldOut() }
+                return
+            }
+            current = actual
+        }
     }
 
     /// Adds one to a counter.
@@ -82,9 +95,11 @@ public struct SaleSlot: Sendable {
         let flags = signed(Field.flags)
         var soldOut = remaining.load(ordering: .sequentiallyConsistent) == 0
         while true {
-            if soldOut {
+            // Written only when it differs, so a sold-out crowd reads the shared line, not writes it.
+            let flagged = flags.load(ordering: .sequentiallyConsistent) & Self.soldOutBit != 0
+            if flagged != soldOut && soldOut {
                 _ = flags.loadThenBitwiseOr(with: Self.soldOutBit, ordering: .sequentiallyConsistent)
-            } else {
+            } else if flagged != soldOut {
                 _ = flags.loadThenBitwiseAnd(with: ~Self.soldOutBit, ordering: .sequentiallyConsistent)
             }
             let now = remaining.load(ordering: .sequentiallyConsistent) == 0

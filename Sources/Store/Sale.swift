@@ -65,7 +65,9 @@ public struct NewSale: Sendable, Equatable {
             throw .invalid(
                 "sale id \"\(id)\" must be 1 to 64 lowercase letters, digits and dashes, not starting with a dash")
         }
-        guard !title.isEmpty, title.count <= 200 else { throw .invalid("the title must be 1 to 200 characters") }
+        guard (1...200).contains(title.unicodeScalars.count),
+            !title.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else { throw .invalid("the title must be 1 to 200 characters, none of them a control character") }
         guard price >= 0 else { throw .invalid("the price must be 0 or more (in cents)") }
         guard (1...Self.maxStock).contains(stock) else {
             throw .invalid("the stock must be between 1 and \(Self.maxStock)")

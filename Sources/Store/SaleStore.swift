@@ -67,12 +67,12 @@ public final class SaleStore {
             return Self.sale(from: row)
         } catch let error as SQLiteError where error.extendedResultCode == csqlite_constraint_primarykey {
             throw .duplicateSale(new.id)
+        } catch let error as SQLiteError where error.extendedResultCode == csqlite_constraint_check {
+            throw .invalid("this database holds at most \(Schema.maxSales) sales")
         } catch let error as SQLiteError {
             throw .database(error)
-        } catch let error as StoreError {
-            throw error
         } catch {
-            throw .invalid("\(error)")
+            throw error as? StoreError ?? .invalid("\(error)")
         }
     }
 
@@ -109,9 +109,11 @@ public final class SaleStore {
                 guard database.changes == 1 else {
                     throw try sale(id) == nil ? StoreError.unknownSale(id) : StoreError.soldOut
                 }
-                let rows = try insertOrder.query([.text(id), .text(user), .integer(nowMs)])
+                guard let row = try insertOrder.query([.text(id), .text(user), .integer(nowMs)]).first else {
+                    throw StoreError.invalid("the order insert returned no row")
+                }
                 try commit.execute()
-                return Self.order(from: rows[0])
+                return Self.order(from: row)
             } catch {
                 try? rollback.execute()
                 throw error
@@ -121,7 +123,7 @@ public final class SaleStore {
         } catch let error as SQLiteError {
             throw error.extendedResultCode == csqlite_constraint_unique ? .alreadyOrdered : .database(error)
         } catch {
-            throw .invalid("\(error)")
+            throw .invalid("\(error)")  // the do block throws only StoreError and SQLiteError
         }
     }
 

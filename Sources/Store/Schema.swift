@@ -9,7 +9,7 @@ enum Schema {
         INSERT INTO meta (key, value) VALUES ('database_id', lower(hex(randomblob(8))));
         CREATE TABLE sales (
             id TEXT PRIMARY KEY,
-            slot INTEGER NOT NULL UNIQUE CHECK (slot >= 0),
+            slot INTEGER NOT NULL UNIQUE CHECK (slot >= 0 AND slot < 1024),
             title TEXT NOT NULL,
             price INTEGER NOT NULL CHECK (price >= 0),
             stock INTEGER NOT NULL CHECK (stock > 0),
@@ -31,14 +31,24 @@ enum Schema {
         """
     ]
 
+    /// The most sales a database holds: one per slot of the stock segment.
+    static let maxSales = 1024
+
     /// Runs the migrations the database has not seen, each in its own transaction with the
-    /// version bump, so several processes starting at once migrate exactly once.
+    /// version bump, so several processes starting at once migrate exactly once. A database
+    /// already up to date takes no write lock; one newer than this program is refused.
     static func migrate(_ database: Database) throws(SQLiteError) {
-        for (index, migration) in migrations.enumerated() {
+        let current = try version(of: database)
+        guard current <= migrations.count else {
+            throw SQLiteError(
+                resultCode: 1, extendedResultCode: 1,
+                message: "the database has schema version \(current), newer than this flashsale knows "
+                    + "(\(migrations.count)): run a newer flashsale", sql: nil)
+        }
+        for (index, migration) in migrations.enumerated() where index >= current {
             try database.execute("BEGIN IMMEDIATE")
             do {
-                let version = Int(try database.text("PRAGMA user_version") ?? "0") ?? 0
-                if version == index {
+                if try version(of: database) == index {
                     try database.execute(migration)
                     try database.execute("PRAGMA user_version = \(index + 1)")
                 }
@@ -48,5 +58,9 @@ enum Schema {
                 throw error
             }
         }
+    }
+
+    private static func version(of database: Database) throws(SQLiteError) -> Int {
+        Int(try database.text("PRAGMA user_version") ?? "0") ?? 0
     }
 }

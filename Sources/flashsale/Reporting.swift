@@ -25,21 +25,33 @@ func nowMilliseconds() -> Int64 {
     Int64((Date().timeIntervalSince1970 * 1000).rounded())
 }
 
-/// Parses an ISO 8601 time (`2026-12-01T10:00:00Z`, optionally with fractional seconds).
-func parseTime(_ text: String?, option: String) throws -> Int64 {
-    guard let text,
-        let date = try? Date(text, strategy: .iso8601)
-            ?? Date(text, strategy: .iso8601.time(includingFractionalSeconds: true))
+/// Parses an ISO 8601 time with a zone (`2026-12-01T10:00:00Z`, `…T10:00:00.250+02:00`).
+/// A time that names no real instant (February 30, hour 25) is refused, not rolled over.
+func parseTime(_ text: String, option: String) throws -> Int64 {
+    let pattern = /(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(Z|([+-])(\d{2}):?(\d{2}))/
+    guard let match = text.wholeMatch(of: pattern), let date = try? Date(text, strategy: .iso8601) else {
+        throw ValidationError("\(option) wants an ISO 8601 time such as 2026-12-01T10:00:00Z, not \(text)")
+    }
+    let offset =
+        match.output.7 == "Z"
+        ? 0
+        : (match.output.8 == "-" ? -1 : 1) * (Int(match.output.9 ?? "0")! * 3600 + Int(match.output.10 ?? "0")! * 60)
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(secondsFromGMT: offset) ?? .gmt
+    let fields = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+    let written = [match.output.1, match.output.2, match.output.3, match.output.4, match.output.5, match.output.6].map {
+        Int($0)!
+    }
+    guard
+        [fields.year, fields.month, fields.day, fields.hour, fields.minute, fields.second] == written.map(Optional.init)
     else {
-        throw ValidationError("\(option) wants an ISO 8601 time such as 2026-12-01T10:00:00Z")
+        throw ValidationError("\(option) \(text) is not a real time")
     }
     return Int64((date.timeIntervalSince1970 * 1000).rounded())
 }
 
 func encodeJSON(_ value: some Encodable) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
+    String(decoding: try prettyJSON(value), as: UTF8.self)
 }
 
 func printReport(_ report: SaleReport, json: Bool) throws {

@@ -27,11 +27,21 @@ struct SaleCommand: ParsableCommand {
         @Option(help: "When the sale ends, ISO 8601.") var end: String?
         @Flag(help: "Print the sale as JSON.") var json = false
 
+        /// Ten years, in seconds: the furthest --starts-in or --ends-in may reach.
+        static let maxOffsetSeconds: Int64 = 10 * 366 * 24 * 3600
+
         func validate() throws {
             guard (startsIn == nil) != (start == nil) else {
                 throw ValidationError("give exactly one of --starts-in and --start")
             }
             guard endsIn == nil || end == nil else { throw ValidationError("give at most one of --ends-in and --end") }
+            for (name, seconds) in [("--starts-in", startsIn), ("--ends-in", endsIn)] {
+                if let seconds, abs(seconds) > Self.maxOffsetSeconds {
+                    throw ValidationError("\(name) must be within ten years (\(Self.maxOffsetSeconds) seconds)")
+                }
+            }
+            _ = try start.map { try parseTime($0, option: "--start") }
+            _ = try end.map { try parseTime($0, option: "--end") }
         }
 
         func run() throws {
@@ -40,7 +50,7 @@ struct SaleCommand: ParsableCommand {
                 let desk = try openDesk(data)
                 let new = NewSale(
                     id: id, title: title, price: price, stock: stock,
-                    startsAt: try startsIn.map { now + $0 * 1000 } ?? parseTime(start, option: "--start"),
+                    startsAt: try startsIn.map { now + $0 * 1000 } ?? parseTime(start ?? "", option: "--start"),
                     endsAt: try endsIn.map { now + $0 * 1000 } ?? end.map { try parseTime($0, option: "--end") })
                 let sale = try desk.create(new, nowMs: now)
                 try printReport(try desk.report(sale.id, nowMs: now), json: json)

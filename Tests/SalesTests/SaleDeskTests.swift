@@ -84,12 +84,39 @@ import Testing
         #expect(report.remaining == 2)
     }
 
-    @Test func theSlotsAreCappedAtTheSegmentsSize() throws {
+    /// The cap holds in SQLite itself, so creates racing past a count check cannot exceed it.
+    @Test func theSalesAreCappedAtTheSegmentsSlots() throws {
         defer { directory.remove() }
         let desk = try desk()
         #expect(StockSegment.slotCount == 1024)
-        _ = try desk.create(spring(), nowMs: 0)
-        #expect(try desk.reports(nowMs: 0).count == 1)
+        try desk.store.database.execute(
+            """
+            WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1022)
+            INSERT INTO sales (id, slot, title, price, stock, remaining, starts_at, secret, created_at)
+            SELECT 's' || i, i, 't', 1, 1, 1, 0, 'secret' || i, 0 FROM n
+            """)
+        let last = try desk.create(spring(), nowMs: 0)
+        #expect(last.slot == 1023)
+        #expect(throws: StoreError.invalid("this database holds at most 1024 sales")) {
+            try desk.create(
+                NewSale(id: "one-too-many", title: "t", price: 1, stock: 1, startsAt: 0, endsAt: nil), nowMs: 0)
+        }
+        #expect(try desk.reports(nowMs: 0).count == 1024)
+    }
+
+    /// A sale created without its slot (a create interrupted between the two) is reconciled
+    /// when the next process opens the desk, so its stock is not lost to "sold out".
+    @Test func aSaleWithoutItsSlotIsReconciledOnOpen() throws {
+        defer { directory.remove() }
+        do {
+            let desk = try desk()
+            _ = try desk.store.create(spring(stock: 4), nowMs: 0)
+            #expect(desk.segment.slot(at: 0).configuration() == nil)
+        }
+        let reopened = try desk()
+        #expect(!reopened.segment.wasReinitialised)
+        #expect(reopened.segment.slot(at: 0).remaining == 4)
+        #expect(try reopened.report("spring", nowMs: 0).segment?.remaining == 4)
     }
 
     @Test func ordersExportAsCSVWithAHeaderAndAsJSON() throws {

@@ -41,6 +41,12 @@ import Testing
             "sale id"
         ),
         (NewSale(id: "x", title: "", price: 1, stock: 1, startsAt: 0, endsAt: nil), "title"),
+        (NewSale(id: "x", title: "two\nlines", price: 1, stock: 1, startsAt: 0, endsAt: nil), "title"),
+        (
+            NewSale(
+                id: "x", title: String(repeating: "e\u{301}", count: 150), price: 1, stock: 1, startsAt: 0, endsAt: nil),
+            "title"
+        ),
         (NewSale(id: "x", title: "t", price: -1, stock: 1, startsAt: 0, endsAt: nil), "price"),
         (NewSale(id: "x", title: "t", price: 1, stock: 0, startsAt: 0, endsAt: nil), "stock"),
         (NewSale(id: "x", title: "t", price: 1, stock: -5, startsAt: 0, endsAt: nil), "stock"),
@@ -119,6 +125,16 @@ import Testing
         #expect(orders.count == 50)
         #expect(Set(orders.map(\.user)).count == 50)
         #expect(try store.sale("spring")?.remaining == 0)
+    }
+
+    @Test func aDatabaseFromANewerFlashsaleIsRefused() throws {
+        defer { directory.remove() }
+        try store.database.execute("PRAGMA user_version = 99")
+        #expect {
+            try SaleStore(path: path)
+        } throws: { error in
+            "\(error)".contains("schema version 99, newer than this flashsale knows")
+        }
     }
 
     @Test func reopeningKeepsTheSchemaTheDatabaseIDAndFullSync() throws {
