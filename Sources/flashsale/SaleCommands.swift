@@ -80,13 +80,12 @@ struct SaleCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a sale: state (scheduled|open|sold_out|ended), stock, remaining, sold and counters.")
 
-        @OptionGroup var data: DataOption
-        @Argument(help: "The sale id.") var id: String
+        @OptionGroup var sale: SaleTarget
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             try runReporting {
-                try printReport(try openDesk(data).report(id, nowMs: nowMilliseconds()), json: json)
+                try printReport(try sale.desk().report(sale.id, nowMs: nowMilliseconds()), json: json)
             }
         }
     }
@@ -99,13 +98,12 @@ struct Orders: ParsableCommand {
         case csv, json
     }
 
-    @OptionGroup var data: DataOption
-    @Argument(help: "The sale id.") var id: String
+    @OptionGroup var sale: SaleTarget
     @Option(help: "csv (with a header row) or json.") var format = Format.csv
 
     func run() throws {
         try runReporting {
-            let orders = try openDesk(data).store.orders(ofSale: id)
+            let orders = try sale.desk().store.orders(ofSale: sale.id)
             switch format {
             case .csv: print(try OrderExport.csv(orders), terminator: "")
             case .json: print(String(decoding: try OrderExport.json(orders), as: UTF8.self))
@@ -118,13 +116,12 @@ struct Reconcile: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Set a sale's stock in the segment from the database, returning units held by processes that died.")
 
-    @OptionGroup var data: DataOption
-    @Argument(help: "The sale id.") var id: String
+    @OptionGroup var sale: SaleTarget
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         try runReporting {
-            let result = try openDesk(data).reconcile(id, nowMs: nowMilliseconds())
+            let result = try sale.desk().reconcile(sale.id, nowMs: nowMilliseconds())
             if json {
                 print(try encodeJSON(result))
             } else {
@@ -132,5 +129,15 @@ struct Reconcile: ParsableCommand {
                 print("\(result.sale): segment remaining \(before) → \(result.remaining) (from the database)")
             }
         }
+    }
+}
+
+/// The data directory and the id of the sale a command works on.
+struct SaleTarget: ParsableArguments {
+    @OptionGroup var data: DataOption
+    @Argument(help: "The sale id.") var id: String
+
+    func desk() throws -> SaleDesk {
+        try openDesk(data)
     }
 }
