@@ -48,7 +48,8 @@ let package = Package(
         ),
         .target(name: "Functions", dependencies: ["FastCGI"]),
         .target(name: "Store", dependencies: ["CSQLite"]),
-        .target(name: "Segment", dependencies: [.product(name: "Atomics", package: "swift-atomics")]),
+        .target(name: "POSIX"),
+        .target(name: "Segment", dependencies: ["POSIX", .product(name: "Atomics", package: "swift-atomics")]),
         .target(name: "Identity", dependencies: ["FastCGI", .product(name: "JWTKit", package: "jwt-kit")]),
         .target(
             name: "Sales",
@@ -58,7 +59,7 @@ let package = Package(
         .target(
             name: "Hosting",
             dependencies: [
-                "CProcessShims", "FastCGI", "Store", .product(name: "HTTPTypes", package: "swift-http-types"),
+                "CProcessShims", "FastCGI", "POSIX", "Store", .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .executableTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 
 /// A process started with posix_spawn as the leader of a new process group, so it and every
 /// process it spawns can be signalled together. Signals blocked or ignored by the parent are

@@ -1,4 +1,5 @@
 import Foundation
+import POSIX
 import Store
 
 /// The data directory: database, secret key, sockets, logs and the generated server
@@ -78,7 +79,7 @@ public struct DataDirectory: Sendable, Equatable {
         if FileManager.default.fileExists(atPath: file) { return }
         var template = Array("\(file).XXXXXX".utf8CString)
         let fd = try systemCall("mkstemp", file) { mkstemp(&template) }  // mode 0600
-        let draft = String(cString: template)
+        let draft = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         defer {
             close(fd)
             unlink(draft)

@@ -1,5 +1,6 @@
 import CProcessShims
 import Foundation
+import POSIX
 
 /// `flashsale serve`: writes the configuration, runs lighttpd in the foreground (which spawns
 /// the functions), and on Ctrl-C, SIGTERM, SIGHUP or SIGQUIT stops lighttpd and every process

@@ -1,5 +1,6 @@
 import Atomics
 import Glibc
+import POSIX
 
 /// The stock segment: a memory-mapped file shared by every function process, holding each
 /// sale's remaining stock, flags and counters in lock-free atomics. SQLite is the truth; the
@@ -59,7 +60,7 @@ public final class StockSegment: @unchecked Sendable {
         }
         let base = mmap(nil, SegmentLayout.fileSize, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0)
         guard let base, base != UnsafeMutableRawPointer(bitPattern: -1) else {
-            throw SegmentError(call: "mmap", path: path, errno: errno)
+            throw SegmentError(call: "mmap", subject: path, errno: errno)
         }
         return (base, grown)
     }

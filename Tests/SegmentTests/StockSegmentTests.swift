@@ -120,7 +120,7 @@ import Testing
         defer { dir.remove() }
         let path = dir.path + "/missing/stock.segment"
         let error = #expect(throws: SegmentError.self) { try StockSegment(path: path, databaseID: 7) }
-        #expect(error?.call == "open" && error?.path == path && error?.errno == ENOENT)
+        #expect(error?.call == "open" && error?.subject == path && error?.errno == ENOENT)
         #expect(error?.description == "open(\(path)) failed: No such file or directory (errno 2)")
     }
 

@@ -1,10 +1,16 @@
 import Glibc
 
 /// A failed system call: the call, what it was applied to and errno.
-public struct SystemCallError: Error, Sendable, CustomStringConvertible {
+public struct SystemCallError: Error, Sendable, Equatable, CustomStringConvertible {
     public var call: String
     public var subject: String
     public var errno: Int32
+
+    public init(call: String, subject: String, errno: Int32) {
+        self.call = call
+        self.subject = subject
+        self.errno = errno
+    }
 
     public var description: String {
         "\(call)(\(subject)) failed: \(String(cString: strerror(errno))) (errno \(errno))"
@@ -13,7 +19,7 @@ public struct SystemCallError: Error, Sendable, CustomStringConvertible {
 
 /// Runs a system call, retrying while it is interrupted (EINTR); throws with errno otherwise.
 @discardableResult
-func systemCall<T: BinaryInteger>(
+public func systemCall<T: BinaryInteger>(
     _ name: String, _ subject: String = "", _ body: () -> T
 ) throws(SystemCallError) -> T {
     while true {
