@@ -16,7 +16,7 @@ let functionNames: [String] = {
 let functionTargets: [Target] = functionNames.map { name in
     .executableTarget(
         name: "flashsale-\(name)",
-        dependencies: ["FastCGI", "Functions"],
+        dependencies: ["Buying", "FastCGI", "Functions"],
         path: "functions/\(name)",
         exclude: ["function.json"]
     )
@@ -46,7 +46,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "Functions", dependencies: ["FastCGI"]),
+        .target(name: "Functions", dependencies: ["FastCGI", "POSIX"]),
         .target(name: "Store", dependencies: ["CSQLite"]),
         .target(name: "POSIX"),
         .target(name: "Segment", dependencies: ["POSIX", .product(name: "Atomics", package: "swift-atomics")]),
@@ -54,6 +54,10 @@ let package = Package(
         .target(
             name: "Sales",
             dependencies: ["Segment", "Store", .product(name: "CSV", package: "CSV.swift")]
+        ),
+        .target(
+            name: "Buying",
+            dependencies: ["FastCGI", "Hosting", "Identity", "POSIX", "Sales", "Segment", "Store"]
         ),
         .target(name: "CProcessShims"),
         .target(

@@ -1,5 +1,5 @@
 import FastCGI
-import Glibc
+import POSIX
 
 /// `GET /api/time` → `{"now": <server time in ms since the epoch>}`: the page measures its
 /// clock offset against it, so it must never be cached.
@@ -12,7 +12,7 @@ public enum TimeFunction {
         name: "time",
         routes: [
             Route("/api/time", methods: [.get]) { _ in
-                Response.json(bytes: body(now: nowMilliseconds()))
+                Response.json(bytes: body(now: wallClockMilliseconds()))
             }
         ])
 
@@ -21,12 +21,5 @@ public enum TimeFunction {
     /// decode it with JSONDecoder.
     static func body(now: Int64) -> [UInt8] {
         Array(#"{"now":\#(now)}"#.utf8)
-    }
-
-    /// Wall-clock time in milliseconds since the epoch.
-    public static func nowMilliseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 }

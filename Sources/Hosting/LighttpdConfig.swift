@@ -111,7 +111,7 @@ public struct LighttpdConfig: Sendable {
         let pages: [(Int, ErrorCode, String)] = [
             (400, .badRequest, "the request is malformed"),
             (403, .forbidden, "access to this path is forbidden"),
-            (404, .notFound, "nothing is served at this path"),
+            (404, .notFound, Router.notFoundMessage),
             (405, .methodNotAllowed, "this path does not accept the method"),
             (408, .badRequest, "the request took too long to arrive"),
             (411, .badRequest, "a request with a body needs a Content-Length"),

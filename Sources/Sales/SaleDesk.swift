@@ -10,8 +10,10 @@ public final class SaleDesk {
     /// Opens the database and the segment, and reconciles every sale whose slot does not hold
     /// its configuration: a segment rebuilt, a slot torn, a create interrupted before its slot
     /// was written. An unconfigured slot has no stock, so it would refuse every buyer.
-    public init(databasePath: String, segmentPath: String, nowMs: Int64) throws {
-        store = try SaleStore(path: databasePath)
+    public init(
+        databasePath: String, segmentPath: String, nowMs: Int64, synchronous: SaleStore.Synchronous = .full
+    ) throws {
+        store = try SaleStore(path: databasePath, synchronous: synchronous)
         segment = try StockSegment(path: segmentPath, databaseID: store.databaseID)
         for sale in try store.sales() where segment.slot(at: sale.slot).configuration() != Self.configuration(of: sale)
         {
@@ -32,6 +34,14 @@ public final class SaleDesk {
     public func reconcile(_ id: String, nowMs: Int64) throws(StoreError) -> Reconciliation {
         guard let sale = try store.sale(id) else { throw .unknownSale(id) }
         return reconcile(sale, nowMs: nowMs)
+    }
+
+    /// Reconciles every sale that has not ended: what a function does when it starts, so that a
+    /// unit held by the process it replaces (killed mid-order) comes back at once.
+    public func reconcileUnended(nowMs: Int64) throws(StoreError) {
+        for sale in try store.sales() where sale.state(at: nowMs) != .ended {
+            reconcile(sale, nowMs: nowMs)
+        }
     }
 
     /// Where a sale stands: the database's figures, the segment's and its counters.
@@ -61,7 +71,7 @@ public final class SaleDesk {
 
 extension SaleDesk {
     /// What a sale's slot must hold: its key, stock and times (no end is the far future).
-    static func configuration(of sale: Sale) -> SaleSlot.Configuration {
+    public static func configuration(of sale: Sale) -> SaleSlot.Configuration {
         SaleSlot.Configuration(
             saleKey: StockSegment.saleKey(sale.id), stock: sale.stock, startMs: sale.startsAt,
             endMs: sale.endsAt ?? .max)

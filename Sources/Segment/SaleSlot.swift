@@ -9,7 +9,8 @@ private typealias Field = SegmentLayout.Slot
 /// the mapping) alive, and touches the memory only through atomics.
 public struct SaleSlot: Sendable {
     let segment: StockSegment
-    let index: Int
+    /// The slot's position in the segment, which the sale's row in SQLite also holds.
+    public let index: Int
 
     private static let soldOutBit: Int64 = 1
 
@@ -118,7 +119,9 @@ public struct SaleSlot: Sendable {
         clearCounters()
     }
 
+    /// Zeroes the counters and the admission window: what belongs to one sale, not its configuration.
     func clearCounters() {
+        signed(Field.admissionWindow).store(0, ordering: .relaxed)
         for counter in SlotCounter.allCases { signed(Self.offset(of: counter)).store(0, ordering: .relaxed) }
     }
 

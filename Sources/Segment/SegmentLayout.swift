@@ -1,8 +1,8 @@
-/// Byte offsets and sizes of the segment file, layout version 1. Header at 0 (64 bytes used,
+/// Byte offsets and sizes of the segment file, layout version 2. Header at 0 (64 bytes used,
 /// the rest of the first page zero); `slotCount` slots of `slotSize` bytes from `slotsOffset`.
 enum SegmentLayout {
     static let magic: UInt64 = 0x464C_4153_4853_4547  // "FLASHSEG"
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
     static let slotSize = 256
     static let slotCount = 1024
     static let slotsOffset = 4096
@@ -26,6 +26,7 @@ enum SegmentLayout {
         static let remaining = 40
         static let flags = 48
         static let lastReconciledMs = 56
-        static let counters = 64
+        static let admissionWindow = 64
+        static let counters = 72
     }
 }

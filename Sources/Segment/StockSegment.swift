@@ -12,6 +12,10 @@ public final class StockSegment: @unchecked Sendable {
     /// True when this open created or re-initialised the file (callers then reconcile every sale).
     public let wasReinitialised: Bool
 
+    /// The file this segment mapped, and the database it mirrors.
+    public let path: String
+    public let databaseID: UInt64
+
     /// The start of the MAP_SHARED mapping of `SegmentLayout.fileSize` bytes; valid until deinit unmaps it.
     let base: UnsafeMutableRawPointer
     private let descriptor: Int32
@@ -28,6 +32,8 @@ public final class StockSegment: @unchecked Sendable {
             throw error
         }
         self.descriptor = descriptor
+        self.path = path
+        self.databaseID = databaseID
         base = mapped.base
         assert(SegmentLayout.Slot.counters + 8 * SlotCounter.allCases.count <= SegmentLayout.slotSize)
         wasReinitialised = mapped.grown || !Self.headerMatches(mapped.base, databaseID: databaseID)
@@ -44,6 +50,23 @@ public final class StockSegment: @unchecked Sendable {
     public func slot(at index: Int) -> SaleSlot {
         precondition(0 <= index && index < Self.slotCount, "slot index \(index) out of 0..<\(Self.slotCount)")
         return SaleSlot(segment: self, index: index)
+    }
+
+    /// Whether the file at `path` is still the one this segment maps, with a valid header. False
+    /// when it was deleted or replaced (other processes then use another file) or its header was
+    /// overwritten: the caller opens the segment again, which rebuilds what cannot be trusted.
+    public func isCurrent() -> Bool {
+        var onDisk = stat()
+        var mapped = stat()
+        guard stat(path, &onDisk) == 0, fstat(descriptor, &mapped) == 0 else { return false }
+        return onDisk.st_dev == mapped.st_dev && onDisk.st_ino == mapped.st_ino
+            && Self.headerMatches(base, databaseID: databaseID)
+    }
+
+    /// The slot configured for the sale with `saleKey`, by a scan of every slot: for a reader
+    /// without the database, which caches the index and checks the key again on each use.
+    public func slot(forSaleKey saleKey: UInt64) -> SaleSlot? {
+        (0..<Self.slotCount).lazy.map { self.slot(at: $0) }.first { $0.configuration()?.saleKey == saleKey }
     }
 
     /// Takes an exclusive flock (the kernel drops it if this process dies, so no dead process can
@@ -73,7 +96,8 @@ public final class StockSegment: @unchecked Sendable {
 
     private static func headerMatches(_ base: UnsafeMutableRawPointer, databaseID: UInt64) -> Bool {
         typealias Header = SegmentLayout.Header
-        // Plain header loads from the live mapping are safe: the header only changes under the flock we hold.
+        // Plain header loads from the live mapping: the header changes only under the flock, and a
+        // torn read while another process re-initialises can only fail the comparison.
         // Acquiring: pairs with the releasing magic store, so the fields below are the ones it published.
         return magic(base).load(ordering: .acquiring) == SegmentLayout.magic
             && base.load(fromByteOffset: Header.version, as: UInt32.self) == SegmentLayout.version

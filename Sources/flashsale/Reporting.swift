@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
 import Hosting
+import POSIX
 import Sales
 
 /// Opens the sales of the data directory, which must have been initialised.
 func openDesk(_ data: DataOption) throws -> SaleDesk {
     let directory = data.directory
     try directory.checkUsable()
-    return try SaleDesk(databasePath: directory.database, segmentPath: directory.segment, nowMs: nowMilliseconds())
+    return try SaleDesk(
+        databasePath: directory.database, segmentPath: directory.segment, nowMs: wallClockMilliseconds())
 }
 
 /// Runs `body`, turning any error into one line on stderr and exit status 1.
@@ -19,10 +21,6 @@ func runReporting(_ body: () throws -> Void) throws {
     } catch {
         throw fail(error)
     }
-}
-
-func nowMilliseconds() -> Int64 {
-    Int64((Date().timeIntervalSince1970 * 1000).rounded())
 }
 
 /// Parses an ISO 8601 time with a zone (`2026-12-01T10:00:00Z`, `…T10:00:00.250+02:00`).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hosting
+import POSIX
 import Sales
 import Store
 
@@ -46,7 +47,7 @@ struct SaleCommand: ParsableCommand {
 
         func run() throws {
             try runReporting {
-                let now = nowMilliseconds()
+                let now = wallClockMilliseconds()
                 let desk = try openDesk(data)
                 let new = NewSale(
                     id: id, title: title, price: price, stock: stock,
@@ -66,7 +67,7 @@ struct SaleCommand: ParsableCommand {
 
         func run() throws {
             try runReporting {
-                let reports = try openDesk(data).reports(nowMs: nowMilliseconds())
+                let reports = try openDesk(data).reports(nowMs: wallClockMilliseconds())
                 if json {
                     print(try encodeJSON(reports))
                 } else {
@@ -85,7 +86,7 @@ struct SaleCommand: ParsableCommand {
 
         func run() throws {
             try runReporting {
-                try printReport(try sale.desk().report(sale.id, nowMs: nowMilliseconds()), json: json)
+                try printReport(try sale.desk().report(sale.id, nowMs: wallClockMilliseconds()), json: json)
             }
         }
     }
@@ -121,7 +122,7 @@ struct Reconcile: ParsableCommand {
 
     func run() throws {
         try runReporting {
-            let result = try sale.desk().reconcile(sale.id, nowMs: nowMilliseconds())
+            let result = try sale.desk().reconcile(sale.id, nowMs: wallClockMilliseconds())
             if json {
                 print(try encodeJSON(result))
             } else {

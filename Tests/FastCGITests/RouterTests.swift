@@ -24,7 +24,7 @@ import Testing
 
     @Test(arguments: ["/api/c", "/api/a/", "/api/a/x", "/API/a", "/", ""])
     func unknownPathIsNotFound(_ path: String) {
-        #expect(throws: HTTPError(.notFound, "no function answers \(path)")) {
+        #expect(throws: Router.notFound) {
             try router.handler(for: .get, path: path)
         }
     }
@@ -39,5 +39,35 @@ import Testing
             #expect(error.headers[.allow] == "GET, HEAD, DELETE")
         }
         #expect(throws: HTTPError.self) { try router.handler(for: .head, path: "/api/b") }
+    }
+}
+
+@Suite struct PrefixRouteTests {
+    let router = Router([
+        Route(prefix: "/api/order/", methods: [.post]) { request in
+            Response(status: .created, body: Array(request.path.dropFirst("/api/order/".count).utf8))
+        }
+    ])
+
+    @Test func answersEveryPathUnderThePrefix() throws {
+        let response = try router.handler(for: .post, path: "/api/order/abc")(
+            Request(method: .post, path: "/api/order/abc"))
+        #expect(response.status == .created)
+        #expect(response.body == Array("abc".utf8))
+    }
+
+    @Test(arguments: ["/api/order/", "/api/order", "/api/orderx", "/api/orde"])
+    func thePrefixItselfAndLookAlikesAreNotFound(_ path: String) {
+        #expect(throws: Router.notFound) { try router.handler(for: .post, path: path) }
+    }
+
+    @Test func otherMethodsUnderThePrefixAreNotAllowed() {
+        #expect(throws: HTTPError.self) { try router.handler(for: .get, path: "/api/order/abc") }
+        do {
+            _ = try router.handler(for: .get, path: "/api/order/abc")
+        } catch {
+            #expect(error.code == .methodNotAllowed)
+            #expect(error.headers[.allow] == "POST")
+        }
     }
 }

@@ -1,6 +1,7 @@
 import CFastCGI
 import CProcessShims
 import Glibc
+import Logging
 
 /// Runs a `Function` as a FastCGI process: one request at a time, until the web server
 /// stops it. Environment: `FLASHSALE_LISTEN` (a socket path or `host:port` to listen on
@@ -11,19 +12,26 @@ public enum FastCGIServer {
 
     /// Serves until SIGTERM or SIGINT, then finishes the request in hand and exits 0.
     public static func run(_ function: Function) -> Never {
+        run(name: function.name) { function }
+    }
+
+    /// Builds the function with `make` (opening what it needs: a database, keys) once stderr
+    /// goes to the log, then serves it. A failure to build is logged and exits 1.
+    public static func run(name: String, _ make: () throws -> Function) -> Never {
+        let logger = Logger(label: "flashsale.\(name)")
         do {
-            try serve(function)
+            if let log = environment("FLASHSALE_LOG") {
+                try redirectStandardError(to: log)
+            }
+            try serve(try make())
             exit(0)
         } catch {
-            function.logger.critical("\(function.name): \(error)")
+            logger.critical("\(name): \(error)")
             exit(1)
         }
     }
 
     private static func serve(_ function: Function) throws {
-        if let log = environment("FLASHSALE_LOG") {
-            try redirectStandardError(to: log)
-        }
         let rc = FCGX_Init()
         guard rc == 0 else { throw FastCGIError(call: "FCGX_Init", code: rc) }
         // After FCGX_Init, which installs handlers of its own for these signals.

@@ -1,0 +1,122 @@
+import FastCGI
+import Foundation
+import Hosting
+import Identity
+import POSIX
+import Sales
+import Segment
+import Store
+import Synchronization
+
+/// What the buying functions share in one process: the sales desk (SQLite and the stock
+/// segment), the identity reader, the order-token signer and the cache of sales.
+///
+/// `@unchecked Sendable`: the mutable state (desk, catalog, slot cache) is touched only inside
+/// `serially`, and a function process serves one request at a time, so the lock is uncontended.
+public final class BuyingContext: @unchecked Sendable {
+    public let settings: BuyingSettings
+    let identity: IdentityReader
+    let orderTokens: TokenSigner
+    let clock: @Sendable () -> Int64
+
+    private let lock = Mutex(())
+    private let data: DataDirectory
+    private var desk: SaleDesk
+    private let catalog = SaleCatalog()
+    private var slotIndexBySale: [String: Int] = [:]
+    private var segmentCheckedAtMs: Int64
+
+    /// Opens the data directory's database, segment and keys, and reconciles every sale that has
+    /// not ended: a process started in place of one killed mid-order returns the unit it held.
+    public init(settings: BuyingSettings, clock: @escaping @Sendable () -> Int64 = wallClockMilliseconds) throws {
+        self.settings = settings
+        self.clock = clock
+        data = DataDirectory(path: settings.dataDirectory)
+        try data.checkUsable()
+        identity = IdentityReader(signer: TokenSigner(secret: try data.keyBytes(data.identityKey)))
+        orderTokens = TokenSigner(secret: try data.keyBytes(data.secretKey))
+        let now = clock()
+        desk = try Self.openDesk(data, settings: settings, nowMs: now)
+        try desk.reconcileUnended(nowMs: now)
+        segmentCheckedAtMs = now
+    }
+
+    /// Runs `body` alone: one request's reads and writes of the process state.
+    func serially<T>(_ body: () throws -> T) throws -> T {
+        try lock.withLock { _ in try body() }
+    }
+
+    var store: SaleStore { desk.store }
+
+    /// The sale with `id` from the cache (the database is read at most once a second on a miss).
+    func sale(id: String, nowMs: Int64) throws -> Sale? {
+        try catalog.sale(id: id, store: desk.store, nowMs: nowMs)
+    }
+
+    /// The sale whose order secret is `secret`.
+    func sale(secret: String, nowMs: Int64) throws -> Sale? {
+        try catalog.sale(secret: secret, store: desk.store, nowMs: nowMs)
+    }
+
+    /// The slot of `sale`, for a function that may read the database: configured from SQLite
+    /// when it does not hold the sale (a rebuilt or corrupted segment), and reconciled when the
+    /// last reconciliation is older than the interval, which returns units held by processes
+    /// that died. A segment file deleted or replaced under the process is opened again first.
+    func slot(for sale: Sale, nowMs: Int64) throws -> SaleSlot {
+        let slot = desk.segment.slot(at: sale.slot)
+        let configured = slot.configuration() == SaleDesk.configuration(of: sale)
+        guard !configured || slot.claimReconciliation(nowMs: nowMs, intervalMs: settings.reconcileIntervalMs) else {
+            return slot
+        }
+        if !desk.segment.isCurrent() {
+            try reopen(nowMs: nowMs)
+        }
+        try desk.reconcile(sale.id, nowMs: nowMs)
+        return desk.segment.slot(at: sale.slot)
+    }
+
+    /// Returns the unit of a failed order: after the database answered sold out, by reconciling
+    /// (it has none left to give); otherwise by giving the taken unit back.
+    func returnUnit(of sale: Sale, slot: SaleSlot, soldOutInDatabase: Bool, nowMs: Int64) {
+        if soldOutInDatabase, (try? desk.reconcile(sale.id, nowMs: nowMs)) != nil { return }
+        slot.giveBack()
+    }
+
+    /// The slot configured for sale `id`, from the segment alone (precheck reads no database):
+    /// a cached index whose key is checked on every use, else a scan of the slots. Every
+    /// reconcile interval the segment file is checked and, if replaced, opened again.
+    func segmentSlot(saleID id: String, nowMs: Int64) throws -> SaleSlot? {
+        if segmentCheckedAtMs <= nowMs - settings.reconcileIntervalMs || segmentCheckedAtMs > nowMs {
+            segmentCheckedAtMs = nowMs
+            if !desk.segment.isCurrent() { try reopen(nowMs: nowMs) }
+        }
+        let key = StockSegment.saleKey(id)
+        if let index = slotIndexBySale[id] {
+            let slot = desk.segment.slot(at: index)
+            if slot.configuration()?.saleKey == key { return slot }
+            slotIndexBySale[id] = nil
+        }
+        guard let slot = desk.segment.slot(forSaleKey: key) else { return nil }
+        slotIndexBySale[id] = slot.index
+        return slot
+    }
+
+    /// Opens the segment file again (and the database with it); the new desk reconciles every
+    /// sale whose slot is not configured, so a rebuilt segment starts from SQLite.
+    private func reopen(nowMs: Int64) throws {
+        desk = try Self.openDesk(data, settings: settings, nowMs: nowMs)
+        slotIndexBySale = [:]
+    }
+
+    private static func openDesk(_ data: DataDirectory, settings: BuyingSettings, nowMs: Int64) throws -> SaleDesk {
+        try SaleDesk(
+            databasePath: data.database, segmentPath: data.segment, nowMs: nowMs, synchronous: settings.synchronous)
+    }
+}
+
+extension BuyingContext {
+    /// The context of a function process, from the settings in its environment.
+    public static func fromEnvironment() throws -> BuyingContext {
+        try BuyingContext(settings: BuyingSettings(environment: ProcessInfo.processInfo.environment))
+    }
+}

@@ -1,0 +1,72 @@
+import Store
+
+/// The settings of the buying functions, from their environment (a manifest's `environment`
+/// or the web server's): every value has a default, and a bad value stops the function at start.
+public struct BuyingSettings: Sendable, Equatable {
+    /// The data directory (`FLASHSALE_DATA`, which `flashsale serve` sets).
+    public var dataDirectory: String
+    /// How long an order token lasts, and the length of an admission window
+    /// (`FLASHSALE_TOKEN_TTL_SECONDS`, default 30).
+    public var tokenLifetimeMs: Int64
+    /// Per admission window, a sale hands out at most this many tokens per unit it has left
+    /// (`FLASHSALE_ADMISSION_MULTIPLE`, default 10): the article's "submitted orders ≤ stock".
+    public var admissionMultiple: Int64
+    /// How often a sale's slot is reconciled from SQLite while buyers ask for it
+    /// (`FLASHSALE_RECONCILE_INTERVAL_MS`, default 2000).
+    public var reconcileIntervalMs: Int64
+    /// How order commits reach the disk (`FLASHSALE_SYNCHRONOUS`, `FULL` by default).
+    public var synchronous: SaleStore.Synchronous
+
+    public init(
+        dataDirectory: String, tokenLifetimeMs: Int64 = 30_000, admissionMultiple: Int64 = 10,
+        reconcileIntervalMs: Int64 = 2_000, synchronous: SaleStore.Synchronous = .full
+    ) {
+        self.dataDirectory = dataDirectory
+        self.tokenLifetimeMs = tokenLifetimeMs
+        self.admissionMultiple = admissionMultiple
+        self.reconcileIntervalMs = reconcileIntervalMs
+        self.synchronous = synchronous
+    }
+
+    /// Reads the settings from `environment`; throws the first value an operator must fix.
+    public init(environment: [String: String]) throws(BuyingError) {
+        guard let data = environment["FLASHSALE_DATA"], !data.isEmpty else {
+            throw BuyingError("FLASHSALE_DATA is not set: start the functions with `flashsale serve`")
+        }
+        self.init(dataDirectory: data)
+        if let seconds = try Self.integer(environment, "FLASHSALE_TOKEN_TTL_SECONDS", in: 1...3_600) {
+            tokenLifetimeMs = seconds * 1000
+        }
+        admissionMultiple =
+            try Self.integer(environment, "FLASHSALE_ADMISSION_MULTIPLE", in: 1...1_000_000)
+            ?? admissionMultiple
+        reconcileIntervalMs =
+            try Self.integer(environment, "FLASHSALE_RECONCILE_INTERVAL_MS", in: 10...3_600_000)
+            ?? reconcileIntervalMs
+        if let raw = environment["FLASHSALE_SYNCHRONOUS"] {
+            guard let value = SaleStore.Synchronous(rawValue: raw.uppercased()) else {
+                throw BuyingError("FLASHSALE_SYNCHRONOUS=\(raw) must be FULL or NORMAL")
+            }
+            synchronous = value
+        }
+    }
+
+    private static func integer(
+        _ environment: [String: String], _ name: String, in range: ClosedRange<Int64>
+    ) throws(BuyingError) -> Int64? {
+        guard let raw = environment[name] else { return nil }
+        guard let value = Int64(raw), range.contains(value) else {
+            throw BuyingError("\(name)=\(raw) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+}
+
+/// A buying function cannot start: the message says what to fix.
+public struct BuyingError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,0 +1,105 @@
+import FastCGI
+import Identity
+import Sales
+import Segment
+import Store
+
+/// `POST /api/order/<secret>` with `{"sale":"ID","token":"…"}` → 201 `{"orderId":…,"sale":…,"user":…}`.
+///
+/// Checks, in this order, each refusal changing nothing: the secret (a wrong one is the same
+/// 404 as any unknown path), the identity, the order token (this user's, this sale's,
+/// unexpired), the sale's state and an earlier order by the same user. Only then is a unit
+/// taken from the segment with a compare-and-swap, and the order written in one SQLite
+/// transaction (a conditional inventory update and the insert); 201 comes after COMMIT, and
+/// every failure after the take returns the unit.
+public enum OrderFunction {
+    static let prefix = "/api/order/"
+
+    struct Body: Decodable {
+        var sale: String
+        var token: String
+    }
+
+    /// What a buyer gets once the order is committed.
+    public struct Answer: Codable, Sendable, Equatable {
+        public var orderId: Int64
+        public var sale: String
+        public var user: String
+    }
+
+    /// The order URL of a sale with `secret`.
+    public static func orderPath(secret: String) -> String { prefix + secret }
+
+    public static func function(_ context: BuyingContext) -> Function {
+        Function(
+            name: "order",
+            routes: [
+                Route(prefix: prefix, methods: [.post]) { request in
+                    let order = try context.serially { try place(request, context: context) }
+                    return try Response.json(
+                        Answer(orderId: order.id, sale: order.sale, user: order.user), status: .created)
+                }
+            ])
+    }
+
+    static func place(_ request: Request, context: BuyingContext) throws -> Order {
+        let now = context.clock()
+        let secret = String(request.path.dropFirst(prefix.count))
+        guard let sale = try context.sale(secret: secret, nowMs: now) else { throw Router.notFound }
+        let slot = try context.slot(for: sale, nowMs: now)
+        slot.increment(.attempts)
+        do {
+            let user = try verify(request, sale: sale, context: context)
+            if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now) {
+                throw SaleGate.error(refusal)
+            }
+            if try context.store.hasOrder(sale: sale.id, user: user) {
+                throw HTTPError(.alreadyOrdered, "you already ordered in this sale")
+            }
+            guard slot.takeOne() else { throw SaleGate.error(.soldOut) }
+            let order = try write(sale: sale, user: user, slot: slot, nowMs: now, context: context)
+            slot.increment(.orders)
+            return order
+        } catch let error as HTTPError {
+            slot.increment(SaleGate.counter(for: error.code))
+            throw error
+        }
+    }
+
+    /// The caller's user id, once the identity and the order token agree on user and sale.
+    private static func verify(_ request: Request, sale: Sale, context: BuyingContext) throws(HTTPError) -> String {
+        let user = try context.identity.user(of: request)
+        let body = try request.decodeJSON(Body.self, example: #"{"sale":"ID","token":"…"}"#)
+        guard body.sale == sale.id else {
+            throw HTTPError(.badRequest, "this order URL is not the one of sale \"\(body.sale)\"")
+        }
+        let claims: OrderTokenClaims
+        do {
+            claims = try context.orderTokens.verify(body.token, as: OrderTokenClaims.self)
+        } catch .expired {
+            throw HTTPError(.tokenExpired, "the order token has expired; ask /api/token for another")
+        } catch {
+            throw HTTPError(.invalidToken, "the order token is not valid: \(error)")
+        }
+        guard claims.sub.value == user, claims.sale == sale.id else {
+            throw HTTPError(.invalidToken, "the order token was issued to another user or for another sale")
+        }
+        return user
+    }
+
+    /// Writes the order after the segment gave a unit; any failure returns the unit.
+    private static func write(
+        sale: Sale, user: String, slot: SaleSlot, nowMs: Int64, context: BuyingContext
+    ) throws -> Order {
+        do {
+            return try context.store.placeOrder(sale: sale.id, user: user, nowMs: nowMs)
+        } catch {
+            context.returnUnit(of: sale, slot: slot, soldOutInDatabase: error == .soldOut, nowMs: nowMs)
+            switch error {
+            case .soldOut: throw SaleGate.error(.soldOut)
+            case .alreadyOrdered: throw HTTPError(.alreadyOrdered, "you already ordered in this sale")
+            default: throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import FastCGI
+import Foundation
+import Identity
+import Sales
+import Segment
+import Store
+
+/// `POST /api/token` with `{"sale":"ID"}` → `{"token":…,"expiresAt":ms,"orderUrl":"/api/order/<secret>"}`:
+/// a short-lived order token bound to the caller and the sale, and the sale's order URL, which
+/// no answer holds before the sale opens. Refused with `not_started`, `ended`, `sold_out`,
+/// `already_ordered`, and `busy` once the admission window has handed out its share.
+public enum TokenFunction {
+    struct Body: Decodable {
+        var sale: String
+    }
+
+    /// What a buyer gets.
+    public struct Answer: Codable, Sendable, Equatable {
+        public var token: String
+        public var expiresAt: Int64
+        public var orderUrl: String
+    }
+
+    public static func function(_ context: BuyingContext) -> Function {
+        Function(
+            name: "token",
+            routes: [
+                Route("/api/token", methods: [.post]) { request in
+                    let user = try context.identity.user(of: request)
+                    let body = try request.decodeJSON(Body.self, example: #"{"sale":"ID"}"#)
+                    let answer = try context.serially { try issue(to: user, sale: body.sale, context: context) }
+                    return try Response.json(answer)
+                }
+            ])
+    }
+
+    static func issue(to user: String, sale id: String, context: BuyingContext) throws -> Answer {
+        let now = context.clock()
+        guard let sale = try context.sale(id: id, nowMs: now) else {
+            throw HTTPError(.notFound, "no sale has id \"\(id)\"")
+        }
+        let slot = try context.slot(for: sale, nowMs: now)
+        do {
+            try admit(user, to: sale, slot: slot, nowMs: now, context: context)
+        } catch let error as HTTPError {
+            slot.increment(SaleGate.counter(for: error.code))
+            throw error
+        }
+        slot.increment(.admissions)
+        let expiresAt = now + context.settings.tokenLifetimeMs
+        let token = try context.orderTokens.sign(
+            OrderTokenClaims(user: user, sale: sale.id, expires: Date(timeIntervalSince1970: Double(expiresAt) / 1000)))
+        return Answer(token: token, expiresAt: expiresAt, orderUrl: OrderFunction.orderPath(secret: sale.secret))
+    }
+
+    /// Refuses the buyer unless the sale is open, they have not ordered, and the window has room.
+    private static func admit(
+        _ user: String, to sale: Sale, slot: SaleSlot, nowMs: Int64, context: BuyingContext
+    ) throws {
+        if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: nowMs) {
+            throw SaleGate.error(refusal)
+        }
+        if try context.store.hasOrder(sale: sale.id, user: user) {
+            throw HTTPError(.alreadyOrdered, "you already ordered in this sale")
+        }
+        let settings = context.settings
+        let window = SaleGate.window(nowMs: nowMs, settings: settings)
+        guard slot.admit(window: window, limit: SaleGate.admissionLimit(slot, settings: settings)) else {
+            let retryAfter = (settings.tokenLifetimeMs - nowMs % settings.tokenLifetimeMs + 999) / 1000
+            throw HTTPError(
+                .busy, "too many buyers for the stock left; retry shortly", headers: [.retryAfter: String(retryAfter)])
+        }
+    }
+}

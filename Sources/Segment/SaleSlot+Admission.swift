@@ -1,0 +1,52 @@
+import Atomics
+
+private typealias Field = SegmentLayout.Slot
+
+extension SaleSlot {
+    /// Admits one more buyer into the current admission window unless `limit` buyers already
+    /// got in; a new window (`window` changed) starts from zero. The window and its count share
+    /// one 64-bit atomic (window in the high 32 bits), so a process killed here leaves at most
+    /// one admission counted and holds nothing.
+    public func admit(window: UInt32, limit: Int64) -> Bool {
+        let word = signed(Field.admissionWindow)
+        var current = word.load(ordering: .relaxed)  // a first guess; the compare-and-swap checks it
+        while true {
+            let (currentWindow, count) = Self.split(current)
+            let admitted = currentWindow == window ? count : 0
+            guard admitted < min(limit, Int64(UInt32.max)) else { return false }
+            // Relaxed: the admission count orders nothing else; the compare-and-swap alone makes it exact.
+            let (swapped, actual) = word.weakCompareExchange(
+                expected: current, desired: Self.join(window, admitted + 1), ordering: .relaxed)
+            if swapped { return true }
+            current = actual
+        }
+    }
+
+    /// How many buyers the window `window` has admitted so far.
+    public func admissions(inWindow window: UInt32) -> Int64 {
+        let (currentWindow, count) = Self.split(signed(Field.admissionWindow).load(ordering: .relaxed))
+        return currentWindow == window ? count : 0
+    }
+
+    /// True for exactly one caller per `intervalMs`: the one that moves the last reconciliation
+    /// time to `nowMs`; it then reads SQLite and calls `reconcile`. Nothing is held, so a caller
+    /// that dies only delays the next reconciliation by one interval.
+    public func claimReconciliation(nowMs: Int64, intervalMs: Int64) -> Bool {
+        let last = signed(Field.lastReconciledMs)
+        let seen = last.load(ordering: .relaxed)
+        // Due when the last time is an interval old, or in the future (a clock step back, or a
+        // corrupted field); compared without subtracting from `seen`, which may be any value.
+        guard seen <= nowMs - intervalMs || seen > nowMs else { return false }
+        // Relaxed: the claim orders nothing; reconcile publishes its result with its own store.
+        return last.compareExchange(expected: seen, desired: nowMs, ordering: .relaxed).exchanged
+    }
+
+    private static func split(_ word: Int64) -> (window: UInt32, count: Int64) {
+        let bits = UInt64(bitPattern: word)
+        return (UInt32(truncatingIfNeeded: bits >> 32), Int64(bits & 0xFFFF_FFFF))
+    }
+
+    private static func join(_ window: UInt32, _ count: Int64) -> Int64 {
+        Int64(bitPattern: UInt64(window) << 32 | UInt64(count))
+    }
+}

@@ -1,0 +1,4 @@
+import Buying
+import FastCGI
+
+FastCGIServer.run(name: "token") { TokenFunction.function(try BuyingContext.fromEnvironment()) }
