@@ -77,6 +77,10 @@ let package = Package(
             dependencies: ["FastCGI", "Hosting"],
             path: "Tests/TestSupport"
         ),
+        .testTarget(
+            name: "BuyingTests",
+            dependencies: ["Buying", "FastCGI", "Hosting", "Identity", "Sales", "Segment", "Store", "TestSupport"]
+        ),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Functions", "TestSupport"]),
         .testTarget(name: "HostingTests", dependencies: ["Hosting", "Store", "TestSupport"]),
         .testTarget(name: "SegmentTests", dependencies: ["Segment", "TestSupport"]),

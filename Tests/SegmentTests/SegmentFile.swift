@@ -28,37 +28,3 @@ enum SegmentFile {
         slotsOffset + index * slotSize + field
     }
 }
-
-/// Runs `body(i)` for i in 0..<count on that many threads, released together once all have
-/// started; true when all finished in time.
-func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> Bool {
-    let started = DispatchGroup()
-    let gate = DispatchSemaphore(value: 0)
-    let finished = DispatchGroup()
-    for index in 0..<count {
-        started.enter()
-        finished.enter()
-        Thread {
-            started.leave()
-            gate.wait()
-            body(index)
-            finished.leave()
-        }.start()
-    }
-    _ = started.wait(timeout: .now() + 10)
-    for _ in 0..<count { gate.signal() }
-    return finished.wait(timeout: .now() + 60) == .success
-}
-
-/// A thread-safe total for tests that count across threads.
-final class Tally: Sendable {
-    private let lock = NSLock()
-    // nonisolated(unsafe): only touched while `lock` is held.
-    private nonisolated(unsafe) var total = 0
-
-    func add(_ amount: Int) {
-        lock.withLock { total += amount }
-    }
-
-    var value: Int { lock.withLock { total } }
-}

@@ -1,0 +1,103 @@
+import Foundation
+import Segment
+import TestSupport
+import Testing
+
+@Suite struct AdmissionAndReconciliationTests {
+    let dir: TemporaryDirectory
+    let segment: StockSegment
+    let other: StockSegment
+
+    init() throws {
+        dir = try TemporaryDirectory()
+        segment = try StockSegment(path: dir.path + "/stock.segment", databaseID: 1)
+        other = try StockSegment(path: dir.path + "/stock.segment", databaseID: 1)
+    }
+
+    @Test func aWindowAdmitsExactlyItsLimitAcrossProcessesAndThreads() {
+        defer { dir.remove() }
+        let slots = [segment.slot(at: 2), other.slot(at: 2)]
+        let admitted = Tally()
+
+        #expect(
+            onThreads(8) { thread in
+                var count = 0
+                for _ in 0..<500 where slots[thread % 2].admit(window: 7, limit: 1_000) { count += 1 }
+                admitted.add(count)
+            })
+
+        #expect(admitted.value == 1_000)
+        #expect(slots[1].admissions(inWindow: 7) == 1_000)
+        #expect(!slots[0].admit(window: 7, limit: 1_000))
+        #expect(slots[0].admit(window: 7, limit: 1_001))
+    }
+
+    @Test func aNewWindowStartsFromZeroAndAnOldOneReadsAsEmpty() {
+        defer { dir.remove() }
+        let slot = segment.slot(at: 0)
+        #expect(slot.admit(window: 1, limit: 1) && !slot.admit(window: 1, limit: 1))
+        #expect(slot.admissions(inWindow: 2) == 0)
+        #expect(slot.admit(window: 2, limit: 1))
+        #expect(slot.admissions(inWindow: 2) == 1 && slot.admissions(inWindow: 1) == 0)
+        #expect(!slot.admit(window: 3, limit: 0) && !slot.admit(window: 3, limit: -5))
+    }
+
+    @Test func exactlyOneCallerClaimsEachReconciliation() {
+        defer { dir.remove() }
+        let slots = [segment.slot(at: 3), other.slot(at: 3)]
+        slots[0].reconcile(remaining: 0, nowMs: 10_000)
+        let claims = Tally()
+
+        #expect(
+            onThreads(8) { thread in
+                claims.add(slots[thread % 2].claimReconciliation(nowMs: 12_000, intervalMs: 2_000) ? 1 : 0)
+            })
+
+        #expect(claims.value == 1)
+        #expect(slots[1].lastReconciledMs == 12_000)
+        #expect(!slots[0].claimReconciliation(nowMs: 13_999, intervalMs: 2_000))
+        #expect(slots[0].claimReconciliation(nowMs: 14_000, intervalMs: 2_000))
+    }
+
+    @Test(arguments: [Int64.min, -1, 20_000, .max])
+    func aLastTimeInTheFutureOrCorruptIsDueAndDoesNotTrap(last: Int64) {
+        defer { dir.remove() }
+        let slot = segment.slot(at: 4)
+        slot.reconcile(remaining: 0, nowMs: last)
+        #expect(slot.claimReconciliation(nowMs: 10_000, intervalMs: 2_000))
+        #expect(slot.lastReconciledMs == 10_000)
+    }
+
+    @Test func aSaleIsFoundByItsKeyOnlyWhileItsSlotIsConfigured() {
+        defer { dir.remove() }
+        let key = StockSegment.saleKey("spring")
+        #expect(segment.slot(forSaleKey: key) == nil)
+        let configuration = SaleSlot.Configuration(saleKey: key, stock: 3, startMs: 0, endMs: 1)
+        other.slot(at: 700).configure(configuration, remaining: 3, nowMs: 1)
+        #expect(segment.slot(forSaleKey: key)?.index == 700)
+        #expect(segment.slot(forSaleKey: StockSegment.saleKey("summer")) == nil)
+        #expect(SegmentFile.overwrite(dir.path + "/stock.segment", at: SegmentFile.slotField(700, 8), with: [9]))
+        #expect(segment.slot(forSaleKey: key) == nil)
+    }
+
+    @Test func aDeletedReplacedOrDamagedFileIsNoLongerCurrent() throws {
+        defer { dir.remove() }
+        let path = dir.path + "/stock.segment"
+        #expect(segment.isCurrent() && other.isCurrent())
+
+        #expect(unlink(path) == 0)
+        #expect(!segment.isCurrent())
+        let replacement = try StockSegment(path: path, databaseID: 1)
+        #expect(replacement.wasReinitialised && replacement.isCurrent())
+        #expect(!segment.isCurrent())
+
+        #expect(SegmentFile.overwrite(path, at: 0, with: [0]))
+        #expect(!replacement.isCurrent())
+        #expect(try StockSegment(path: path, databaseID: 1).wasReinitialised)
+        #expect(replacement.isCurrent())
+
+        let forAnotherDatabase = try StockSegment(path: path, databaseID: 2)
+        #expect(forAnotherDatabase.wasReinitialised && forAnotherDatabase.isCurrent())
+        #expect(!replacement.isCurrent())
+    }
+}
