@@ -87,7 +87,10 @@ let package = Package(
         .testTarget(name: "IdentityTests", dependencies: ["Identity", "FastCGI", "TestSupport"]),
         .testTarget(name: "SalesTests", dependencies: ["Sales", "Segment", "Store", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["FastCGI", "Hosting", "Identity", "TestSupport"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["FastCGI", "Hosting", "Identity", "Sales", "Segment", "Store", "TestSupport"]
+        ),
     ] + functionTargets,
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,151 @@
+import Foundation
+import Hosting
+import Identity
+import Sales
+import Segment
+import Store
+import Synchronization
+import TestSupport
+import Testing
+
+/// `flashsale serve` with real lighttpd and function processes, seen by buyers over HTTP, with
+/// the operator's desk on the same data directory to set sales up and read the truth.
+/// `@unchecked Sendable`: buyer threads only send HTTP requests and sign tokens (Sendable);
+/// the desk is used from the test's own thread alone.
+final class LiveShop: @unchecked Sendable {
+    let project: ProjectCopy
+    let serve: ServeProcess
+    let desk: SaleDesk
+    let identitySigner: TokenSigner
+    let orderSigner: TokenSigner
+
+    /// Functions reconcile every 200 ms here, and admit many buyers per unit, so that races
+    /// measure the order path rather than the admission cap.
+    init(environment: [String: String] = [:]) throws {
+        project = try ProjectCopy(
+            environment: ["FLASHSALE_ADMISSION_MULTIPLE": "1000", "FLASHSALE_RECONCILE_INTERVAL_MS": "200"]
+                .merging(environment) { $1 })
+        serve = try ServeProcess(root: project.root)
+        let data = serve.data
+        desk = try SaleDesk(databasePath: data.database, segmentPath: data.segment, nowMs: Self.now())
+        identitySigner = TokenSigner(secret: try data.keyBytes(data.identityKey))
+        orderSigner = TokenSigner(secret: try data.keyBytes(data.secretKey))
+    }
+
+    deinit {
+        project.directory.remove()
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    @discardableResult
+    func createSale(_ id: String, stock: Int64, startsInMs: Int64 = 0) throws -> Sale {
+        try desk.create(
+            NewSale(id: id, title: id, price: 100, stock: stock, startsAt: Self.now() + startsInMs, endsAt: nil),
+            nowMs: Self.now())
+    }
+
+    func identity(_ user: String) throws -> [String: String] {
+        ["Authorization": "Bearer \(try identitySigner.sign(UserClaims(user: user, expires: Date() + 600)))"]
+    }
+
+    func request(_ method: String, _ target: String, user: String? = nil, body: String = "") throws -> HTTPAnswer {
+        try HTTPClient.request(
+            port: serve.port, method: method, target: target, headers: try user.map(identity) ?? [:],
+            body: Array(body.utf8))
+    }
+
+    func askToken(_ user: String, sale: String) throws -> HTTPAnswer {
+        try request("POST", "/api/token", user: user, body: #"{"sale":"\#(sale)"}"#)
+    }
+
+    func order(_ user: String, path: String, sale: String, token: String) throws -> HTTPAnswer {
+        try request("POST", path, user: user, body: #"{"sale":"\#(sale)","token":"\#(token)"}"#)
+    }
+
+    /// A buyer's whole path: a token, then the order; the last answer.
+    func buy(_ user: String, sale: String) throws -> HTTPAnswer {
+        let token = try askToken(user, sale: sale)
+        guard token.status == 200, let issued = try? token.json(), let url = issued["orderUrl"] as? String,
+            let value = issued["token"] as? String
+        else { return token }
+        return try order(user, path: url, sale: sale, token: value)
+    }
+
+    /// A buyer who tries again, as the page does, while the server answers 5xx (a function
+    /// process killed, lighttpd restarting it) or nothing; the last answer.
+    func buyRetrying(_ user: String, sale: String, attempts: Int = 200) throws -> HTTPAnswer? {
+        var answer: HTTPAnswer?
+        for _ in 0..<attempts {
+            answer = try? buy(user, sale: sale)
+            if let status = answer?.status, status < 500 { return answer }
+            usleep(20_000)  // the client's pause before trying again, not a wait for the server
+        }
+        return answer
+    }
+
+    /// The truth: SQLite's row and orders.
+    func truth(_ sale: String) throws -> (sale: Sale, orders: [Order]) {
+        (try #require(try desk.store.sale(sale)), try desk.store.orders(ofSale: sale))
+    }
+
+    /// The slot as a fresh mapping of the segment file sees it.
+    func slot(_ sale: Sale) throws -> SaleSlot {
+        try StockSegment(path: serve.data.segment, databaseID: desk.store.databaseID).slot(at: sale.slot)
+    }
+}
+
+/// What a crowd of buyers was answered: user → (status, error code or the order's user).
+final class Outcomes: Sendable {
+    struct Outcome: Sendable {
+        var status: Int
+        var code: String?
+        var orderUser: String?
+        var orderID: Int64?
+    }
+
+    private let table = Mutex([String: Outcome]())
+
+    func record(_ user: String, _ answer: HTTPAnswer?) {
+        let json = try? answer?.json()
+        let outcome = Outcome(
+            status: answer?.status ?? 0, code: answer?.errorCode, orderUser: json?["user"] as? String,
+            orderID: (json?["orderId"] as? NSNumber)?.int64Value)
+        table.withLock { $0[user] = outcome }
+    }
+
+    var all: [String: Outcome] { table.withLock { $0 } }
+
+    var created: [String: Outcome] { all.filter { $0.value.status == 201 } }
+
+    /// How many answers had each status and code, for failure messages.
+    var histogram: [String: Int] {
+        all.values.reduce(into: [:]) { counts, outcome in
+            counts["\(outcome.status) \(outcome.code ?? "")", default: 0] += 1
+        }
+    }
+}
+
+/// Runs `buyer(i)` for every i in 0..<count on `threads` threads.
+func crowd(_ count: Int, threads: Int = 32, within seconds: Double = 120, _ buyer: @escaping @Sendable (Int) -> Void)
+    -> Bool
+{
+    onThreads(threads, within: seconds) { thread in
+        for index in stride(from: thread, to: count, by: threads) { buyer(index) }
+    }
+}
+
+extension LiveShop {
+    /// An order token signed like the token function's, for a moment or user it would refuse.
+    func mintOrderToken(user: String, sale: String, expiresIn seconds: Double = 30) throws -> String {
+        try orderSigner.sign(OrderTokenClaims(user: user, sale: sale, expires: Date() + seconds))
+    }
+}
+
+/// Tokens signed with a key that is not the installation's.
+enum TokenSignerFixture {
+    static func forged(user: String, sale: String) throws -> String {
+        try TokenSigner(secret: Array(repeating: 0x42, count: 32)).sign(
+            OrderTokenClaims(user: user, sale: sale, expires: Date() + 60))
+    }
+}
