@@ -12,6 +12,10 @@ import Store
 /// taken from the segment with a compare-and-swap, and the order written in one SQLite
 /// transaction (a conditional inventory update and the insert); 201 comes after COMMIT, and
 /// every failure after the take returns the unit.
+///
+/// The state is also read once before the identity: `not_started`, `ended` and `sold_out` are
+/// public (precheck tells anyone), so the crowd that arrives after the sell-out is answered
+/// from the segment without two signature checks.
 public enum OrderFunction {
     static let prefix = "/api/order/"
 
@@ -47,10 +51,12 @@ public enum OrderFunction {
         let secret = String(request.path.dropFirst(prefix.count))
         guard let sale = try context.sale(secret: secret, nowMs: now) else { throw Router.notFound }
         let slot = try context.slot(for: sale, nowMs: now)
+        let configuration = SaleDesk.configuration(of: sale)
         slot.increment(.attempts)
         do {
+            if let refusal = SaleGate.refusal(slot, configuration, nowMs: now) { throw SaleGate.error(refusal) }
             let user = try verify(request, sale: sale, context: context)
-            if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now) {
+            if let refusal = SaleGate.refusal(slot, configuration, nowMs: context.clock()) {
                 throw SaleGate.error(refusal)
             }
             if try context.store.hasOrder(sale: sale.id, user: user) {

@@ -26,21 +26,27 @@ public enum TokenFunction {
             name: "token",
             routes: [
                 Route("/api/token", methods: [.post]) { request in
-                    let user = try context.identity.user(of: request)
                     let body = try request.decodeJSON(Body.self, example: #"{"sale":"ID"}"#)
-                    let answer = try context.serially { try issue(to: user, sale: body.sale, context: context) }
+                    let answer = try context.serially { try issue(request, sale: body.sale, context: context) }
                     return try Response.json(answer)
                 }
             ])
     }
 
-    static func issue(to user: String, sale id: String, context: BuyingContext) throws -> Answer {
+    /// Checks the sale's state before the identity: a refusal by state is public (precheck
+    /// tells anyone), and answering it first spares the crowd of a sold-out sale a signature check.
+    static func issue(_ request: Request, sale id: String, context: BuyingContext) throws -> Answer {
         let now = context.clock()
         guard let sale = try context.sale(id: id, nowMs: now) else {
             throw HTTPError(.notFound, "no sale has id \"\(id)\"")
         }
         let slot = try context.slot(for: sale, nowMs: now)
+        let user: String
         do {
+            if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now) {
+                throw SaleGate.error(refusal)
+            }
+            user = try context.identity.user(of: request)
             try admit(user, to: sale, slot: slot, nowMs: now, context: context)
         } catch let error as HTTPError {
             slot.increment(SaleGate.counter(for: error.code))
@@ -53,13 +59,10 @@ public enum TokenFunction {
         return Answer(token: token, expiresAt: expiresAt, orderUrl: OrderFunction.orderPath(secret: sale.secret))
     }
 
-    /// Refuses the buyer unless the sale is open, they have not ordered, and the window has room.
+    /// Refuses the buyer if they have ordered or the window has no room.
     private static func admit(
         _ user: String, to sale: Sale, slot: SaleSlot, nowMs: Int64, context: BuyingContext
     ) throws {
-        if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: nowMs) {
-            throw SaleGate.error(refusal)
-        }
         if try context.store.hasOrder(sale: sale.id, user: user) {
             throw HTTPError(.alreadyOrdered, "you already ordered in this sale")
         }

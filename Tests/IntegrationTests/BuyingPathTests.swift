@@ -32,7 +32,9 @@ import Testing
         #expect(outcomes.created.count == 50)
         let others = outcomes.all.filter { $0.value.status != 201 }
         #expect(others.count == 1_950)
-        #expect(others.allSatisfy { $0.value.status == 409 && $0.value.code == "sold_out" })
+        #expect(
+            others.allSatisfy { $0.value.status == 409 && $0.value.code == "sold_out" },
+            "\(outcomes.histogram)\n\(shop.logTail)")
         try expectConsistent(shop, "race", outcomes: outcomes)
         let slot = try shop.slot(sale)
         #expect(slot.remaining == 0 && slot.isSoldOut)
@@ -55,7 +57,14 @@ import Testing
         #expect(outcomes.all.values.filter { $0.status != 201 }.allSatisfy { $0.code == "already_ordered" })
         let (sale, orders) = try shop.truth("greedy")
         #expect(orders.map(\.user) == ["greedy-user"] && sale.remaining == 9)
-        #expect(try shop.slot(sale).remaining == 9)
+        // A reconciliation while a refused order held its unit can leave the gate one above the
+        // truth until the next one (the database refuses the extra buyer); buyers' requests
+        // bring the next one within the 200 ms interval.
+        let slot = try shop.slot(sale)
+        #expect(
+            eventually(within: 10) {
+                _ = try? shop.askToken("another", sale: "greedy"); return slot.remaining == 9
+            })
     }
 
     @Test func refusedTokensThroughTheServerChangeNothing() throws {
@@ -138,7 +147,14 @@ import Testing
         }
         #expect(soldOut)
         try expectConsistent(shop, "crash", outcomes: outcomes)
-        #expect(outcomes.all.values.allSatisfy { $0.status == 201 || $0.code == "sold_out" }, "\(outcomes.histogram)")
+        // A buyer whose order committed just before its process was killed got no 201; trying
+        // again, they hear already_ordered, and their order is there.
+        let ordered = Set(try shop.truth("crash").orders.map(\.user))
+        for (user, outcome) in outcomes.all where outcome.status != 201 {
+            #expect(
+                outcome.code == "sold_out" || (outcome.code == "already_ordered" && ordered.contains(user)),
+                "\(user): \(outcome.status) \(outcome.code ?? "")")
+        }
     }
 
     @Test func aSegmentDeletedThenCorruptedMidSaleNeverOversells() throws {

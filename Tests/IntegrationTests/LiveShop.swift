@@ -84,6 +84,14 @@ final class LiveShop: @unchecked Sendable {
         return answer
     }
 
+    /// The last lines lighttpd and the functions logged, for failure messages.
+    var logTail: String {
+        [serve.data.logs + "/lighttpd-error.log", serve.data.functionLog].map { path in
+            let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
+            return "\(path):\n" + lines.suffix(15).joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+
     /// The truth: SQLite's row and orders.
     func truth(_ sale: String) throws -> (sale: Sale, orders: [Order]) {
         (try #require(try desk.store.sale(sale)), try desk.store.orders(ofSale: sale))
