@@ -75,7 +75,8 @@ import Testing
         let lighttpd = try Server.findLighttpd(environment: ProcessInfo.processInfo.environment)
         let output = temporary.path + "/check.txt"
         #expect(
-            try ChildProcessRunner.run("exec \"\(lighttpd)\" -tt -f \"\(data.lighttpdConfig)\" >\"\(output)\" 2>&1") == 0)
+            try ChildProcessRunner.run("exec \"\(lighttpd)\" -tt -f \"\(data.lighttpdConfig)\" >\"\(output)\" 2>&1")
+                == 0)
         let printed = try String(contentsOfFile: output, encoding: .utf8)
         #expect(!printed.localizedCaseInsensitiveContains("warning"), "\(printed)")
     }
