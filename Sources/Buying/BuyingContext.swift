@@ -23,6 +23,7 @@ public final class BuyingContext: @unchecked Sendable {
     private let data: DataDirectory
     private var desk: SaleDesk
     private let catalog = SaleCatalog()
+    let busyGate: BusyGate
     private var slotIndexBySale: [String: Int] = [:]
     private var segmentCheckedAtMs: Int64
 
@@ -35,6 +36,8 @@ public final class BuyingContext: @unchecked Sendable {
         try data.checkUsable()
         identity = IdentityReader(signer: TokenSigner(secret: try data.keyBytes(data.identityKey)))
         orderTokens = TokenSigner(secret: try data.keyBytes(data.secretKey))
+        busyGate = BusyGate(
+            queueLimit: Int(settings.orderQueueLimit), maxRefusalsInARow: Int(settings.orderRefusalsInARow))
         let now = clock()
         desk = try Self.openDesk(data, settings: settings, nowMs: now)
         try desk.reconcileUnended(nowMs: now)

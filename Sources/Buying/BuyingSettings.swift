@@ -16,16 +16,24 @@ public struct BuyingSettings: Sendable, Equatable {
     public var reconcileIntervalMs: Int64
     /// How order commits reach the disk (`FLASHSALE_SYNCHRONOUS`, `FULL` by default).
     public var synchronous: SaleStore.Synchronous
+    /// An order process refuses with `busy` when more requests than this wait behind the one in
+    /// hand (`FLASHSALE_ORDER_QUEUE_LIMIT`, default 16)…
+    public var orderQueueLimit: Int64
+    /// …but never more than this many in a row (`FLASHSALE_ORDER_REFUSALS_IN_A_ROW`, default 8).
+    public var orderRefusalsInARow: Int64
 
     public init(
         dataDirectory: String, tokenLifetimeMs: Int64 = 30_000, admissionMultiple: Int64 = 10,
-        reconcileIntervalMs: Int64 = 2_000, synchronous: SaleStore.Synchronous = .full
+        reconcileIntervalMs: Int64 = 2_000, synchronous: SaleStore.Synchronous = .full, orderQueueLimit: Int64 = 16,
+        orderRefusalsInARow: Int64 = 8
     ) {
         self.dataDirectory = dataDirectory
         self.tokenLifetimeMs = tokenLifetimeMs
         self.admissionMultiple = admissionMultiple
         self.reconcileIntervalMs = reconcileIntervalMs
         self.synchronous = synchronous
+        self.orderQueueLimit = orderQueueLimit
+        self.orderRefusalsInARow = orderRefusalsInARow
     }
 
     /// Reads the settings from `environment`; throws the first value an operator must fix.
@@ -43,6 +51,11 @@ public struct BuyingSettings: Sendable, Equatable {
         reconcileIntervalMs =
             try Self.integer(environment, "FLASHSALE_RECONCILE_INTERVAL_MS", in: 10...3_600_000)
             ?? reconcileIntervalMs
+        orderQueueLimit =
+            try Self.integer(environment, "FLASHSALE_ORDER_QUEUE_LIMIT", in: 0...1_000_000) ?? orderQueueLimit
+        orderRefusalsInARow =
+            try Self.integer(environment, "FLASHSALE_ORDER_REFUSALS_IN_A_ROW", in: 0...1_000_000)
+            ?? orderRefusalsInARow
         if let raw = environment["FLASHSALE_SYNCHRONOUS"] {
             guard let value = SaleStore.Synchronous(rawValue: raw.uppercased()) else {
                 throw BuyingError("FLASHSALE_SYNCHRONOUS=\(raw) must be FULL or NORMAL")

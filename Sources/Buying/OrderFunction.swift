@@ -13,7 +13,8 @@ import Store
 /// transaction (a conditional inventory update and the insert); 201 comes after COMMIT, and
 /// every failure after the take returns the unit.
 ///
-/// The state is also read once before the identity: `not_started`, `ended` and `sold_out` are
+/// Before the identity, two cheap refusals: the per-node `BusyGate` (503 `busy` when too many
+/// requests queue behind this one), and the state: `not_started`, `ended` and `sold_out` are
 /// public (precheck tells anyone), so the crowd that arrives after the sell-out is answered
 /// from the segment without two signature checks.
 public enum OrderFunction {
@@ -55,6 +56,11 @@ public enum OrderFunction {
         slot.increment(.attempts)
         do {
             if let refusal = SaleGate.refusal(slot, configuration, nowMs: now) { throw SaleGate.error(refusal) }
+            if context.busyGate.refuses(queuedBehind: request.queuedBehind()) {
+                throw HTTPError(
+                    .busy, "too many orders are waiting on this server; retry in a second",
+                    headers: [.retryAfter: "1"])
+            }
             let user = try verify(request, sale: sale, context: context)
             if let refusal = SaleGate.refusal(slot, configuration, nowMs: context.clock()) {
                 throw SaleGate.error(refusal)

@@ -1,9 +1,10 @@
-import Buying
 import FastCGI
 import Foundation
 import Identity
 import TestSupport
 import Testing
+
+@testable import Buying
 
 @Suite struct OrderFunctionTests {
     @Test func anOrderIsCommittedThenAnswered201AndTheStockFollows() throws {
@@ -154,5 +155,37 @@ import Testing
         #expect(created.value == 1)
         let state = try shop.state(of: "spring")
         #expect(state.orders.count == 1 && state.sale.remaining == 9 && state.slot.remaining == 9)
+    }
+}
+
+@Suite struct BusyGateTests {
+    @Test func aLongQueueIsRefusedButNeverMoreThanTheLimitInARow() {
+        let gate = BusyGate(queueLimit: 4, maxRefusalsInARow: 2)
+        #expect(!gate.refuses(queuedBehind: nil) && !gate.refuses(queuedBehind: 4))
+        #expect(gate.refuses(queuedBehind: 5) && gate.refuses(queuedBehind: 50))
+        #expect(!gate.refuses(queuedBehind: 50))
+        #expect(gate.refuses(queuedBehind: 50))
+        #expect(!gate.refuses(queuedBehind: 0))
+        #expect(gate.refuses(queuedBehind: 9) && gate.refuses(queuedBehind: 9) && !gate.refuses(queuedBehind: 9))
+    }
+
+    @Test func anOrderBehindALongQueueIsRefusedFastAndChangesNothing() throws {
+        let shop = try Shop()
+        let sale = try shop.createSale("spring", stock: 3)
+        let token = try shop.mintOrderToken(user: "alice", sale: "spring")
+        let body = try JSONSerialization.data(withJSONObject: ["sale": "spring", "token": token])
+        var request = Request(
+            method: .post, path: "/api/order/\(sale.secret)", headers: try shop.headers("alice"), body: Array(body))
+        request.queuedBehind = { 100 }
+
+        for _ in 0..<shop.context.settings.orderRefusalsInARow {
+            let refused = shop.call(shop.order, request)
+            #expect(refused.status == .serviceUnavailable && refused.errorCode == "busy")
+            #expect(refused.headers[.retryAfter] == "1")
+        }
+        let state = try shop.state(of: "spring")
+        #expect(state.orders.isEmpty && state.sale.remaining == 3 && state.slot.remaining == 3)
+        #expect(state.slot.count(.rejectedBusy) == 8)
+        #expect(shop.call(shop.order, request).status == .created)
     }
 }

@@ -46,11 +46,12 @@ public func freePort() throws -> Int {
 /// Holds a loopback TCP port in the listening state until released.
 public final class PortHolder {
     public let port: Int
-    private let fd: Int32
+    /// The listening socket, closed when the holder is released.
+    public let descriptor: Int32
 
     public init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.fd = fd
+        self.descriptor = fd
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -68,6 +69,6 @@ public final class PortHolder {
     }
 
     deinit {
-        close(fd)
+        close(descriptor)
     }
 }

@@ -17,4 +17,13 @@ int flashsale_install_stop_signals(void);
 /// is readable, 0 when a stop was requested, -1 with errno set on error.
 int flashsale_wait_readable_or_stop(int fd);
 
+/// A NETLINK_SOCK_DIAG socket for flashsale_unix_listen_queue, or -1 with errno set.
+int flashsale_sock_diag_open(void);
+
+/// How many connections wait in the accept queue of `listener`, a listening unix stream
+/// socket, asked through `diag_fd` (sock_diag with UDIAG_SHOW_RQLEN; ioctl(SIOCINQ) refuses
+/// listeners). 0 without asking the kernel when poll says nothing waits. Returns -errno on
+/// failure (-ENOENT when `listener` is not a listening unix socket).
+long flashsale_unix_listen_queue(int diag_fd, int listener);
+
 #endif

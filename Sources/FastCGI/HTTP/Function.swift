@@ -16,10 +16,14 @@ public struct Function: Sendable {
 
     /// Answers one request: parse, route, read the body up to `maxBodyBytes`, handle. Every
     /// failure becomes a JSON error; an unexpected error is logged and answered 500 `internal`.
-    /// `readBody(n)` reads up to `n` bytes of the request body.
-    public func respond(to params: Params, maxBodyBytes: Int, readBody: (Int) -> [UInt8]) -> Response {
+    /// `readBody(n)` reads up to `n` bytes of the request body; `queuedBehind` becomes the request's.
+    public func respond(
+        to params: Params, maxBodyBytes: Int, queuedBehind: @escaping @Sendable () -> Int? = { nil },
+        readBody: (Int) -> [UInt8]
+    ) -> Response {
         do {
             var request = try Request(params: params)
+            request.queuedBehind = queuedBehind
             let handler = try router.handler(for: request.method, path: request.path)
             request.body = try Self.body(of: params, maxBodyBytes: maxBodyBytes, readBody: readBody)
             return try handler(request)

@@ -9,6 +9,9 @@ public struct Request: Sendable {
     public var query: Query
     public var remoteAddress: String
     public var body: [UInt8]
+    /// How many requests wait behind this one for the same process (its listening socket's
+    /// accept queue), asked on demand; nil when unknown (not behind a unix socket, or a test).
+    public var queuedBehind: @Sendable () -> Int? = { nil }
 
     /// The request headers. Built from the CGI parameters on first use: most functions never
     /// read them, so they do not pay for it.

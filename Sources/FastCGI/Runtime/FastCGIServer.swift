@@ -42,9 +42,11 @@ public enum FastCGIServer {
         let maxBodyBytes = try bodyCap()
         let socket = try listeningSocket()
         let request = try FastCGIRequest(listeningOn: socket)
+        let queue = ListenQueue(listener: socket)
         let serveOne = {
             let params = request.params()
-            let response = function.respond(to: params, maxBodyBytes: maxBodyBytes, readBody: request.readBody)
+            let response = function.respond(
+                to: params, maxBodyBytes: maxBodyBytes, queuedBehind: { queue?.waiting() }, readBody: request.readBody)
             request.write(response.cgiBytes(includeBody: params["REQUEST_METHOD"] != "HEAD"))
             request.finish()
         }

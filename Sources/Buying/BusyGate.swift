@@ -1,0 +1,28 @@
+/// The order function's per-node limit. A node's order concurrency is its number of order
+/// processes; what arrives beyond that waits in each process's accept queue. When more than
+/// `queueLimit` requests wait behind the one in hand, it is refused with 503 `busy` at once —
+/// before any signature check or database work — so the queue drains fast and the wait stays
+/// bounded instead of growing with the crowd. After `maxRefusalsInARow` refusals one request
+/// is served regardless: a crowd that retries at once would otherwise keep the queue long and
+/// starve every order. (lighttpd's own `listen-backlog` was measured instead: on 1.4.69 a full
+/// backlog answers 500, floods the error log and garbles requests; see BENCHMARKS.md.)
+final class BusyGate {
+    let queueLimit: Int
+    let maxRefusalsInARow: Int
+    private var refusedInARow = 0
+
+    init(queueLimit: Int, maxRefusalsInARow: Int) {
+        self.queueLimit = queueLimit
+        self.maxRefusalsInARow = maxRefusalsInARow
+    }
+
+    /// Whether to refuse the request in hand, given how many wait behind it (nil: unknown).
+    func refuses(queuedBehind: Int?) -> Bool {
+        guard let queuedBehind, queuedBehind > queueLimit, refusedInARow < maxRefusalsInARow else {
+            refusedInARow = 0
+            return false
+        }
+        refusedInARow += 1
+        return true
+    }
+}

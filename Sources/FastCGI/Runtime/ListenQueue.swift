@@ -1,0 +1,34 @@
+import CProcessShims
+import Glibc
+
+/// How many connections wait behind the request in hand: the accept-queue length of the
+/// process's listening unix socket, read with sock_diag. The one owner of its netlink socket.
+public final class ListenQueue: Sendable {
+    private let diagnostics: Int32
+    private let listener: Int32
+
+    /// Nil when `listener` is not a unix socket (sock_diag answers for unix sockets here) or
+    /// the netlink socket cannot be opened; a function then runs without the measurement.
+    public init?(listener: Int32) {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        guard named == 0, address.ss_family == sa_family_t(AF_UNIX) else { return nil }
+        let diagnostics = flashsale_sock_diag_open()
+        guard diagnostics >= 0 else { return nil }
+        self.diagnostics = diagnostics
+        self.listener = listener
+    }
+
+    deinit {
+        close(diagnostics)
+    }
+
+    /// The connections waiting to be accepted, or nil if the kernel would not say.
+    public func waiting() -> Int? {
+        let count = flashsale_unix_listen_queue(diagnostics, listener)
+        return count >= 0 ? Int(count) : nil
+    }
+}
