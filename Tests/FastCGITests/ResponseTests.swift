@@ -57,4 +57,20 @@ import Testing
                 "bad_request", "not_found", "method_not_allowed", "payload_too_large", "internal",
             ])
     }
+
+    @Test func errorBodiesAreTheSameWhetherEncodedOnceOrKept() throws {
+        // More distinct messages than the cache keeps: the ones past the limit are encoded each time.
+        for round in 0..<2 {
+            for index in 0..<300 {
+                let error = HTTPError(.notFound, "no sale has id \"s\(index)\" \u{2603} </script>")
+                let answer = Response(error: error)
+                let decoded = try JSONDecoder().decode(ErrorBody.self, from: Data(answer.body))
+                #expect(decoded.error == .init(code: .notFound, message: error.message), "round \(round)")
+                #expect(answer.status == .notFound && answer.headers[.contentType] == "application/json")
+            }
+        }
+        let busy = HTTPError(.busy, "later", headers: [.retryAfter: "1"])
+        #expect(Response(error: busy) == Response(error: busy))
+        #expect(Response(error: busy).headers[.retryAfter] == "1")
+    }
 }

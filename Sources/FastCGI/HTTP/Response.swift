@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Synchronization
 
 /// What a function answers: status, headers and body bytes.
 public struct Response: Sendable, Equatable {
@@ -27,12 +28,26 @@ public struct Response: Sendable, Equatable {
 
     /// The JSON error answer for `error`.
     public init(error: HTTPError) {
-        let body = ErrorBody(error: .init(code: error.code, message: error.message))
-        // Encoding two strings cannot fail; the fallback keeps the answer JSON regardless.
-        self =
-            (try? .json(body, status: error.status, headers: error.headers))
-            ?? .json(bytes: Array(#"{"error":{"code":"internal"}}"#.utf8), status: .internalServerError)
+        self = .json(bytes: Self.errorBody(error), status: error.status, headers: error.headers)
     }
+
+    /// The encoded `ErrorBody` of `error`. A crowd hears the same few refusals (sold out, not
+    /// started) many thousand times a second, so each distinct body is encoded once per
+    /// process and kept, up to `errorBodyCacheLimit` of them.
+    private static func errorBody(_ error: HTTPError) -> [UInt8] {
+        let key = ErrorBody.Detail(code: error.code, message: error.message)
+        if let cached = errorBodies.withLock({ $0[key] }) { return cached }
+        // Encoding two strings cannot fail; the fallback keeps the answer JSON regardless.
+        let body =
+            (try? Array(encoder().encode(ErrorBody(error: key)))) ?? Array(#"{"error":{"code":"internal"}}"#.utf8)
+        errorBodies.withLock { cache in
+            if cache.count < errorBodyCacheLimit { cache[key] = body }
+        }
+        return body
+    }
+
+    static let errorBodyCacheLimit = 256
+    private static let errorBodies = Mutex<[ErrorBody.Detail: [UInt8]]>([:])
 
     /// Sorted keys and plain slashes: the same bytes for the same value.
     private static func encoder() -> JSONEncoder {
@@ -52,7 +67,7 @@ public struct Response: Sendable, Equatable {
 
 /// The body of every error answer: `{"error":{"code":…,"message":…}}`.
 public struct ErrorBody: Codable, Sendable, Equatable {
-    public struct Detail: Codable, Sendable, Equatable {
+    public struct Detail: Codable, Sendable, Hashable {
         public var code: ErrorCode
         public var message: String
 
