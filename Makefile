@@ -58,6 +58,7 @@ lint:
 bench: build
 	@$(call apt_install,$(BENCH_PACKAGES))
 	Tests/Benchmarks/host.sh $(RELEASE_BIN)
+	Tests/Benchmarks/buying.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build
