@@ -22,15 +22,19 @@ import Testing
                     synchronous: .normal, orderQueueLimit: 0, orderRefusalsInARow: 2))
     }
 
-    @Test(arguments: [
-        ([:], "FLASHSALE_DATA is not set"),
-        (["FLASHSALE_TOKEN_TTL_SECONDS": "0"], "FLASHSALE_TOKEN_TTL_SECONDS=0 must be a whole number from 1 to 3600"),
-        (["FLASHSALE_TOKEN_TTL_SECONDS": "30s"], "FLASHSALE_TOKEN_TTL_SECONDS=30s must be"),
-        (["FLASHSALE_ADMISSION_MULTIPLE": "-1"], "FLASHSALE_ADMISSION_MULTIPLE=-1 must be"),
-        (["FLASHSALE_RECONCILE_INTERVAL_MS": "1"], "FLASHSALE_RECONCILE_INTERVAL_MS=1 must be"),
-        (["FLASHSALE_SYNCHRONOUS": "OFF"], "FLASHSALE_SYNCHRONOUS=OFF must be FULL or NORMAL"),
-        (["FLASHSALE_ORDER_QUEUE_LIMIT": ""], "FLASHSALE_ORDER_QUEUE_LIMIT= must be"),
-    ] as [([String: String], String)])
+    @Test(
+        arguments: [
+            ([:], "FLASHSALE_DATA is not set"),
+            (
+                ["FLASHSALE_TOKEN_TTL_SECONDS": "0"],
+                "FLASHSALE_TOKEN_TTL_SECONDS=0 must be a whole number from 1 to 3600"
+            ),
+            (["FLASHSALE_TOKEN_TTL_SECONDS": "30s"], "FLASHSALE_TOKEN_TTL_SECONDS=30s must be"),
+            (["FLASHSALE_ADMISSION_MULTIPLE": "-1"], "FLASHSALE_ADMISSION_MULTIPLE=-1 must be"),
+            (["FLASHSALE_RECONCILE_INTERVAL_MS": "1"], "FLASHSALE_RECONCILE_INTERVAL_MS=1 must be"),
+            (["FLASHSALE_SYNCHRONOUS": "OFF"], "FLASHSALE_SYNCHRONOUS=OFF must be FULL or NORMAL"),
+            (["FLASHSALE_ORDER_QUEUE_LIMIT": ""], "FLASHSALE_ORDER_QUEUE_LIMIT= must be"),
+        ] as [([String: String], String)])
     func aBadValueIsRefusedWithWhatToFix(environment: [String: String], message: String) {
         let withData = environment.isEmpty ? environment : environment.merging(["FLASHSALE_DATA": "/d"]) { $1 }
         #expect {
