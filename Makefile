@@ -7,7 +7,9 @@ SHELL := /bin/bash
 # What the product needs to build and run, what the tests add, what the benchmarks add.
 RUN_PACKAGES   := lighttpd libfcgi-dev libsqlite3-dev pkg-config
 TEST_PACKAGES  := e2fsprogs
-BENCH_PACKAGES := wrk curl python3
+BENCH_PACKAGES := wrk curl python3 python3-pip
+# What the benchmarks' token minting needs from PyPI.
+BENCH_PYTHON_PACKAGES := pyjwt
 
 DATA ?= $(or $(FLASHSALE_DATA),var)
 PORT ?= 8080
@@ -55,10 +57,16 @@ test: deps
 lint:
 	swift format lint --strict -r Package.swift Sources Tests functions
 
+# The host's ceiling, the buying path, then the order function's busy gate under a crowd of
+# 512 connections, on and then off. About 12 minutes; the Markdown goes to BENCHMARKS.md.
 bench: build
 	@$(call apt_install,$(BENCH_PACKAGES))
+	@python3 -c 'import jwt' 2>/dev/null || python3 -m pip install --quiet $(BENCH_PYTHON_PACKAGES) \
+	  || python3 -m pip install --quiet --break-system-packages $(BENCH_PYTHON_PACKAGES)
 	Tests/Benchmarks/host.sh $(RELEASE_BIN)
 	Tests/Benchmarks/buying.sh $(RELEASE_BIN)
+	PARTS=2 CONNECTIONS=512 Tests/Benchmarks/buying.sh $(RELEASE_BIN)
+	PARTS=2 CONNECTIONS=512 ORDER_ENV=FLASHSALE_ORDER_QUEUE_LIMIT=1000000 Tests/Benchmarks/buying.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build

@@ -17,15 +17,15 @@ public struct BuyingSettings: Sendable, Equatable {
     /// How order commits reach the disk (`FLASHSALE_SYNCHRONOUS`, `FULL` by default).
     public var synchronous: SaleStore.Synchronous
     /// An order process refuses with `busy` when more requests than this wait behind the one in
-    /// hand (`FLASHSALE_ORDER_QUEUE_LIMIT`, default 16)…
+    /// hand (`FLASHSALE_ORDER_QUEUE_LIMIT`, default 64)…
     public var orderQueueLimit: Int64
-    /// …but never more than this many in a row (`FLASHSALE_ORDER_REFUSALS_IN_A_ROW`, default 8).
+    /// …but never more than this many in a row (`FLASHSALE_ORDER_REFUSALS_IN_A_ROW`, default 4).
     public var orderRefusalsInARow: Int64
 
     public init(
         dataDirectory: String, tokenLifetimeMs: Int64 = 30_000, admissionMultiple: Int64 = 10,
-        reconcileIntervalMs: Int64 = 2_000, synchronous: SaleStore.Synchronous = .full, orderQueueLimit: Int64 = 16,
-        orderRefusalsInARow: Int64 = 8
+        reconcileIntervalMs: Int64 = 2_000, synchronous: SaleStore.Synchronous = .full, orderQueueLimit: Int64 = 64,
+        orderRefusalsInARow: Int64 = 4
     ) {
         self.dataDirectory = dataDirectory
         self.tokenLifetimeMs = tokenLifetimeMs

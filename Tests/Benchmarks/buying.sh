@@ -7,16 +7,16 @@
 #      201s are checked against the orders in the database.
 #   3. A full sale: STOCK units against BUYERS distinct buyers, each sending one order request:
 #      time to sell out, latency, answers by status and code, and the database checked.
-# Identity JWTs and order tokens are minted in one python3 process with the data directory's
-# keys (identity.key as the main site would, secret.key as /api/token does), with the standard
-# library only. Parts 2 and 3 run wrk with one connection per thread so that a thread's Lua
+# Identity JWTs and order tokens are minted in one python3 process with PyJWT and the data
+# directory's keys (identity.key as the main site would, secret.key as /api/token does). Parts 2 and 3 run wrk with one connection per thread so that a thread's Lua
 # script times each of its requests exactly. Prints a Markdown section for BENCHMARKS.md on
 # stdout and progress on stderr; exits 1, after printing, when a check fails.
 #
 # Usage: Tests/Benchmarks/buying.sh [BIN_DIR]   (BIN_DIR defaults to .build/release)
 # Knobs: ROUNDS (5), DURATION (10s), CONNECTIONS (64), THREADS (2, part 1 only),
-#        STOCK (10000) and BUYERS (100000) for part 3.
-# Needs: wrk (with LuaJIT), curl, python3 (standard library: sqlite3, hmac, json).
+#        STOCK (10000) and BUYERS (100000) for part 3, PARTS ("1 2 3": which to run),
+#        ORDER_ENV ("NAME=value …": added to the order manifest's environment, in a copy).
+# Needs: wrk (with LuaJIT), curl, python3 with PyJWT (make bench installs both).
 set -euo pipefail
 
 bin=$(cd "${1:-.build/release}" && pwd -P)
@@ -26,7 +26,8 @@ connections=${CONNECTIONS:-64}
 threads=${THREADS:-2}
 stock=${STOCK:-10000}
 buyers=${BUYERS:-100000}
-root=$(cd "$(dirname "$0")/../.." && pwd)
+parts=" ${PARTS:-1 2 3} "
+project=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/fsbench-XXXXXX)
 data="$work/var"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -40,6 +41,21 @@ case $duration in
   *h) seconds=$((${duration%h} * 3600)) ;;
   *) seconds=$duration ;;
 esac
+
+# The project folder to serve: the project itself, or a copy whose order manifest has ORDER_ENV.
+root=$project
+if [ -n "${ORDER_ENV:-}" ]; then
+  root="$work/root"
+  mkdir -p "$root/lighttpd"
+  ln -s "$project/lighttpd/lighttpd.conf" "$root/lighttpd/lighttpd.conf"
+  cp -r "$project/lighttpd/static" "$root/lighttpd/static"
+  cp -r "$project/functions" "$root/functions"
+  python3 -c 'import json, sys
+path = sys.argv[1]
+manifest = json.load(open(path))
+manifest.setdefault("environment", {}).update(pair.split("=", 1) for pair in sys.argv[2:])
+json.dump(manifest, open(path, "w"), indent=2)' "$root/functions/order/function.json" $ORDER_ENV
+fi
 
 "$bin/flashsale" init --data "$data" >/dev/null
 "$bin/flashsale" serve --data "$data" --port "$port" --root "$root" --bin "$bin" 2>"$work/serve.log" &
@@ -72,7 +88,9 @@ med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 # mint.py: HS256 JWTs. `one USER SALE` prints "<identity JWT> <order token>"; `many SALE PREFIX
 # COUNT DIR FILES` writes COUNT such lines for users PREFIX-000000…, round-robin into DIR/0…
 cat >"$work/mint.py" <<'EOF'
-import base64, hashlib, hmac, json, os, sys, time
+import os, sys, time
+
+import jwt  # PyJWT
 
 data = os.environ["FLASHSALE_DATA"]
 exp = int(time.time()) + 86400
@@ -84,21 +102,12 @@ def key(name):
     return raw[:-1] if raw.endswith(b"\n") else raw
 
 
-def b64(raw):
-    return base64.urlsafe_b64encode(raw).rstrip(b"=")
-
-
-header = b64(b'{"alg":"HS256","typ":"JWT"}') + b"."
 identity_key, order_key = key("identity.key"), key("secret.key")
 
 
-def jwt(secret, claims):
-    signing = header + b64(json.dumps(claims, separators=(",", ":")).encode())
-    return (signing + b"." + b64(hmac.new(secret, signing, hashlib.sha256).digest())).decode()
-
-
 def buyer(user, sale):
-    return jwt(identity_key, {"sub": user, "exp": exp}) + " " + jwt(order_key, {"sub": user, "sale": sale, "exp": exp})
+    identity = jwt.encode({"sub": user, "exp": exp}, identity_key, algorithm="HS256")
+    return identity + " " + jwt.encode({"sub": user, "sale": sale, "exp": exp}, order_key, algorithm="HS256")
 
 
 if sys.argv[1] == "one":
@@ -329,6 +338,8 @@ EOF
 
 # --- Part 1: precheck and a sold-out order against noop and a static file ------------------
 
+if [[ $parts == *" 1 "* ]]; then
+
 echo "part 1: sold-out sale, $rounds interleaved rounds of $duration" >&2
 fs sale create soldout --title "Sold out" --price 100 --stock 1 --starts-in 0 >/dev/null
 soldout_secret=$(sql "SELECT secret FROM sales WHERE id = 'soldout'")
@@ -399,31 +410,36 @@ for round in $(seq 1 "$rounds"); do
     echo "round $round $name: $r req/s, p99 $p ms" >&2
   done
 done
+fi
 
 # --- Parts 2 and 3: buyers minted in one python3 process ----------------------------------
 
-noop=$(med "${rps[noop]}")
-static=$(med "${rps[static]}")
+# Without part 1, part 2's buyers are sized for a no-op rate of NOOP_RPS.
+if [[ $parts == *" 1 "* ]]; then noop=$(med "${rps[noop]}"); static=$(med "${rps[static]}"); else noop=${NOOP_RPS:-20000}; fi
 # Enough distinct buyers for DURATION at 1.25 × noop, which no order can beat.
 rate_buyers=$(awk -v r="$noop" -v s="$seconds" -v c="$connections" 'BEGIN {printf "%d", r * s * 1.25 + 10 * c}')
 rate_stock=$((rate_buyers > 1000000 ? rate_buyers : 1000000))
 synchronous=$(python3 -c 'import json, sys
 print(json.load(open(sys.argv[1])).get("environment", {}).get("FLASHSALE_SYNCHRONOUS", "FULL (default)"))' \
   "$root/functions/order/function.json")
-fs sale create rate --title "Rate" --price 100 --stock "$rate_stock" --starts-in 0 >/dev/null
-fs sale create full --title "Full sale" --price 100 --stock "$stock" --starts-in 0 >/dev/null
-echo "minting $rate_buyers + $buyers buyers" >&2
-mint many rate rate-buyer "$rate_buyers" "$work/rate-buyers" "$connections"
-mint many full buyer "$buyers" "$work/full-buyers" "$connections"
-
-echo "part 2: distinct buyers for $duration, synchronous=$synchronous" >&2
-buy "$work/rate-buyers" rate "$seconds" "$work/rate-answers"
 failed=0
-python3 "$work/report.py" rate "$work/rate-answers" "$data/flashsale.db" rate "$rate_stock" >"$work/rate.md" || failed=1
+if [[ $parts == *" 2 "* ]]; then
+  fs sale create rate --title "Rate" --price 100 --stock "$rate_stock" --starts-in 0 >/dev/null
+  echo "minting $rate_buyers buyers" >&2
+  mint many rate rate-buyer "$rate_buyers" "$work/rate-buyers" "$connections"
+  echo "part 2: distinct buyers for $duration, synchronous=$synchronous" >&2
+  buy "$work/rate-buyers" rate "$seconds" "$work/rate-answers"
+  python3 "$work/report.py" rate "$work/rate-answers" "$data/flashsale.db" rate "$rate_stock" >"$work/rate.md" || failed=1
+fi
 
-echo "part 3: $buyers buyers for $stock units" >&2
-buy "$work/full-buyers" full 0 "$work/full-answers"
-python3 "$work/report.py" sale "$work/full-answers" "$data/flashsale.db" full "$stock" "$buyers" >"$work/full.md" || failed=1
+if [[ $parts == *" 3 "* ]]; then
+  fs sale create full --title "Full sale" --price 100 --stock "$stock" --starts-in 0 >/dev/null
+  echo "minting $buyers buyers" >&2
+  mint many full buyer "$buyers" "$work/full-buyers" "$connections"
+  echo "part 3: $buyers buyers for $stock units" >&2
+  buy "$work/full-buyers" full 0 "$work/full-answers"
+  python3 "$work/report.py" sale "$work/full-answers" "$data/flashsale.db" full "$stock" "$buyers" >"$work/full.md" || failed=1
+fi
 
 # Log lines other than lighttpd's start.
 log_lines=$(cat "$data/log/functions.log" "$data/log/lighttpd-error.log" | grep -v "server started" || true)
@@ -433,10 +449,11 @@ log_lines=$(cat "$data/log/functions.log" "$data/log/lighttpd-error.log" | grep 
 
 echo "### Buying — $(date -u +%Y-%m-%d), $(nproc) cores, $(lighttpd -v | cut -d' ' -f1), $(swift --version 2>&1 | head -1 | sed 's/ (.*//'), SQLite $(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)'), data on $(df --output=fstype "$work" | tail -1)"
 echo
-echo "\`Tests/Benchmarks/buying.sh\` (ROUNDS=$rounds DURATION=$duration CONNECTIONS=$connections THREADS=$threads STOCK=$stock BUYERS=$buyers; wrk on the same machine)"
+echo "\`Tests/Benchmarks/buying.sh\` (PARTS=\"$(xargs <<<"$parts")\" ROUNDS=$rounds DURATION=$duration CONNECTIONS=$connections THREADS=$threads STOCK=$stock BUYERS=$buyers${ORDER_ENV:+ ORDER_ENV=\"$ORDER_ENV\"}; wrk on the same machine)"
 echo
 echo "Identity JWTs and order tokens minted by the script with the data directory's keys (\`identity.key\`, \`secret.key\`), as the main site and \`/api/token\` would sign them; \`/api/token\` is not called."
 echo
+if [[ $parts == *" 1 "* ]]; then
 echo "#### Refusing: precheck and order of a sold-out sale (medians of $rounds interleaved rounds, $threads wrk threads)"
 echo
 echo "| request | requests/s | p99 latency (ms) | ÷ noop | ÷ static |"
@@ -448,18 +465,23 @@ done
 echo
 echo "The target is precheck and sold-out order ≥ 0.9 × noop. Every precheck was a 2xx (\`{\"ok\":false,\"reason\":\"sold_out\"}\` by hand); every order answer was non-2xx and every one of the order function's attempts a \`sold_out\` refusal by its counters ($order_requests measured orders; by hand: 409 \`sold_out\`), with a valid identity and order token each time."
 echo
+fi
+if [[ $parts == *" 2 "* ]]; then
 echo "#### Ordering: distinct buyers for $duration, synchronous=$synchronous"
 echo
 echo "$rate_buyers buyers minted (one identity and one order token each, each sent once), a sale with stock $rate_stock, $connections connections (one per wrk thread); after $duration no new request, the ones in flight are awaited. Latencies are those of the 201s."
 echo
 cat "$work/rate.md"
 echo
+fi
+if [[ $parts == *" 3 "* ]]; then
 echo "#### A full sale: $stock units, $buyers buyers"
 echo
 echo "$buyers distinct buyers, each sending one \`POST /api/order/<secret>\` through lighttpd, $connections connections (one per wrk thread), the sale open before the first request."
 echo
 cat "$work/full.md"
 echo
+fi
 if [ -n "$log_lines" ]; then
   echo "Log lines (functions.log, lighttpd-error.log): $(wc -l <<<"$log_lines"), the first:"
   echo

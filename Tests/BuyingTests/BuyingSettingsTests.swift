@@ -6,7 +6,7 @@ import Testing
         let settings = try BuyingSettings(environment: ["FLASHSALE_DATA": "/srv/flashsale"])
         #expect(settings == BuyingSettings(dataDirectory: "/srv/flashsale"))
         #expect(settings.tokenLifetimeMs == 30_000 && settings.admissionMultiple == 10)
-        #expect(settings.synchronous == .full && settings.orderQueueLimit == 16 && settings.orderRefusalsInARow == 8)
+        #expect(settings.synchronous == .full && settings.orderQueueLimit == 64 && settings.orderRefusalsInARow == 4)
     }
 
     @Test func everyValueIsRead() throws {

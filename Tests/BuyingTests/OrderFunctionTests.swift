@@ -185,7 +185,7 @@ import Testing
         }
         let state = try shop.state(of: "spring")
         #expect(state.orders.isEmpty && state.sale.remaining == 3 && state.slot.remaining == 3)
-        #expect(state.slot.count(.rejectedBusy) == 8)
+        #expect(state.slot.count(.rejectedBusy) == shop.context.settings.orderRefusalsInARow)
         #expect(shop.call(shop.order, request).status == .created)
     }
 }
