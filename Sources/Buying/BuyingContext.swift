@@ -11,9 +11,11 @@ import Synchronization
 /// What the buying functions share in one process: the sales desk (SQLite and the stock
 /// segment), the identity reader, the order-token signer and the cache of sales.
 ///
-/// `@unchecked Sendable`: the mutable state (desk, catalog, slot cache) is touched only inside
-/// `serially`, and a function process serves one request at a time, so the lock is uncontended.
+/// `@unchecked Sendable`: the mutable state (desk, catalog, slot map, admitted users, busy gate)
+/// is touched only inside `serially`, and a function process serves one request at a time, so
+/// the lock is uncontended.
 public final class BuyingContext: @unchecked Sendable {
+    /// What the process was started with.
     public let settings: BuyingSettings
     let identity: IdentityReader
     let orderTokens: TokenSigner
@@ -24,8 +26,12 @@ public final class BuyingContext: @unchecked Sendable {
     private var desk: SaleDesk
     private let catalog = SaleCatalog()
     let busyGate: BusyGate
-    private var slotIndexBySale: [String: Int] = [:]
+    /// Sale key → slot index of every configured slot, from the last scan of the segment.
+    private var slotIndexByKey: [UInt64: Int] = [:]
+    private var slotsScannedAtMs: Int64?
     private var segmentCheckedAtMs: Int64
+    /// Per sale, the users this process admitted in the current window.
+    private var admitted: [String: (window: UInt32, users: Set<String>)] = [:]
 
     /// Opens the data directory's database, segment and keys, and reconciles every sale that has
     /// not ended: a process started in place of one killed mid-order returns the unit it held.
@@ -44,9 +50,28 @@ public final class BuyingContext: @unchecked Sendable {
         segmentCheckedAtMs = now
     }
 
-    /// Runs `body` alone: one request's reads and writes of the process state.
+    /// Runs `body` alone: one request's reads and writes of the process state. A database that
+    /// stays locked past its busy timeout is answered 503 `busy`, not 500.
     func serially<T>(_ body: () throws -> T) throws -> T {
-        try lock.withLock { _ in try body() }
+        try lock.withLock { _ in
+            do {
+                return try body()
+            } catch let error as StoreError where error.isBusy {
+                throw SaleGate.databaseBusy
+            }
+        }
+    }
+
+    /// Whether this process already admitted `user` to `sale` in `window`.
+    func wasAdmitted(_ user: String, sale: String, window: UInt32) -> Bool {
+        guard let entry = admitted[sale], entry.window == window else { return false }
+        return entry.users.contains(user)
+    }
+
+    /// Remembers an admission; a new window forgets the previous one's users.
+    func recordAdmission(_ user: String, sale: String, window: UInt32) {
+        if admitted[sale]?.window != window { admitted[sale] = (window, []) }
+        admitted[sale]?.users.insert(user)
     }
 
     var store: SaleStore { desk.store }
@@ -85,30 +110,50 @@ public final class BuyingContext: @unchecked Sendable {
         slot.giveBack()
     }
 
-    /// The slot configured for sale `id`, from the segment alone (precheck reads no database):
-    /// a cached index whose key is checked on every use, else a scan of the slots. Every
-    /// reconcile interval the segment file is checked and, if replaced, opened again.
+    /// The slot configured for sale `id`, from the segment (precheck reads no database): a map
+    /// of sale keys to slots, rebuilt by a scan of the segment when a key is missing or points
+    /// to a slot that no longer holds it, at most once a second. Every reconcile interval the
+    /// segment file is checked and, if replaced, opened again; and the one process per interval
+    /// that wins the slot's reconciliation claim reconciles it from SQLite, so that a stale
+    /// sold-out flag is corrected even when the page, trusting precheck, asks nothing else.
     func segmentSlot(saleID id: String, nowMs: Int64) throws -> SaleSlot? {
         if segmentCheckedAtMs <= nowMs - settings.reconcileIntervalMs || segmentCheckedAtMs > nowMs {
             segmentCheckedAtMs = nowMs
             if !desk.segment.isCurrent() { try reopen(nowMs: nowMs) }
         }
         let key = StockSegment.saleKey(id)
-        if let index = slotIndexBySale[id] {
-            let slot = desk.segment.slot(at: index)
-            if slot.configuration()?.saleKey == key { return slot }
-            slotIndexBySale[id] = nil
+        var slot = slotIndexByKey[key].map { desk.segment.slot(at: $0) }
+        if slot?.configuration()?.saleKey != key {
+            guard rescanIsDue(nowMs: nowMs) else { return nil }
+            rescan(nowMs: nowMs)
+            slot = slotIndexByKey[key].map { desk.segment.slot(at: $0) }
         }
-        guard let slot = desk.segment.slot(forSaleKey: key) else { return nil }
-        slotIndexBySale[id] = slot.index
+        guard let slot, slot.configuration()?.saleKey == key else { return nil }
+        if slot.claimReconciliation(nowMs: nowMs, intervalMs: settings.reconcileIntervalMs) {
+            _ = try? desk.reconcile(id, nowMs: nowMs)  // an id that only shares the key is no sale: nothing to do
+        }
         return slot
+    }
+
+    private func rescanIsDue(nowMs: Int64) -> Bool {
+        guard let slotsScannedAtMs else { return true }
+        return slotsScannedAtMs <= nowMs - 1_000 || slotsScannedAtMs > nowMs
+    }
+
+    private func rescan(nowMs: Int64) {
+        var map: [UInt64: Int] = [:]
+        for index in 0..<StockSegment.slotCount {
+            if let key = desk.segment.slot(at: index).configuration()?.saleKey { map[key] = index }
+        }
+        slotIndexByKey = map
+        slotsScannedAtMs = nowMs
     }
 
     /// Opens the segment file again (and the database with it); the new desk reconciles every
     /// sale whose slot is not configured, so a rebuilt segment starts from SQLite.
     private func reopen(nowMs: Int64) throws {
         desk = try Self.openDesk(data, settings: settings, nowMs: nowMs)
-        slotIndexBySale = [:]
+        slotsScannedAtMs = nil
     }
 
     private static func openDesk(_ data: DataDirectory, settings: BuyingSettings, nowMs: Int64) throws -> SaleDesk {

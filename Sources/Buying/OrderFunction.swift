@@ -19,6 +19,8 @@ import Store
 /// from the segment without two signature checks.
 public enum OrderFunction {
     static let prefix = "/api/order/"
+    static let busy = HTTPError.fixed(
+        .busy, "too many orders are waiting on this server; retry in a second", headers: [.retryAfter: "1"])
 
     struct Body: Decodable {
         var sale: String
@@ -35,6 +37,7 @@ public enum OrderFunction {
     /// The order URL of a sale with `secret`.
     public static func orderPath(secret: String) -> String { prefix + secret }
 
+    /// The order function, serving `/api/order/<secret>` with the process's `context`.
     public static func function(_ context: BuyingContext) -> Function {
         Function(
             name: "order",
@@ -55,20 +58,12 @@ public enum OrderFunction {
         let configuration = SaleDesk.configuration(of: sale)
         slot.increment(.attempts)
         do {
-            if let refusal = SaleGate.refusal(slot, configuration, nowMs: now) { throw SaleGate.error(refusal) }
-            if context.busyGate.refuses(queuedBehind: request.queuedBehind()) {
-                throw HTTPError(
-                    .busy, "too many orders are waiting on this server; retry in a second",
-                    headers: [.retryAfter: "1"])
-            }
+            if let refusal = SaleGate.refusal(slot, configuration, nowMs: now) { throw refusal }
+            if context.busyGate.refuses(queuedBehind: request.queuedBehind()) { throw busy }
             let user = try verify(request, sale: sale, context: context)
-            if let refusal = SaleGate.refusal(slot, configuration, nowMs: context.clock()) {
-                throw SaleGate.error(refusal)
-            }
-            if try context.store.hasOrder(sale: sale.id, user: user) {
-                throw HTTPError(.alreadyOrdered, "you already ordered in this sale")
-            }
-            guard slot.takeOne() else { throw SaleGate.error(.soldOut) }
+            if let refusal = SaleGate.refusal(slot, configuration, nowMs: context.clock()) { throw refusal }
+            if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
+            guard slot.takeOne() else { throw SaleGate.soldOut }
             let order = try write(sale: sale, user: user, slot: slot, nowMs: now, context: context)
             slot.increment(.orders)
             return order
@@ -108,8 +103,8 @@ public enum OrderFunction {
         } catch {
             context.returnUnit(of: sale, slot: slot, soldOutInDatabase: error == .soldOut, nowMs: nowMs)
             switch error {
-            case .soldOut: throw SaleGate.error(.soldOut)
-            case .alreadyOrdered: throw HTTPError(.alreadyOrdered, "you already ordered in this sale")
+            case .soldOut: throw SaleGate.soldOut
+            case .alreadyOrdered: throw SaleGate.alreadyOrdered
             default: throw error
             }
         }

@@ -4,6 +4,7 @@ import FastCGI
 /// `not_started`, `ended`, `sold_out`, `busy` or `unknown_sale`. Answered from the stock
 /// segment alone: the page asks before it offers the buy button, and the crowd asks often.
 public enum PrecheckFunction {
+    /// The precheck function, answering from the process's `context`.
     public static func function(_ context: BuyingContext) -> Function {
         Function(
             name: "precheck",
@@ -23,7 +24,7 @@ public enum PrecheckFunction {
         let now = context.clock()
         guard let slot = try context.segmentSlot(saleID: saleID, nowMs: now), let configuration = slot.configuration()
         else { return "unknown_sale" }
-        if let refusal = SaleGate.refusal(slot, configuration, nowMs: now) { return refusal.rawValue }
+        if let refusal = SaleGate.refusal(slot, configuration, nowMs: now) { return refusal.code.rawValue }
         return SaleGate.isBusy(slot, nowMs: now, settings: context.settings) ? ErrorCode.busy.rawValue : nil
     }
 

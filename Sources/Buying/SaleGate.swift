@@ -4,11 +4,19 @@ import Segment
 /// The decisions the segment answers alone: where a sale stands and whether its admission
 /// window has room. Shared by precheck (which answers them) and token and order (which refuse).
 enum SaleGate {
+    static let notStarted = HTTPError.fixed(.notStarted, "the sale has not started; count down with /api/time")
+    static let ended = HTTPError.fixed(.ended, "the sale has ended")
+    static let soldOut = HTTPError.fixed(.soldOut, "the sale is sold out")
+    static let alreadyOrdered = HTTPError.fixed(.alreadyOrdered, "you already ordered in this sale")
+    /// The database stayed locked past its busy timeout: a moment's overload.
+    static let databaseBusy = HTTPError.fixed(
+        .busy, "the order book is busy; retry in a second", headers: [.retryAfter: "1"])
+
     /// Why a sale cannot be bought at `nowMs` according to its slot, or nil when it is open.
-    static func refusal(_ slot: SaleSlot, _ configuration: SaleSlot.Configuration, nowMs: Int64) -> ErrorCode? {
-        if nowMs < configuration.startMs { return .notStarted }
-        if nowMs >= configuration.endMs { return .ended }
-        if slot.isSoldOut { return .soldOut }
+    static func refusal(_ slot: SaleSlot, _ configuration: SaleSlot.Configuration, nowMs: Int64) -> HTTPError? {
+        if nowMs < configuration.startMs { return notStarted }
+        if nowMs >= configuration.endMs { return ended }
+        if slot.isSoldOut { return soldOut }
         return nil
     }
 
@@ -17,9 +25,11 @@ enum SaleGate {
         UInt32(truncatingIfNeeded: nowMs / settings.tokenLifetimeMs)
     }
 
-    /// How many buyers one window admits: the multiple of the units left.
+    /// How many buyers one window admits: the multiple of the units left (saturating, so that a
+    /// garbage `remaining` in a damaged segment cannot wrap to a negative limit).
     static func admissionLimit(_ slot: SaleSlot, settings: BuyingSettings) -> Int64 {
-        slot.remaining.multipliedReportingOverflow(by: settings.admissionMultiple).partialValue
+        let (limit, overflow) = max(0, slot.remaining).multipliedReportingOverflow(by: settings.admissionMultiple)
+        return overflow ? .max : limit
     }
 
     /// Whether the current window is full.
@@ -40,16 +50,6 @@ enum SaleGate {
         case .rateLimited: .rejectedRateLimited
         case .captchaRequired, .captchaFailed: .rejectedCaptcha
         default: .rejectedOther
-        }
-    }
-
-    /// The refusal answered for `code` at this gate.
-    static func error(_ code: ErrorCode) -> HTTPError {
-        switch code {
-        case .notStarted: HTTPError(.notStarted, "the sale has not started; count down with /api/time")
-        case .ended: HTTPError(.ended, "the sale has ended")
-        case .soldOut: HTTPError(.soldOut, "the sale is sold out")
-        default: HTTPError(code, code.rawValue)
         }
     }
 }

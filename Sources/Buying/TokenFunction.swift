@@ -21,6 +21,7 @@ public enum TokenFunction {
         public var orderUrl: String
     }
 
+    /// The token function, issuing with the process's `context`.
     public static func function(_ context: BuyingContext) -> Function {
         Function(
             name: "token",
@@ -34,44 +35,44 @@ public enum TokenFunction {
     }
 
     /// Checks the sale's state before the identity: a refusal by state is public (precheck
-    /// tells anyone), and answering it first spares the crowd of a sold-out sale a signature check.
+    /// tells anyone), and answering it first spares the crowd of a sold-out sale a signature
+    /// check. The token is signed before the admission is counted, so a failure to sign spends
+    /// none; a buyer who asks again within the window gets a fresh token without counting twice.
     static func issue(_ request: Request, sale id: String, context: BuyingContext) throws -> Answer {
         let now = context.clock()
         guard let sale = try context.sale(id: id, nowMs: now) else {
             throw HTTPError(.notFound, "no sale has id \"\(id)\"")
         }
         let slot = try context.slot(for: sale, nowMs: now)
-        let user: String
         do {
-            if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now) {
-                throw SaleGate.error(refusal)
-            }
-            user = try context.identity.user(of: request)
-            try admit(user, to: sale, slot: slot, nowMs: now, context: context)
+            if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now) { throw refusal }
+            let user = try context.identity.user(of: request)
+            if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
+            let expiresAt = now + context.settings.tokenLifetimeMs
+            let token = try context.orderTokens.sign(
+                OrderTokenClaims(
+                    user: user, sale: sale.id, expires: Date(timeIntervalSince1970: Double(expiresAt) / 1000)))
+            try admit(user, to: sale, slot: slot, context: context)
+            return Answer(token: token, expiresAt: expiresAt, orderUrl: OrderFunction.orderPath(secret: sale.secret))
         } catch let error as HTTPError {
             slot.increment(SaleGate.counter(for: error.code))
             throw error
         }
-        slot.increment(.admissions)
-        let expiresAt = now + context.settings.tokenLifetimeMs
-        let token = try context.orderTokens.sign(
-            OrderTokenClaims(user: user, sale: sale.id, expires: Date(timeIntervalSince1970: Double(expiresAt) / 1000)))
-        return Answer(token: token, expiresAt: expiresAt, orderUrl: OrderFunction.orderPath(secret: sale.secret))
     }
 
-    /// Refuses the buyer if they have ordered or the window has no room.
-    private static func admit(
-        _ user: String, to sale: Sale, slot: SaleSlot, nowMs: Int64, context: BuyingContext
-    ) throws {
-        if try context.store.hasOrder(sale: sale.id, user: user) {
-            throw HTTPError(.alreadyOrdered, "you already ordered in this sale")
-        }
+    /// Counts the buyer into the current admission window, once per window in this process;
+    /// refuses with `busy` when the window has handed out its share of the units left.
+    private static func admit(_ user: String, to sale: Sale, slot: SaleSlot, context: BuyingContext) throws {
         let settings = context.settings
-        let window = SaleGate.window(nowMs: nowMs, settings: settings)
+        let now = context.clock()
+        let window = SaleGate.window(nowMs: now, settings: settings)
+        if context.wasAdmitted(user, sale: sale.id, window: window) { return }
         guard slot.admit(window: window, limit: SaleGate.admissionLimit(slot, settings: settings)) else {
-            let retryAfter = (settings.tokenLifetimeMs - nowMs % settings.tokenLifetimeMs + 999) / 1000
+            let retryAfter = (settings.tokenLifetimeMs - now % settings.tokenLifetimeMs + 999) / 1000
             throw HTTPError(
                 .busy, "too many buyers for the stock left; retry shortly", headers: [.retryAfter: String(retryAfter)])
         }
+        context.recordAdmission(user, sale: sale.id, window: window)
+        slot.increment(.admissions)
     }
 }

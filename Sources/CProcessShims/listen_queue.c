@@ -11,14 +11,46 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 enum { listening_state = 10 }; /* TCP_LISTEN, which unix sockets report too */
 
 int flashsale_sock_diag_open(void) {
-    return socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0) return -1;
+    /* The kernel answers at once; the bound only keeps a lost reply from hanging a request. */
+    struct timeval timeout = {.tv_sec = 0, .tv_usec = 100000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    return fd;
+}
+
+/* The accept-queue length in one reply to request `sequence` about socket `inode`, -EAGAIN for
+   a reply to another request (left over from a call that gave up), or another -errno. */
+static long parse_reply(const struct nlmsghdr *reply, int length, __u32 sequence, __u32 inode) {
+    if (!NLMSG_OK(reply, length)) return -EBADMSG;
+    if (reply->nlmsg_seq != sequence) return -EAGAIN;
+    if (reply->nlmsg_type == NLMSG_ERROR) {
+        if (reply->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) return -EBADMSG;
+        int error = ((const struct nlmsgerr *)NLMSG_DATA(reply))->error;
+        return error != 0 ? error : -ENOENT;
+    }
+    if (reply->nlmsg_type != SOCK_DIAG_BY_FAMILY || reply->nlmsg_len < NLMSG_LENGTH(sizeof(struct unix_diag_msg))) {
+        return -EBADMSG;
+    }
+    const struct unix_diag_msg *socket_info = NLMSG_DATA(reply);
+    if (socket_info->udiag_ino != inode) return -EBADMSG;
+    int attributes_length = (int)reply->nlmsg_len - (int)NLMSG_LENGTH(sizeof *socket_info);
+    for (const struct rtattr *attribute = (const struct rtattr *)(socket_info + 1); RTA_OK(attribute, attributes_length);
+         attribute = RTA_NEXT(attribute, attributes_length)) {
+        if (attribute->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(attribute) >= sizeof(struct unix_diag_rqlen)) {
+            return (long)((const struct unix_diag_rqlen *)RTA_DATA(attribute))->udiag_rqueue;
+        }
+    }
+    return -ENODATA;
 }
 
 long flashsale_unix_listen_queue(int diag_fd, int listener) {
+    static __u32 last_sequence = 0;
     struct pollfd ready = {.fd = listener, .events = POLLIN};
     int polled = poll(&ready, 1, 0);
     if (polled < 0) return -errno;
@@ -26,6 +58,7 @@ long flashsale_unix_listen_queue(int diag_fd, int listener) {
 
     struct stat status;
     if (fstat(listener, &status) != 0) return -errno;
+    __u32 sequence = ++last_sequence;
     struct {
         struct nlmsghdr header;
         struct unix_diag_req request;
@@ -34,6 +67,7 @@ long flashsale_unix_listen_queue(int diag_fd, int listener) {
     message.header.nlmsg_len = sizeof message;
     message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
     message.header.nlmsg_flags = NLM_F_REQUEST;
+    message.header.nlmsg_seq = sequence;
     message.request.sdiag_family = AF_UNIX;
     message.request.udiag_states = 1u << listening_state;
     message.request.udiag_ino = (__u32)status.st_ino;
@@ -42,23 +76,13 @@ long flashsale_unix_listen_queue(int diag_fd, int listener) {
     message.request.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
     if (send(diag_fd, &message, sizeof message, 0) < 0) return -errno;
 
-    long buffer[256]; /* long-aligned, as the netlink headers inside it need */
-    ssize_t received = recv(diag_fd, buffer, sizeof buffer, 0);
-    if (received < 0) return -errno;
-    struct nlmsghdr *reply = (struct nlmsghdr *)buffer;
-    int remaining = (int)received;
-    if (!NLMSG_OK(reply, remaining)) return -EBADMSG;
-    if (reply->nlmsg_type == NLMSG_ERROR) {
-        int error = ((struct nlmsgerr *)NLMSG_DATA(reply))->error;
-        return error != 0 ? error : -ENOENT;
+    /* Replies to earlier calls that timed out may still be queued: skip them, a few at most. */
+    for (int attempt = 0; attempt < 4; attempt++) {
+        long buffer[256]; /* long-aligned, as the netlink headers inside it need */
+        ssize_t received = recv(diag_fd, buffer, sizeof buffer, 0);
+        if (received < 0) return -errno;
+        long result = parse_reply((const struct nlmsghdr *)buffer, (int)received, sequence, (__u32)status.st_ino);
+        if (result != -EAGAIN) return result;
     }
-    struct unix_diag_msg *socket_info = NLMSG_DATA(reply);
-    int attributes_length = (int)reply->nlmsg_len - (int)NLMSG_LENGTH(sizeof *socket_info);
-    for (struct rtattr *attribute = (struct rtattr *)(socket_info + 1); RTA_OK(attribute, attributes_length);
-         attribute = RTA_NEXT(attribute, attributes_length)) {
-        if (attribute->rta_type == UNIX_DIAG_RQLEN) {
-            return (long)((struct unix_diag_rqlen *)RTA_DATA(attribute))->udiag_rqueue;
-        }
-    }
-    return -ENODATA;
+    return -EAGAIN;
 }

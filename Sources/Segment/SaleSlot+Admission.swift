@@ -4,19 +4,23 @@ private typealias Field = SegmentLayout.Slot
 
 extension SaleSlot {
     /// Admits one more buyer into the current admission window unless `limit` buyers already
-    /// got in; a new window (`window` changed) starts from zero. The window and its count share
-    /// one 64-bit atomic (window in the high 32 bits), so a process killed here leaves at most
-    /// one admission counted and holds nothing.
+    /// got in; a newer window (`window` ahead of the stored one) starts from zero, and an older
+    /// one (a caller that read the clock just before the window turned) counts against the
+    /// current one, so the window never moves back. The window and its count share one 64-bit
+    /// atomic (window in the high 32 bits), so a process killed here leaves at most one
+    /// admission counted and holds nothing.
     public func admit(window: UInt32, limit: Int64) -> Bool {
         let word = signed(Field.admissionWindow)
         var current = word.load(ordering: .relaxed)  // a first guess; the compare-and-swap checks it
         while true {
-            let (currentWindow, count) = Self.split(current)
-            let admitted = currentWindow == window ? count : 0
+            let (stored, count) = Self.split(current)
+            let isNewer = count == 0 || Int32(bitPattern: window &- stored) > 0
+            let target = isNewer ? window : stored
+            let admitted = isNewer ? 0 : count
             guard admitted < min(limit, Int64(UInt32.max)) else { return false }
             // Relaxed: the admission count orders nothing else; the compare-and-swap alone makes it exact.
             let (swapped, actual) = word.weakCompareExchange(
-                expected: current, desired: Self.join(window, admitted + 1), ordering: .relaxed)
+                expected: current, desired: Self.join(target, admitted + 1), ordering: .relaxed)
             if swapped { return true }
             current = actual
         }
@@ -28,15 +32,16 @@ extension SaleSlot {
         return currentWindow == window ? count : 0
     }
 
-    /// True for exactly one caller per `intervalMs`: the one that moves the last reconciliation
+    /// True for one caller per `intervalMs`: the one that moves the last reconciliation
     /// time to `nowMs`; it then reads SQLite and calls `reconcile`. Nothing is held, so a caller
     /// that dies only delays the next reconciliation by one interval.
     public func claimReconciliation(nowMs: Int64, intervalMs: Int64) -> Bool {
         let last = signed(Field.lastReconciledMs)
         let seen = last.load(ordering: .relaxed)
-        // Due when the last time is an interval old, or in the future (a clock step back, or a
-        // corrupted field); compared without subtracting from `seen`, which may be any value.
-        guard seen <= nowMs - intervalMs || seen > nowMs else { return false }
+        // Due when the last time is an interval old, or more than an interval in the future (a
+        // clock step back, or a corrupted field); a caller whose clock reading is a little older
+        // than the last claim is not. Compared without subtracting from `seen`, which may be any value.
+        guard seen <= nowMs - intervalMs || seen > nowMs + intervalMs else { return false }
         // Relaxed: the claim orders nothing; reconcile publishes its result with its own store.
         return last.compareExchange(expected: seen, desired: nowMs, ordering: .relaxed).exchanged
     }

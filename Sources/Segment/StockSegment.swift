@@ -13,8 +13,8 @@ public final class StockSegment: @unchecked Sendable {
     public let wasReinitialised: Bool
 
     /// The file this segment mapped, and the database it mirrors.
-    public let path: String
-    public let databaseID: UInt64
+    let path: String
+    let databaseID: UInt64
 
     /// The start of the MAP_SHARED mapping of `SegmentLayout.fileSize` bytes; valid until deinit unmaps it.
     let base: UnsafeMutableRawPointer
@@ -59,14 +59,9 @@ public final class StockSegment: @unchecked Sendable {
         var onDisk = stat()
         var mapped = stat()
         guard stat(path, &onDisk) == 0, fstat(descriptor, &mapped) == 0 else { return false }
+        // A file truncated in place would fault on the next read of the mapping: check its size first.
         return onDisk.st_dev == mapped.st_dev && onDisk.st_ino == mapped.st_ino
-            && Self.headerMatches(base, databaseID: databaseID)
-    }
-
-    /// The slot configured for the sale with `saleKey`, by a scan of every slot: for a reader
-    /// without the database, which caches the index and checks the key again on each use.
-    public func slot(forSaleKey saleKey: UInt64) -> SaleSlot? {
-        (0..<Self.slotCount).lazy.map { self.slot(at: $0) }.first { $0.configuration()?.saleKey == saleKey }
+            && mapped.st_size >= SegmentLayout.fileSize && Self.headerMatches(base, databaseID: databaseID)
     }
 
     /// Takes an exclusive flock (the kernel drops it if this process dies, so no dead process can

@@ -1,6 +1,8 @@
 import FastCGI
 import Foundation
 import Identity
+import Segment
+import Store
 import TestSupport
 import Testing
 
@@ -155,6 +157,36 @@ import Testing
         #expect(created.value == 1)
         let state = try shop.state(of: "spring")
         #expect(state.orders.count == 1 && state.sale.remaining == 9 && state.slot.remaining == 9)
+    }
+}
+
+@Suite struct SaleGateTests {
+    @Test func theAdmissionLimitSaturatesInsteadOfWrapping() throws {
+        let shop = try Shop()
+        let sale = try shop.createSale("spring", stock: 3)
+        let slot = try shop.state(of: "spring").slot
+        #expect(SaleGate.admissionLimit(slot, settings: shop.context.settings) == 30)
+        slot.reconcile(remaining: 3, nowMs: 0)
+        let huge = SaleSlot.Configuration(
+            saleKey: StockSegment.saleKey(sale.id), stock: .max, startMs: sale.startsAt, endMs: .max)
+        slot.configure(huge, remaining: .max / 3, nowMs: 0)
+        #expect(SaleGate.admissionLimit(slot, settings: shop.context.settings) == .max)
+    }
+
+    /// Another process holds the write lock past the busy timeout (5 s): the order is refused
+    /// `busy`, and its unit goes back.
+    @Test func aDatabaseLockedPastItsTimeoutIsBusyNotInternal() throws {
+        let shop = try Shop()
+        try shop.createSale("spring", stock: 3)
+        let other = try Database(path: shop.data.database)
+        try other.execute("BEGIN IMMEDIATE")
+
+        let answer = try shop.buy("alice", sale: "spring")
+        try other.execute("ROLLBACK")
+        #expect(answer.status == .serviceUnavailable && answer.errorCode == "busy")
+        #expect(answer.headers[.retryAfter] == "1")
+        let state = try shop.state(of: "spring")
+        #expect(state.orders.isEmpty && state.sale.remaining == 3 && state.slot.remaining == 3)
     }
 }
 

@@ -30,10 +30,12 @@ import Testing
         }
     }
 
-    @Test func aSaleCreatedAfterTheProcessStartedIsFound() throws {
+    @Test func aSaleCreatedAfterTheProcessStartedIsFoundWithinASecond() throws {
         let shop = try Shop()
         #expect(shop.askPrecheck("new").text == #"{"ok":false,"reason":"unknown_sale"}"#)
         try shop.createSale("new", stock: 1)
+        // Unknown keys send precheck back to the segment at most once a second.
+        shop.clock.advance(by: 1_000)
         #expect(shop.askPrecheck("new").text == #"{"ok":true}"#)
     }
 
@@ -41,5 +43,16 @@ import Testing
         let shop = try Shop()
         let answer = shop.call(shop.precheck, Request(method: .get, path: "/api/precheck"))
         #expect(answer.status == .badRequest && answer.errorCode == "bad_request")
+    }
+
+    @Test func aStaleSoldOutFlagIsReconciledWithoutAnyOtherRequest() throws {
+        let shop = try Shop(reconcileIntervalMs: 2_000)
+        try shop.createSale("tiny", stock: 1)
+        // A process took the last unit from the segment and died before writing its order.
+        #expect(try shop.state(of: "tiny").slot.takeOne())
+        #expect(shop.askPrecheck("tiny").text == #"{"ok":false,"reason":"sold_out"}"#)
+
+        shop.clock.advance(by: 2_000)
+        #expect(shop.askPrecheck("tiny").text == #"{"ok":true}"#)
     }
 }

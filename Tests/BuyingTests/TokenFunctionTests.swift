@@ -93,4 +93,16 @@ import Testing
         #expect(get.status == .methodNotAllowed)
         #expect(try shop.state(of: "spring").slot.count(.admissions) == 0)
     }
+
+    @Test func aBuyerAskingAgainInTheWindowCountsOnce() throws {
+        let shop = try Shop(admissionMultiple: 1)
+        try shop.createSale("hot", stock: 2)
+
+        for _ in 0..<5 {
+            #expect(try shop.askToken("alice", sale: "hot").status == .ok)
+        }
+        #expect(try shop.askToken("bob", sale: "hot").status == .ok)
+        #expect(try shop.askToken("carol", sale: "hot").errorCode == "busy")
+        #expect(try shop.state(of: "hot").slot.count(.admissions) == 2)
+    }
 }

@@ -19,11 +19,12 @@ final class LiveShop: @unchecked Sendable {
     let identitySigner: TokenSigner
     let orderSigner: TokenSigner
 
-    /// Functions reconcile every 200 ms here, and admit many buyers per unit, so that races
+    /// Functions reconcile every 200 ms here, and admit a million buyers per unit left (the cap
+    /// shrinks with the stock, and 2,000 buyers in one window would meet a smaller one), so races
     /// measure the order path rather than the admission cap.
     init(environment: [String: String] = [:]) throws {
         project = try ProjectCopy(
-            environment: ["FLASHSALE_ADMISSION_MULTIPLE": "1000", "FLASHSALE_RECONCILE_INTERVAL_MS": "200"]
+            environment: ["FLASHSALE_ADMISSION_MULTIPLE": "1000000", "FLASHSALE_RECONCILE_INTERVAL_MS": "200"]
                 .merging(environment) { $1 })
         serve = try ServeProcess(root: project.root)
         let data = serve.data

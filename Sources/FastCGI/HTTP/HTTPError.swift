@@ -8,12 +8,23 @@ public struct HTTPError: Error, Sendable, Equatable {
     public var message: String
     public var status: HTTPResponse.Status
     public var headers: HTTPFields
+    /// True when the message never varies with the request, so its encoded body can be kept
+    /// and reused (see `fixed`); a message that quotes request data is encoded each time.
+    public var isFixed = false
 
     public init(_ code: ErrorCode, _ message: String, status: HTTPResponse.Status? = nil, headers: HTTPFields = [:]) {
         self.code = code
         self.message = message
         self.status = status ?? code.status
         self.headers = headers
+    }
+
+    /// An error whose message is the same for every request: a refusal a crowd hears many
+    /// times a second, whose body is encoded once per process.
+    public static func fixed(_ code: ErrorCode, _ message: String, headers: HTTPFields = [:]) -> HTTPError {
+        var error = HTTPError(code, message, headers: headers)
+        error.isFixed = true
+        return error
     }
 }
 

@@ -32,16 +32,18 @@ public struct Response: Sendable, Equatable {
     }
 
     /// The encoded `ErrorBody` of `error`. A crowd hears the same few refusals (sold out, not
-    /// started) many thousand times a second, so each distinct body is encoded once per
-    /// process and kept, up to `errorBodyCacheLimit` of them.
+    /// started) many thousand times a second, so the body of a fixed error is encoded once per
+    /// process and kept, up to `errorBodyCacheLimit` of them; other errors are encoded each time.
     private static func errorBody(_ error: HTTPError) -> [UInt8] {
         let key = ErrorBody.Detail(code: error.code, message: error.message)
-        if let cached = errorBodies.withLock({ $0[key] }) { return cached }
+        if error.isFixed, let cached = errorBodies.withLock({ $0[key] }) { return cached }
         // Encoding two strings cannot fail; the fallback keeps the answer JSON regardless.
         let body =
             (try? Array(encoder().encode(ErrorBody(error: key)))) ?? Array(#"{"error":{"code":"internal"}}"#.utf8)
-        errorBodies.withLock { cache in
-            if cache.count < errorBodyCacheLimit { cache[key] = body }
+        if error.isFixed {
+            errorBodies.withLock { cache in
+                if cache.count < errorBodyCacheLimit { cache[key] = body }
+            }
         }
         return body
     }

@@ -12,6 +12,7 @@ public final class ListenQueue: Sendable {
     public init?(listener: Int32) {
         var address = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        // sockaddr_storage is large and aligned enough for any address getsockname writes.
         let named = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
         }
