@@ -2,6 +2,8 @@
 #define FLASHSALE_CSQLITE_SHIM_H
 
 #include <sqlite3.h>
+#include <stdint.h>
+#include <unistd.h>
 
 /// SQLITE_TRANSIENT is a macro casting -1 to a function pointer, which Swift cannot import.
 static inline sqlite3_destructor_type csqlite_transient(void) {
@@ -13,5 +15,20 @@ static inline sqlite3_destructor_type csqlite_transient(void) {
 static const int csqlite_constraint_primarykey = SQLITE_CONSTRAINT_PRIMARYKEY;
 static const int csqlite_constraint_unique = SQLITE_CONSTRAINT_UNIQUE;
 static const int csqlite_constraint_check = SQLITE_CONSTRAINT_CHECK;
+
+/// The busy handler of `csqlite_busy_wait`: retries every 100 µs until `timeout_ms` (passed as
+/// the context pointer) is spent, counting the sleeps, so the wait is at least the timeout.
+static inline int csqlite_retry_briefly(void *timeout_ms, int attempts) {
+    if ((int64_t)attempts * 100 >= (int64_t)(intptr_t)timeout_ms * 1000) return 0;
+    usleep(100);
+    return 1;
+}
+
+/// Waits for another connection's lock in 100 µs steps instead of sqlite3_busy_timeout's
+/// 1, 2, 5, 10… ms: order commits hold the write lock for a fraction of a millisecond, so the
+/// built-in steps leave the lock idle while waiters sleep.
+static inline int csqlite_busy_wait(sqlite3 *db, int timeout_ms) {
+    return sqlite3_busy_handler(db, csqlite_retry_briefly, (void *)(intptr_t)timeout_ms);
+}
 
 #endif

@@ -23,7 +23,7 @@ public final class Database {
         handle = opened
         self.path = path
         sqlite3_extended_result_codes(handle, 1)
-        sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+        csqlite_busy_wait(handle, busyTimeoutMilliseconds)
         let mode = try switchToWAL(busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         guard mode == "wal" else {
             throw SQLiteError(
