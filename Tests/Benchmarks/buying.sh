@@ -19,19 +19,10 @@
 # Needs: wrk (with LuaJIT), curl, python3 with PyJWT (make bench installs both).
 set -euo pipefail
 
-bin=$(cd "${1:-.build/release}" && pwd -P)
-rounds=${ROUNDS:-5}
-duration=${DURATION:-10s}
-connections=${CONNECTIONS:-64}
-threads=${THREADS:-2}
+source "$(dirname "$0")/common.sh"
 stock=${STOCK:-10000}
 buyers=${BUYERS:-100000}
 parts=" ${PARTS:-1 2 3} "
-project=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d /tmp/fsbench-XXXXXX)
-data="$work/var"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
 wrk_pid=""
 
 case $duration in
@@ -57,21 +48,12 @@ manifest.setdefault("environment", {}).update(pair.split("=", 1) for pair in sys
 json.dump(manifest, open(path, "w"), indent=2)' "$root/functions/order/function.json" $ORDER_ENV
 fi
 
-"$bin/flashsale" init --data "$data" >/dev/null
-"$bin/flashsale" serve --data "$data" --port "$port" --root "$root" --bin "$bin" 2>"$work/serve.log" &
-serve=$!
 cleanup() {
   [ -n "$wrk_pid" ] && kill -TERM "$wrk_pid" 2>/dev/null
-  kill -TERM "$serve" 2>/dev/null || true
-  wait "$serve" 2>/dev/null || true
-  rm -rf "$work"
+  stop_serve
 }
 trap cleanup EXIT
-for _ in $(seq 1 300); do
-  curl -fs -o /dev/null "$base/api/noop" && break
-  sleep 0.1
-done
-curl -fs -o /dev/null "$base/api/noop" || { echo "flashsale serve did not start:"; cat "$work/serve.log"; exit 1; }
+start_serve "$root"
 
 fs() { "$bin/flashsale" "$@" --data "$data"; }
 # Runs SQL $1 with parameters $2… on the database; prints the rows tab-separated.
@@ -80,8 +62,6 @@ sql() {
 for row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2], sys.argv[3:]):
     print(*row, sep="\t")' "$data/flashsale.db" "$@"
 }
-median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 
 # --- Helpers written to the work directory -----------------------------------------------
 

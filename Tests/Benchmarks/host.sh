@@ -8,32 +8,16 @@
 # Knobs: ROUNDS (5), DURATION (10s), CONNECTIONS (64), THREADS (2).
 set -euo pipefail
 
-bin=$(cd "${1:-.build/release}" && pwd -P)
-rounds=${ROUNDS:-5}
-duration=${DURATION:-10s}
-connections=${CONNECTIONS:-64}
-threads=${THREADS:-2}
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d /tmp/fsbench-XXXXXX)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-
-"$bin/flashsale" init --data "$work/var" >/dev/null
-"$bin/flashsale" serve --data "$work/var" --port "$port" --root "$root" --bin "$bin" 2>"$work/serve.log" &
-serve=$!
-trap 'kill -TERM "$serve" 2>/dev/null || true; wait "$serve" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 300); do
-  curl -fs -o /dev/null "$base/api/time" && break
-  sleep 0.1
-done
-curl -fs -o /dev/null "$base/api/time" || { echo "flashsale serve did not start:"; cat "$work/serve.log"; exit 1; }
+source "$(dirname "$0")/common.sh"
+trap stop_serve EXIT
+start_serve "$project"
 
 # Pids of the live processes of function $1 serving this data directory.
 function_pids() {
   for environ in /proc/[0-9]*/environ; do
     pid=${environ#/proc/}; pid=${pid%/environ}
     [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$bin/flashsale-$1" ] || continue
-    tr '\0' '\n' <"$environ" 2>/dev/null | grep -qx "FLASHSALE_DATA=$work/var" && echo "$pid"
+    tr '\0' '\n' <"$environ" 2>/dev/null | grep -qx "FLASHSALE_DATA=$data" && echo "$pid"
   done
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -50,7 +34,6 @@ measure() {
        / requests in / {n = $1}
        END {printf "%s %.2f %s\n", rps, p, n}' <<<"$out"
 }
-median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 paths=(${PATHS:-/robots.txt /api/noop /api/time})
 for path in "${paths[@]}"; do DURATION=2s measure "$path" >/dev/null; done
@@ -69,7 +52,6 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
-med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 static=$(med "${rps[/robots.txt]}")
 noop=$(med "${rps[/api/noop]}")
 echo "### Host ceiling — $(date -u +%Y-%m-%d), $(nproc) cores, $(lighttpd -v | cut -d' ' -f1), $(swift --version 2>&1 | head -1 | sed 's/ (.*//')"

@@ -1,0 +1,39 @@
+# Sourced by the benchmark scripts: the knobs they share, one `flashsale serve` on a free
+# loopback port with a fresh data directory, and medians. $1 is the bin directory.
+
+bin=$(cd "${1:-.build/release}" && pwd -P)
+rounds=${ROUNDS:-5}
+duration=${DURATION:-10s}
+connections=${CONNECTIONS:-64}
+threads=${THREADS:-2}
+project=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+work=$(mktemp -d /tmp/fsbench-XXXXXX)
+data="$work/var"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+serve=""
+
+# Serves the project folder $1 (functions/ and lighttpd/) on $port; waits, bounded, until it answers.
+start_serve() {
+  "$bin/flashsale" init --data "$data" >/dev/null
+  "$bin/flashsale" serve --data "$data" --port "$port" --root "$1" --bin "$bin" 2>"$work/serve.log" &
+  serve=$!
+  for _ in $(seq 1 300); do
+    curl -fs -o /dev/null "$base/api/noop" && return 0
+    sleep 0.1
+  done
+  echo "flashsale serve did not start:"
+  cat "$work/serve.log"
+  exit 1
+}
+
+# Stops serve (lighttpd and every function) and removes the work directory.
+stop_serve() {
+  [ -n "$serve" ] && kill -TERM "$serve" 2>/dev/null
+  [ -n "$serve" ] && wait "$serve" 2>/dev/null
+  rm -rf "$work"
+}
+
+median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# The median of the space-separated numbers in $1.
+med() { tr ' ' '\n' <<<"$1" | grep . | median; }
