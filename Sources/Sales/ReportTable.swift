@@ -23,7 +23,7 @@ public enum ReportTable {
             "state:     \(report.state.rawValue)",
             "stock:     \(report.stock)",
             "remaining: \(report.remaining)",
-            "sold:      \(report.sold)",
+            "sold:      \(report.sold) (inventory version \(report.version))",
             "starts:    \(report.startsAt)",
             "ends:      \(report.endsAt ?? "-")",
         ]

@@ -11,6 +11,8 @@ public struct SaleReport: Codable, Sendable, Equatable {
     public var stock: Int64
     public var remaining: Int64
     public var sold: Int64
+    /// The inventory row's version: one more for every change to its remaining stock.
+    public var version: Int64
     public var startsAt: String
     public var endsAt: String?
     /// The segment's view: its remaining stock and sold-out flag, nil when its slot is not
@@ -33,6 +35,7 @@ public struct SaleReport: Codable, Sendable, Equatable {
         stock = sale.stock
         remaining = sale.remaining
         sold = sale.sold
+        version = sale.version
         startsAt = iso8601(sale.startsAt)
         endsAt = sale.endsAt.map(iso8601)
         let configured = slot.configuration() == SaleDesk.configuration(of: sale)

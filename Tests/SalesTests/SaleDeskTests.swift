@@ -35,6 +35,20 @@ import Testing
         #expect(report.counters["orders"] == 0)
     }
 
+    @Test func theReportCarriesTheInventoryVersionEveryOrderBumps() throws {
+        defer { directory.remove() }
+        let desk = try desk()
+        try desk.create(spring(stock: 2), nowMs: 10)
+        #expect(try desk.report("spring", nowMs: 2_000).version == 0)
+        for user in ["a", "b"] {
+            _ = try desk.store.placeOrder(sale: "spring", user: user, nowMs: 2_000)
+        }
+        #expect(throws: StoreError.soldOut) { try desk.store.placeOrder(sale: "spring", user: "c", nowMs: 2_000) }
+        let report = try desk.report("spring", nowMs: 2_000)
+        #expect(report.version == 2 && report.sold == 2 && report.state == .soldOut)
+        #expect(ReportTable.details(report).contains("sold:      2 (inventory version 2)"))
+    }
+
     @Test func reconciliationReturnsAUnitHeldByAProcessThatDied() throws {
         defer { directory.remove() }
         let desk = try desk()
