@@ -31,4 +31,14 @@ static inline int csqlite_busy_wait(sqlite3 *db, int timeout_ms) {
     return sqlite3_busy_handler(db, csqlite_retry_briefly, (void *)(intptr_t)timeout_ms);
 }
 
+/// Syncs the write-ahead log of `db`'s main database to disk (fdatasync through SQLite's own
+/// VFS, via SQLITE_FCNTL_JOURNAL_POINTER). SQLITE_MISUSE when the connection has no WAL open.
+static inline int csqlite_sync_wal(sqlite3 *db) {
+    sqlite3_file *wal = NULL;
+    int rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+    if (rc != SQLITE_OK) return rc;
+    if (wal == NULL || wal->pMethods == NULL) return SQLITE_MISUSE;
+    return wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+}
+
 #endif

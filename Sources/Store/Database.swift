@@ -69,6 +69,12 @@ public final class Database {
         }
     }
 
+    /// Syncs the write-ahead log to disk: every transaction committed to it so far, by any
+    /// connection, is then durable. Called after COMMIT, outside the write lock.
+    public func syncWAL() throws(SQLiteError) {
+        try check(csqlite_sync_wal(handle), sql: "fdatasync of the write-ahead log")
+    }
+
     /// Rows changed by the last INSERT, UPDATE or DELETE on this connection.
     public var changes: Int {
         Int(sqlite3_changes(handle))
