@@ -4,10 +4,10 @@
 /// before any signature check or database work — so the queue drains fast and the wait stays
 /// bounded instead of growing with the crowd. After `maxRefusalsInARow` refusals one request
 /// is served regardless: a crowd that retries at once would otherwise keep the queue long and
-/// starve every order. Measured with 512 connections on 4 processes: orders/s fall to about
-/// 60 % while p99 latency falls to under half; lighttpd's own `listen-backlog` was measured
+/// starve every order. Measured with 512 connections on 4 processes, it trades orders per
+/// second for a shorter wait (BENCHMARKS.md); lighttpd's own `listen-backlog` was measured
 /// too and rejected: on 1.4.69 a full backlog answers 500, floods the error log and garbles
-/// requests (BENCHMARKS.md has both).
+/// requests.
 final class BusyGate {
     let queueLimit: Int
     let maxRefusalsInARow: Int
