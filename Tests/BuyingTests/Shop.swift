@@ -39,6 +39,7 @@ final class Shop: @unchecked Sendable {
     let token: Function
     let precheck: Function
     let order: Function
+    let saleFlag: Function
     let identitySigner: TokenSigner
     let orderSigner: TokenSigner
 
@@ -55,6 +56,7 @@ final class Shop: @unchecked Sendable {
         token = TokenFunction.function(context)
         precheck = PrecheckFunction.function(context)
         order = OrderFunction.function(context)
+        saleFlag = SaleFlagFunction.function(context)
         identitySigner = TokenSigner(secret: try data.keyBytes(data.identityKey))
         orderSigner = TokenSigner(secret: try data.keyBytes(data.secretKey))
     }

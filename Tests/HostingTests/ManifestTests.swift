@@ -6,7 +6,7 @@ import Testing
 @Suite struct ManifestTests {
     @Test func theProjectsFunctionsLoad() throws {
         let manifests = try Manifest.loadAll(from: Paths.packageRoot + "/functions")
-        #expect(manifests.map(\.name) == ["noop", "order", "precheck", "time", "token"])
+        #expect(manifests.map(\.name) == ["noop", "order", "precheck", "sale-flag", "time", "token"])
         let time = try #require(manifests.first { $0.name == "time" })
         #expect(time.route == "/api/time")
         #expect(time.executableName == "flashsale-time")

@@ -100,9 +100,11 @@ import Testing
             try shop.order("eve", path: "/api/order/guess", sale: "soon", token: early),
             try shop.request("POST", "/api/order/", user: "eve"),
             try shop.request("GET", "/api/nothing"),
+            try shop.request("GET", "/sale/soon/sale.js?v=1"),
         ]
         #expect(answers[4].status == 425 && answers[4].errorCode == "not_started")
         #expect(answers[5].status == 404 && answers[5].body == answers[7].body)
+        #expect(answers[8].status == 200 && answers[8].text.contains("\"state\":\"scheduled\""))
         for answer in answers {
             #expect(!answer.text.contains(sale.secret))
             #expect(!answer.headers.values.contains { $0.contains(sale.secret) })
@@ -111,6 +113,9 @@ import Testing
         let opened = eventually(within: 20) { (try? shop.askToken("eve", sale: "soon"))?.status == 200 }
         #expect(opened)
         #expect(try shop.askToken("eve", sale: "soon").text.contains(sale.secret))
+        let flag = try shop.request("GET", "/sale/soon/sale.js?v=2")
+        #expect(flag.status == 200 && flag.headers["content-type"] == "text/javascript; charset=utf-8")
+        #expect(flag.text.contains("\"orderUrl\":\"\\/api\\/order\\/\(sale.secret)\""))
     }
 
     @Test func killingOrderProcessesMidSaleLosesNoAcknowledgedOrderAndTheStockStillSells() throws {

@@ -8,7 +8,11 @@ extension Response {
         for field in headers where field.name != .contentLength {
             head += "\(field.name.rawName): \(field.value)\r\n"
         }
-        head += "Content-Length: \(body.count)\r\n\r\n"
+        // A 304 or 204 has no body; a Content-Length on a 304 would have to be the full answer's.
+        if status != .notModified && status != .noContent {
+            head += "Content-Length: \(body.count)\r\n"
+        }
+        head += "\r\n"
         var bytes = Array(head.utf8)
         if includeBody {
             bytes += body

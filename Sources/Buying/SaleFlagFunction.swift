@@ -1,0 +1,106 @@
+import FastCGI
+import Foundation
+import HTTPTypes
+import Sales
+import Segment
+import Store
+
+/// `GET /sale/<ID>/sale.js?v=…` → JavaScript that hands the page its sale's state: phase,
+/// start and end, server time and, only once the sale is open, the order URL with the
+/// secret. The page fetches it again with a new `v` near the start, so no browser or CDN
+/// keeps an old flag; a short public cache lifetime and a weak ETag let a CDN absorb the
+/// polling in between.
+public enum SaleFlagFunction {
+    static let prefix = "/sale/"
+    static let file = "/sale.js"
+
+    /// The state the page receives, as the object `window.flashsale.sale`.
+    public struct Flag: Codable, Sendable, Equatable {
+        public var id: String
+        public var state: SaleState
+        public var startsAt: Int64
+        public var endsAt: Int64?
+        /// The order URL, present only while the sale is open.
+        public var orderUrl: String?
+        /// When this answer was made, in ms since the epoch; the countdown itself uses /api/time.
+        public var serverTime: Int64
+    }
+
+    /// How long browsers and CDNs may keep one answer, in seconds.
+    static let maxAgeSeconds = 1
+
+    /// The sale-flag function, answering from the process's `context`.
+    public static func function(_ context: BuyingContext) -> Function {
+        Function(
+            name: "sale-flag",
+            routes: [
+                Route(prefix: prefix, methods: [.get]) { request in
+                    guard let id = saleID(in: request.path) else { throw Router.notFound }
+                    let current = try context.serially { try flag(saleID: id, context: context) }
+                    return try answer(current, ifNoneMatch: request.headers[.ifNoneMatch])
+                }
+            ])
+    }
+
+    /// The sale id of `/sale/<ID>/sale.js`, or nil for any other path under the prefix.
+    static func saleID(in path: String) -> String? {
+        guard path.hasPrefix(prefix), path.hasSuffix(file) else { return nil }
+        let id = path.dropFirst(prefix.count).dropLast(file.count)
+        return id.isEmpty || id.contains("/") ? nil : String(id)
+    }
+
+    static func flag(saleID id: String, context: BuyingContext) throws -> Flag {
+        let now = context.clock()
+        guard let sale = try context.sale(id: id, nowMs: now) else { throw Router.notFound }
+        let slot = try context.slot(for: sale, nowMs: now)
+        let state: SaleState =
+            switch SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now)?.code {
+            case .notStarted: .scheduled
+            case .ended: .ended
+            case .soldOut: .soldOut
+            default: .open
+            }
+        return Flag(
+            id: sale.id, state: state, startsAt: sale.startsAt, endsAt: sale.endsAt,
+            orderUrl: state == .open ? OrderFunction.orderPath(secret: sale.secret) : nil, serverTime: now)
+    }
+
+    /// The script, or 304 when the client's copy says the same. The ETag covers everything but
+    /// the server time (weak: an older copy differs only in when it was made).
+    static func answer(_ flag: Flag, ifNoneMatch: String?) throws -> Response {
+        var stable = flag
+        stable.serverTime = 0
+        let tag = "W/\"\(digest(try encoder.encode(stable)))\""
+        let headers: HTTPFields = [
+            .contentType: "text/javascript; charset=utf-8",
+            .cacheControl: "public, max-age=\(maxAgeSeconds)",
+            .eTag: tag,
+        ]
+        if let ifNoneMatch, ifNoneMatch.split(separator: ",").contains(where: { matches($0, tag) }) {
+            return Response(status: .notModified, headers: headers)
+        }
+        let json = String(decoding: try encoder.encode(flag), as: UTF8.self)
+        let script = "window.flashsale = window.flashsale || {};\nwindow.flashsale.sale = \(json);\n"
+        return Response(status: .ok, headers: headers, body: Array(script.utf8))
+    }
+
+    /// Sorted keys. Every string in a flag is a sale id (lowercase letters, digits, dashes), a
+    /// state or a hex secret, so nothing in it can end the script early.
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    /// `If-None-Match` compares weakly: `W/"x"` and `"x"` match, as does `*`.
+    private static func matches(_ candidate: Substring, _ tag: String) -> Bool {
+        let trimmed = candidate.trimmingCharacters(in: .whitespaces)
+        let bare = { (value: String) in value.hasPrefix("W/") ? String(value.dropFirst(2)) : value }
+        return trimmed == "*" || bare(trimmed) == bare(tag)
+    }
+
+    /// The tag only tells versions apart (it guards nothing), the same in every process.
+    private static func digest(_ bytes: Data) -> String {
+        String(fnv1a64(bytes), radix: 16)
+    }
+}
