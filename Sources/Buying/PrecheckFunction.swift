@@ -25,6 +25,7 @@ public enum PrecheckFunction {
         guard let slot = try context.segmentSlot(saleID: saleID, nowMs: now), let configuration = slot.configuration()
         else { return "unknown_sale" }
         if let refusal = SaleGate.refusal(slot, configuration, nowMs: now) { return refusal.code.rawValue }
+        if slot.remaining <= 0 { return ErrorCode.soldOut.rawValue }  // a take in flight, the flag not yet set
         return SaleGate.isBusy(slot, nowMs: now, settings: context.settings) ? ErrorCode.busy.rawValue : nil
     }
 

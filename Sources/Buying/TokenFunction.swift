@@ -67,7 +67,10 @@ public enum TokenFunction {
         let now = context.clock()
         let window = SaleGate.window(nowMs: now, settings: settings)
         if context.wasAdmitted(user, sale: sale.id, window: window) { return }
-        guard slot.admit(window: window, limit: SaleGate.admissionLimit(slot, settings: settings)) else {
+        let limit = SaleGate.admissionLimit(slot, settings: settings)
+        // Nothing left but the sold-out flag not yet set (a take in flight): sold out, not busy.
+        guard limit > 0 else { throw SaleGate.soldOut }
+        guard slot.admit(window: window, limit: limit) else {
             let retryAfter = (settings.tokenLifetimeMs - now % settings.tokenLifetimeMs + 999) / 1000
             throw HTTPError(
                 .busy, "too many buyers for the stock left; retry shortly", headers: [.retryAfter: String(retryAfter)])

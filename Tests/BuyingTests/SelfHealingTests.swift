@@ -82,6 +82,7 @@ import Testing
         static let stock = 8
         static let checksum = 32
         static let remaining = 40
+        static let flags = 48
     }
 
     private func overwrite(_ path: String, at offset: Int, with bytes: [UInt8]) -> Bool {

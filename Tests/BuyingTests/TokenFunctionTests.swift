@@ -105,4 +105,24 @@ import Testing
         #expect(try shop.askToken("carol", sale: "hot").errorCode == "busy")
         #expect(try shop.state(of: "hot").slot.count(.admissions) == 2)
     }
+
+    /// The last unit taken by an order still in flight: nothing left, the flag not yet set.
+    @Test func nothingLeftWithoutTheFlagIsSoldOutNotBusy() throws {
+        let shop = try Shop()
+        let sale = try shop.createSale("tiny", stock: 1)
+        let slot = try shop.state(of: "tiny").slot
+        #expect(slot.takeOne() && slot.isSoldOut)
+        // The take's own flag write is what a racing request may not see yet: clear the flags word.
+        let flags =
+            SelfHealingTests.SlotField.slotsOffset + sale.slot * SelfHealingTests.SlotField.slotSize
+            + SelfHealingTests.SlotField.flags
+        let descriptor = open(shop.data.segment, O_WRONLY)
+        defer { close(descriptor) }
+        #expect(pwrite(descriptor, [UInt8](repeating: 0, count: 8), 8, off_t(flags)) == 8)
+        #expect(slot.remaining == 0 && !slot.isSoldOut)
+
+        let answer = try shop.askToken("alice", sale: "tiny")
+        #expect(answer.status == .conflict && answer.errorCode == "sold_out")
+        #expect(shop.askPrecheck("tiny").text == #"{"ok":false,"reason":"sold_out"}"#)
+    }
 }

@@ -133,7 +133,7 @@ import Testing
         for threshold: Int64 in [10, 40, 70] {
             #expect(eventually(within: 60) { sold() >= threshold }, "sold \(sold()); \(outcomes.histogram)")
             let pids = shop.serve.functionPIDs("order")
-            #expect(!pids.isEmpty)
+            #expect(!pids.isEmpty, "sold \(sold()); no order process\n\(shop.logTail)")
             for pid in pids { kill(pid, SIGKILL) }
         }
         // A process killed between taking a unit and writing the order leaves the unit taken.
