@@ -132,8 +132,13 @@ import Testing
         buyers.start()
         for threshold: Int64 in [10, 40, 70] {
             #expect(eventually(within: 60) { sold() >= threshold }, "sold \(sold()); \(outcomes.histogram)")
-            let pids = shop.serve.functionPIDs("order")
-            #expect(!pids.isEmpty, "sold \(sold()); no order process\n\(shop.logTail)")
+            // lighttpd starts the replacements of killed processes on its own schedule: wait for them.
+            var pids: [pid_t] = []
+            #expect(
+                eventually(within: 30) {
+                    pids = shop.serve.functionPIDs("order")
+                    return !pids.isEmpty
+                }, "sold \(sold()); no order process\n\(shop.logTail)")
             for pid in pids { kill(pid, SIGKILL) }
         }
         // A process killed between taking a unit and writing the order leaves the unit taken.
