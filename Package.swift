@@ -74,7 +74,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["FastCGI", "Hosting"],
+            dependencies: ["FastCGI", "Hosting", "Segment"],
             path: "Tests/TestSupport"
         ),
         .testTarget(

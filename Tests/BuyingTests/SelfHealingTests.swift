@@ -2,6 +2,7 @@ import Buying
 import FastCGI
 import Foundation
 import Segment
+import TestSupport
 import Testing
 
 /// The segment is only a gate: a unit held by a dead process comes back without an operator,
@@ -50,9 +51,9 @@ import Testing
     }
 
     @Test(arguments: [
-        (SlotField.remaining, [UInt8](repeating: 0x7F, count: 7)),  // a huge remaining stock
-        (SlotField.checksum, [UInt8](repeating: 0xA5, count: 8)),  // a configuration that no longer checks
-        (SlotField.stock, [UInt8](repeating: 0xFF, count: 8)),  // a stock of -1
+        (SegmentFile.Field.remaining, [UInt8](repeating: 0x7F, count: 7)),  // a huge remaining stock
+        (SegmentFile.Field.checksum, [UInt8](repeating: 0xA5, count: 8)),  // a configuration that no longer checks
+        (SegmentFile.Field.stock, [UInt8](repeating: 0xFF, count: 8)),  // a stock of -1
         (0, [UInt8](repeating: 0, count: 256)),  // the whole slot wiped
     ])
     func aCorruptedSlotNeverSellsMoreThanTheDatabaseHolds(offset: Int, bytes: [UInt8]) throws {
@@ -60,8 +61,7 @@ import Testing
         let sale = try shop.createSale("spring", stock: 3)
         #expect(try shop.buy("u0", sale: "spring").status == .created)
 
-        let slotStart = SlotField.slotsOffset + sale.slot * SlotField.slotSize
-        #expect(overwrite(shop.data.segment, at: slotStart + offset, with: bytes))
+        #expect(SegmentFile.overwrite(shop.data.segment, at: SegmentFile.slotField(sale.slot, offset), with: bytes))
         var created = 0
         for round in 0..<3 {
             created += try (1...4).map { try shop.buy("r\(round)u\($0)", sale: "spring") }
@@ -73,21 +73,5 @@ import Testing
         let state = try shop.state(of: "spring")
         #expect(state.orders.count == 3 && state.sale.remaining == 0)
         #expect(state.slot.remaining == 0 && state.slot.isSoldOut)
-    }
-
-    /// Byte offsets of the segment layout (version 2) that the corruption cases aim at.
-    enum SlotField {
-        static let slotsOffset = 4096
-        static let slotSize = 256
-        static let stock = 8
-        static let checksum = 32
-        static let remaining = 40
-        static let flags = 48
-    }
-
-    private func overwrite(_ path: String, at offset: Int, with bytes: [UInt8]) -> Bool {
-        let descriptor = open(path, O_WRONLY)
-        defer { close(descriptor) }
-        return descriptor >= 0 && pwrite(descriptor, bytes, bytes.count, off_t(offset)) == bytes.count
     }
 }

@@ -2,6 +2,7 @@ import Buying
 import FastCGI
 import Foundation
 import Identity
+import TestSupport
 import Testing
 
 @Suite struct TokenFunctionTests {
@@ -113,12 +114,8 @@ import Testing
         let slot = try shop.state(of: "tiny").slot
         #expect(slot.takeOne() && slot.isSoldOut)
         // The take's own flag write is what a racing request may not see yet: clear the flags word.
-        let flags =
-            SelfHealingTests.SlotField.slotsOffset + sale.slot * SelfHealingTests.SlotField.slotSize
-            + SelfHealingTests.SlotField.flags
-        let descriptor = open(shop.data.segment, O_WRONLY)
-        defer { close(descriptor) }
-        #expect(pwrite(descriptor, [UInt8](repeating: 0, count: 8), 8, off_t(flags)) == 8)
+        let flags = SegmentFile.slotField(sale.slot, SegmentFile.Field.flags)
+        #expect(SegmentFile.overwrite(shop.data.segment, at: flags, with: [UInt8](repeating: 0, count: 8)))
         #expect(slot.remaining == 0 && !slot.isSoldOut)
 
         let answer = try shop.askToken("alice", sale: "tiny")

@@ -186,11 +186,8 @@ import Testing
         #expect(eventually(within: 60) { FileManager.default.fileExists(atPath: segment) })
         #expect(eventually(within: 60) { sold() >= 50 })
         // Garbage over the sale's slot: a huge remaining stock, a broken configuration.
-        let slotStart = 4096 + sale.slot * 256
-        let garbage = [UInt8](repeating: 0x7F, count: 256)
-        let descriptor = open(segment, O_WRONLY)
-        #expect(descriptor >= 0 && pwrite(descriptor, garbage, garbage.count, off_t(slotStart)) == garbage.count)
-        close(descriptor)
+        let garbage = [UInt8](repeating: 0x7F, count: SegmentFile.slotSize)
+        #expect(SegmentFile.overwrite(segment, at: SegmentFile.slotField(sale.slot, 0), with: garbage))
         #expect(eventually(within: 120) { outcomes.all.count == 1_000 })
 
         let (row, orders) = try shop.truth("damaged")

@@ -1,0 +1,39 @@
+import Foundation
+import Segment
+
+/// Byte-level access to a segment file (layout version 2), for checking and corrupting it
+/// from outside the mapping, as a damaged disk or a stray writer would.
+public enum SegmentFile {
+    public static let headerMagic = 0x464C_4153_4853_4547 as UInt64
+    public static let slotsOffset = 4096
+    public static let slotSize = 256
+    public static let size = slotsOffset + slotSize * StockSegment.slotCount
+
+    /// Byte offsets of a slot's fields inside the slot.
+    public enum Field {
+        public static let stock = 8
+        public static let checksum = 32
+        public static let remaining = 40
+        public static let flags = 48
+    }
+
+    public static func bytes(_ path: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    public static func load<T: FixedWidthInteger>(_ bytes: [UInt8], at offset: Int, as: T.Type) -> T {
+        bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
+    }
+
+    /// Writes `bytes` at `offset` with pwrite; true when all were written.
+    public static func overwrite(_ path: String, at offset: Int, with bytes: [UInt8]) -> Bool {
+        let descriptor = open(path, O_WRONLY)
+        defer { close(descriptor) }
+        return descriptor >= 0 && pwrite(descriptor, bytes, bytes.count, off_t(offset)) == bytes.count
+    }
+
+    /// The file offset of a field of slot `index` (the field's byte offset inside its slot).
+    public static func slotField(_ index: Int, _ field: Int) -> Int {
+        slotsOffset + index * slotSize + field
+    }
+}
