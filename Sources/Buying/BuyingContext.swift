@@ -117,14 +117,14 @@ public final class BuyingContext: @unchecked Sendable {
     /// that wins the slot's reconciliation claim reconciles it from SQLite, so that a stale
     /// sold-out flag is corrected even when the page, trusting precheck, asks nothing else.
     func segmentSlot(saleID id: String, nowMs: Int64) throws -> SaleSlot? {
-        if segmentCheckedAtMs <= nowMs - settings.reconcileIntervalMs || segmentCheckedAtMs > nowMs {
+        if isDue(since: segmentCheckedAtMs, nowMs: nowMs, intervalMs: settings.reconcileIntervalMs) {
             segmentCheckedAtMs = nowMs
             if !desk.segment.isCurrent() { try reopen(nowMs: nowMs) }
         }
         let key = StockSegment.saleKey(id)
         var slot = slotIndexByKey[key].map { desk.segment.slot(at: $0) }
         if slot?.configuration()?.saleKey != key {
-            guard rescanIsDue(nowMs: nowMs) else { return nil }
+            guard isDue(since: slotsScannedAtMs, nowMs: nowMs, intervalMs: 1_000) else { return nil }
             rescan(nowMs: nowMs)
             slot = slotIndexByKey[key].map { desk.segment.slot(at: $0) }
         }
@@ -133,11 +133,6 @@ public final class BuyingContext: @unchecked Sendable {
             _ = try? desk.reconcile(id, nowMs: nowMs)  // an id that only shares the key is no sale: nothing to do
         }
         return slot
-    }
-
-    private func rescanIsDue(nowMs: Int64) -> Bool {
-        guard let slotsScannedAtMs else { return true }
-        return slotsScannedAtMs <= nowMs - 1_000 || slotsScannedAtMs > nowMs
     }
 
     private func rescan(nowMs: Int64) {

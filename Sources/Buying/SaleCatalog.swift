@@ -28,7 +28,7 @@ final class SaleCatalog {
     }
 
     private func reloadIfDue(_ store: SaleStore, nowMs: Int64) throws(StoreError) {
-        if let loadedAtMs, loadedAtMs > nowMs - reloadIntervalMs, loadedAtMs <= nowMs { return }
+        guard isDue(since: loadedAtMs, nowMs: nowMs, intervalMs: reloadIntervalMs) else { return }
         let sales = try store.sales()
         byID = Dictionary(uniqueKeysWithValues: sales.map { ($0.id, $0) })
         bySecret = Dictionary(sales.map { ($0.secret, $0) }, uniquingKeysWith: { first, _ in first })
