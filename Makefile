@@ -6,9 +6,10 @@ SHELL := /bin/bash
 
 # What the product needs to build and run, what the tests add, what the benchmarks add.
 RUN_PACKAGES   := lighttpd libfcgi-dev libsqlite3-dev pkg-config
-TEST_PACKAGES  := e2fsprogs
-BENCH_PACKAGES := wrk curl python3 python3-pip
-# What the benchmarks' token minting needs from PyPI.
+TEST_PACKAGES  := e2fsprogs chromium chromium-driver python3 python3-pip
+BENCH_PACKAGES := wrk curl nginx-light python3 python3-pip
+# From PyPI: the browser test's driver, and the benchmarks' token minting.
+TEST_PYTHON_PACKAGES  := selenium
 BENCH_PYTHON_PACKAGES := pyjwt
 
 DATA ?= $(or $(FLASHSALE_DATA),var)
@@ -33,6 +34,13 @@ define apt_install
 	fi
 endef
 
+# pip_install(module, packages): installs the packages unless python3 imports the module
+# already; a Debian python3 without a virtual environment needs --break-system-packages.
+define pip_install
+	python3 -c 'import $(1)' 2>/dev/null || python3 -m pip install --quiet $(2) \
+	  || python3 -m pip install --quiet --break-system-packages $(2)
+endef
+
 .PHONY: all deps build demo test lint bench clean
 
 all: build
@@ -45,14 +53,16 @@ build: deps
 	swift build -c release
 
 demo: build
-	$(RELEASE_BIN)/flashsale init --data $(DATA)
-	exec $(RELEASE_BIN)/flashsale serve --data $(DATA) --port $(PORT)
+	exec $(RELEASE_BIN)/flashsale demo --data $(DATA) --port $(PORT)
 
+# The Swift tests, then the storefront in a real browser against a running demo.
 test: deps
 	@$(call apt_install,$(TEST_PACKAGES))
+	@$(call pip_install,selenium,$(TEST_PYTHON_PACKAGES))
 	swift format lint --strict -r Package.swift Sources Tests functions
 	swift build --build-tests
 	swift test --skip-build
+	FLASHSALE_BIN="$$(swift build --show-bin-path)" python3 Tests/Browser/storefront_test.py
 
 lint:
 	swift format lint --strict -r Package.swift Sources Tests functions
@@ -61,8 +71,7 @@ lint:
 # 512 connections, on and then off. About 12 minutes; the Markdown goes to BENCHMARKS.md.
 bench: build
 	@$(call apt_install,$(BENCH_PACKAGES))
-	@python3 -c 'import jwt' 2>/dev/null || python3 -m pip install --quiet $(BENCH_PYTHON_PACKAGES) \
-	  || python3 -m pip install --quiet --break-system-packages $(BENCH_PYTHON_PACKAGES)
+	@$(call pip_install,jwt,$(BENCH_PYTHON_PACKAGES))
 	Tests/Benchmarks/host.sh $(RELEASE_BIN)
 	Tests/Benchmarks/buying.sh $(RELEASE_BIN)
 	PARTS=2 CONNECTIONS=512 Tests/Benchmarks/buying.sh $(RELEASE_BIN)

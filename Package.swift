@@ -29,8 +29,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
     ],
@@ -61,15 +63,24 @@ let package = Package(
         ),
         .target(name: "CProcessShims"),
         .target(
+            name: "Storefront",
+            dependencies: [
+                "Store", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
+        .target(
             name: "Hosting",
             dependencies: [
-                "CProcessShims", "FastCGI", "POSIX", "Store", .product(name: "HTTPTypes", package: "swift-http-types"),
+                "CProcessShims", "FastCGI", "POSIX", "Store", "Storefront",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .executableTarget(
             name: "flashsale",
             dependencies: [
-                "Hosting", "Identity", "Sales", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Hosting", "Identity", "Sales", "Storefront",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(
@@ -87,6 +98,7 @@ let package = Package(
         .testTarget(name: "IdentityTests", dependencies: ["Identity", "FastCGI", "TestSupport"]),
         .testTarget(name: "SalesTests", dependencies: ["Sales", "Segment", "Store", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "StorefrontTests", dependencies: ["Store", "Storefront", "TestSupport"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["FastCGI", "Hosting", "Identity", "Sales", "Segment", "Store", "TestSupport"]

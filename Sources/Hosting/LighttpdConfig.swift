@@ -1,16 +1,19 @@
 import FastCGI
 import Foundation
 import HTTPTypes
+import Storefront
 
 /// Turns the template in lighttpd/ and the manifests in functions/ into the configuration
-/// lighttpd runs: the `var.*` values, an include of the template and one `fastcgi.server`
-/// entry per function, each with its own sockets in the data directory.
+/// lighttpd runs: the `var.*` values, an include of the template, the static site's headers
+/// (the same rules the CDN bundle carries) and one `fastcgi.server` entry per function, each
+/// with its own sockets in the data directory.
 public struct LighttpdConfig: Sendable {
     /// The longest unix socket path lighttpd can use (sun_path, less the `-N` it appends).
     static let maxSocketPathLength = 100
 
     public var data: DataDirectory
     public var template: String
+    /// The folder served as the site: the storefront published into the data directory.
     public var staticDirectory: String
     public var binDirectory: String
     public var host: String
@@ -31,7 +34,10 @@ public struct LighttpdConfig: Sendable {
     }
 
     /// The host as lighttpd's `server.bind` and a URL take it: an IPv6 address in brackets.
-    public var bracketedHost: String { host.contains(":") ? "[\(host)]" : host }
+    public var bracketedHost: String { Self.bracketed(host) }
+
+    /// `host` as a URL takes it: an IPv6 address in brackets.
+    public static func bracketed(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
 
     /// The socket path of a function; lighttpd appends `-0`, `-1`, … per process.
     public func socket(of manifest: Manifest) -> String { "\(data.sockets)/\(manifest.name).sock" }
@@ -49,8 +55,9 @@ public struct LighttpdConfig: Sendable {
             "var.port = \(port)",
             "include \(try quoted(template))",
             "",
-            "fastcgi.server = (",
         ]
+        lines += try staticHeaders()
+        lines += ["", "fastcgi.server = ("]
         // Longest route first, so a longer prefix is never shadowed by a shorter one.
         for manifest in manifests.sorted(by: { ($0.route.count, $1.name) > ($1.route.count, $0.name) }) {
             lines += try block(for: manifest)
@@ -65,6 +72,32 @@ public struct LighttpdConfig: Sendable {
             try Data(body).write(to: URL(fileURLWithPath: "\(data.errorPages)/\(status).html"), options: .atomic)
         }
         try Data(render().utf8).write(to: URL(fileURLWithPath: data.lighttpdConfig), options: .atomic)
+    }
+
+    /// The security headers on every response; on static paths (none of the functions' routes)
+    /// the real content types and the cache lifetimes of ``CachePolicy``. A function sets its
+    /// own Cache-Control, so none is added to its answers.
+    private func staticHeaders() throws(HostingError) -> [String] {
+        let pairs = { (entries: [(String, String)]) throws(HostingError) -> String in
+            try entries.map { (name, value) throws(HostingError) in "\(try quoted(name)) => \(try quoted(value))" }
+                .joined(separator: ", ")
+        }
+        // A route holds only letters, digits and / . _ - (see Manifest), so a dot is the one
+        // character to escape, as [.]: lighttpd's strings cannot carry a backslash.
+        let routes = manifests.map { $0.route.replacingOccurrences(of: ".", with: "[.]") }.sorted()
+        let types = ContentTypes.byExtension.map { ($0.fileExtension, $0.type) } + [("", ContentTypes.fallback)]
+        return [
+            "setenv.add-response-header = ( \(try pairs(SecurityHeaders.all.map { ($0.name, $0.value) })) )",
+            "$HTTP[\"url\"] =~ \"^/(?!api/)\" {",
+            "  mimetype.assign = ( \(try pairs(types)) )",
+            "}",
+            "$HTTP[\"url\"] =~ \"^/\(CachePolicy.assetsFolder)/\" {",
+            "  setenv.add-response-header += ( \(try pairs([("Cache-Control", CachePolicy.immutable)])) )",
+            "}",
+            "else $HTTP[\"url\"] !~ \(try quoted("^(" + routes.joined(separator: "|") + ")")) {",
+            "  setenv.add-response-header += ( \(try pairs([("Cache-Control", CachePolicy.short)])) )",
+            "}",
+        ]
     }
 
     private func block(for manifest: Manifest) throws(HostingError) -> [String] {

@@ -15,6 +15,13 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var processes: Processes
     public var maxBodyBytes: Int
     public var environment: [String: String]
+    /// A function that exists only in `flashsale demo` (the guest identities), never in `serve`.
+    public var demoOnly: Bool?
+
+    public var isDemoOnly: Bool { demoOnly ?? false }
+
+    /// Set to `1` in a demo-only function's environment by `flashsale demo` alone.
+    public static let demoVariable = "FLASHSALE_DEMO"
 
     public var executableName: String { "flashsale-\(name)" }
 
@@ -23,7 +30,7 @@ public struct Manifest: Codable, Sendable, Equatable {
     public static let maxBodyBytesLimit = 64 * 1024
 
     private enum CodingKeys: String, CodingKey {
-        case route, processes, maxBodyBytes, environment
+        case route, processes, maxBodyBytes, environment, demoOnly
     }
 
     /// Reads and checks every `*/function.json` under `directory`, sorted by name.

@@ -28,6 +28,14 @@ public final class SaleDesk {
         return sale
     }
 
+    /// Starts an existing sale over with new values and no orders, in the same slot (see
+    /// ``SaleStore/replace(_:nowMs:)``): the demo's sale, each time the demo starts.
+    public func replace(_ new: NewSale, nowMs: Int64) throws(StoreError) -> Sale {
+        let sale = try store.replace(new, nowMs: nowMs)
+        reconcile(sale, nowMs: nowMs)
+        return sale
+    }
+
     /// Sets the sale's slot from SQLite: its configuration, and remaining stock to what the
     /// database says, which returns any unit taken by a process that died before ordering.
     @discardableResult

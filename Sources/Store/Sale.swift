@@ -16,6 +16,23 @@ public struct Sale: Codable, Sendable, Equatable {
     public var secret: String
     public var createdAt: Int64
 
+    public init(
+        id: String, slot: Int, title: String, price: Int64, stock: Int64, remaining: Int64, version: Int64,
+        startsAt: Int64, endsAt: Int64?, secret: String, createdAt: Int64
+    ) {
+        self.id = id
+        self.slot = slot
+        self.title = title
+        self.price = price
+        self.stock = stock
+        self.remaining = remaining
+        self.version = version
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.secret = secret
+        self.createdAt = createdAt
+    }
+
     public var sold: Int64 { stock - remaining }
 
     /// Where the sale stands at `nowMs`.

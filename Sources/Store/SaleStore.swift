@@ -87,6 +87,42 @@ public final class SaleStore {
         }
     }
 
+    /// Starts sale `new.id` over: its orders are deleted and it takes the new title, price, stock
+    /// and times, a new order secret and a new version, keeping its slot. Only the demo does
+    /// this; a real sale is never replaced.
+    public func replace(_ new: NewSale, nowMs: Int64) throws(StoreError) -> Sale {
+        try new.validate()
+        do {
+            try begin.execute()
+            do {
+                try database.prepare("DELETE FROM orders WHERE sale = ?").execute([.text(new.id)])
+                let row = try database.prepare(
+                    """
+                    UPDATE sales SET title = ?2, price = ?3, stock = ?4, remaining = ?4, version = version + 1,
+                      starts_at = ?5, ends_at = ?6, secret = ?7, created_at = ?8
+                    WHERE id = ?1 RETURNING \(Self.saleColumns)
+                    """
+                ).query([
+                    .text(new.id), .text(new.title), .integer(new.price), .integer(new.stock), .integer(new.startsAt),
+                    new.endsAt.map(SQLValue.integer) ?? .null, .text(randomHex(bytes: 16)), .integer(nowMs),
+                ]).first
+                guard let row else { throw StoreError.unknownSale(new.id) }
+                try commit.execute()
+                try syncIfFull()
+                return Self.sale(from: row)
+            } catch {
+                try? rollback.execute()
+                throw error
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch let error as SQLiteError {
+            throw .database(error)
+        } catch {
+            throw .invalid("\(error)")  // the do block throws only StoreError and SQLiteError
+        }
+    }
+
     /// The sale with `id`, or nil.
     public func sale(_ id: String) throws(StoreError) -> Sale? {
         try run { () throws(SQLiteError) in try selectSale.query([.text(id)]).first.map(Self.sale(from:)) }

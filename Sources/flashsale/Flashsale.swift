@@ -4,6 +4,9 @@ import ArgumentParser
 struct Flashsale: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a flash sale: a static page and small FastCGI functions behind lighttpd.",
-        subcommands: [Init.self, Serve.self, SaleCommand.self, Orders.self, Reconcile.self, UserToken.self]
+        subcommands: [
+            Init.self, Serve.self, Demo.self, SaleCommand.self, Orders.self, Reconcile.self, Export.self,
+            UserToken.self,
+        ]
     )
 }

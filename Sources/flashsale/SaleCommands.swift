@@ -14,10 +14,12 @@ struct SaleCommand: ParsableCommand {
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a sale. Times are relative to now (--starts-in, --ends-in) or ISO 8601 (--start, --end)."
+            abstract:
+                "Create a sale and publish its page. Times are relative to now (--starts-in, --ends-in) or ISO 8601 (--start, --end)."
         )
 
         @OptionGroup var data: DataOption
+        @OptionGroup var root: RootOption
         @Argument(help: "The sale id: lowercase letters, digits and dashes, used in URLs.") var id: String
         @Option(help: "The title buyers see.") var title: String
         @Option(help: "The price in minor units (cents).") var price: Int64
@@ -48,12 +50,14 @@ struct SaleCommand: ParsableCommand {
         func run() throws {
             try runReporting {
                 let now = wallClockMilliseconds()
+                let storefront = try root.storefront()
                 let desk = try openDesk(data)
                 let new = NewSale(
                     id: id, title: title, price: price, stock: stock,
                     startsAt: try startsIn.map { now + $0 * 1000 } ?? parseTime(start ?? "", option: "--start"),
                     endsAt: try endsIn.map { now + $0 * 1000 } ?? end.map { try parseTime($0, option: "--end") })
                 let sale = try desk.create(new, nowMs: now)
+                try data.directory.publishSite(storefront, sales: try desk.store.sales())
                 try printReport(try desk.report(sale.id, nowMs: now), json: json)
             }
         }

@@ -1,50 +1,61 @@
 import ArgumentParser
 import Foundation
 import Hosting
+import Store
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate the lighttpd configuration and serve in the foreground; Ctrl-C stops everything."
+        abstract:
+            "Publish the storefront, generate the lighttpd configuration and serve in the foreground; Ctrl-C stops everything."
     )
 
     @OptionGroup var data: DataOption
-
-    @Option(help: "The address to listen on.")
-    var host = "127.0.0.1"
-
-    @Option(help: "The port to listen on.")
-    var port = 8080
-
-    @Option(
-        help: "The project folder holding functions/ and lighttpd/ (default: $FLASHSALE_ROOT, else the current folder)."
-    )
-    var root: String?
-
-    @Option(help: "The folder holding the built function executables (default: the folder of this executable).")
-    var bin: String?
+    @OptionGroup var listen: ListenOptions
+    @OptionGroup var root: RootOption
 
     func run() throws {
-        let environment = ProcessInfo.processInfo.environment
         do {
-            let root = absolutePath(root ?? environment["FLASHSALE_ROOT"] ?? ".")
-            let config = LighttpdConfig(
-                data: data.directory,
-                template: root + "/lighttpd/lighttpd.conf",
-                staticDirectory: root + "/lighttpd/static",
-                binDirectory: try bin.map(absolutePath) ?? executableDirectory(),
-                host: host,
-                port: port,
-                manifests: try Manifest.loadAll(from: root + "/functions")
-            )
-            let server = Server(config: config, lighttpd: try Server.findLighttpd(environment: environment))
-            let status = try server.run { line in
-                FileHandle.standardError.write(Data((line + "\n").utf8))
-            }
-            if status != 0 { throw ExitCode(status) }
+            try data.directory.checkUsable()
+            let manifests = try root.manifests()
+            try serve(data: data.directory, listen: listen, root: root, manifests: manifests)
         } catch let exit as ExitCode {
             throw exit
         } catch {
             throw fail(error)
         }
     }
+}
+
+/// Where to listen and which executables to run: shared by `serve` and `demo`.
+struct ListenOptions: ParsableArguments {
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on.")
+    var port = 8080
+
+    @Option(help: "The folder holding the built function executables (default: the folder of this executable).")
+    var bin: String?
+}
+
+/// Publishes the storefront for every sale, then runs lighttpd with `manifests` until it
+/// exits or a stop signal arrives.
+func serve(data: DataDirectory, listen: ListenOptions, root: RootOption, manifests: [Manifest]) throws {
+    let environment = ProcessInfo.processInfo.environment
+    let config = LighttpdConfig(
+        data: data,
+        template: root.directory + "/lighttpd/lighttpd.conf",
+        staticDirectory: data.site,
+        binDirectory: try listen.bin.map(absolutePath) ?? executableDirectory(),
+        host: listen.host,
+        port: listen.port,
+        manifests: manifests
+    )
+    let server = Server(config: config, lighttpd: try Server.findLighttpd(environment: environment))
+    try server.preflight()
+    try data.publishSite(try root.storefront(), sales: try SaleStore(path: data.database).sales())
+    let status = try server.run { line in
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+    if status != 0 { throw ExitCode(status) }
 }

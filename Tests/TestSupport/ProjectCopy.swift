@@ -1,7 +1,8 @@
 import Foundation
 
 /// A project folder for `flashsale serve --root`: the real lighttpd template and function
-/// manifests, with an environment added to every manifest and a static directory of its own.
+/// manifests, with an environment added to every manifest, and a copy of the storefront's
+/// source that a test may add files to.
 public struct ProjectCopy {
     public let directory: TemporaryDirectory
 
@@ -11,7 +12,8 @@ public struct ProjectCopy {
     public init(environment: [String: String] = [:]) throws {
         directory = try TemporaryDirectory("root")
         let files = FileManager.default
-        try files.createDirectory(atPath: staticDirectory, withIntermediateDirectories: true)
+        try files.createDirectory(atPath: root + "/lighttpd", withIntermediateDirectories: true)
+        try files.copyItem(atPath: Paths.packageRoot + "/lighttpd/static", toPath: staticDirectory)
         try files.createSymbolicLink(
             atPath: root + "/lighttpd/lighttpd.conf", withDestinationPath: Paths.packageRoot + "/lighttpd/lighttpd.conf"
         )

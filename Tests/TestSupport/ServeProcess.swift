@@ -12,22 +12,25 @@ public final class ServeProcess {
     private let directory: TemporaryDirectory
 
     /// Serves on `host` the functions in `root`/functions (the project's by default), built in
-    /// `bin`, with `workingDirectory` as the current directory (for relative paths).
+    /// `bin`, with `workingDirectory` as the current directory (for relative paths). `command`
+    /// is `serve` or `demo`, with its own `arguments`; `data` is a fresh directory unless given.
     public init(
         host: String = "127.0.0.1", root: String = Paths.packageRoot, bin: String = Paths.binDirectory,
-        workingDirectory: String = Paths.packageRoot
+        workingDirectory: String = Paths.packageRoot, command: String = "serve", arguments: [String] = [],
+        data given: DataDirectory? = nil
     ) throws {
         let directory = try TemporaryDirectory("serve")
-        let data = DataDirectory(path: "\(directory.path)/var")
+        let data = given ?? DataDirectory(path: "\(directory.path)/var")
         let log = "\(directory.path)/serve.log"
         try ChildProcess(executable: Paths.executable("flashsale"), arguments: ["init", "--data", data.path]).reap()
         // A free port can be taken by a parallel test before serve binds it: then try another.
         for _ in 1...3 {
             let port = try freePort()
-            let command = [
-                Paths.executable("flashsale"), "serve", "--data", data.path, "--host", host, "--port", String(port),
-                "--root", root, "--bin", bin,
-            ]
+            let command =
+                [
+                    Paths.executable("flashsale"), command, "--data", data.path, "--host", host, "--port", String(port),
+                    "--root", root, "--bin", bin,
+                ] + arguments
             let process = try ChildProcess(
                 executable: "/bin/sh",
                 arguments: ["-c", "cd \"\(workingDirectory)\" && exec \"$@\" >\"\(log)\" 2>&1", "sh"] + command)

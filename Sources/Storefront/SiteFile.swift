@@ -1,0 +1,21 @@
+/// One file of the storefront, at its URL path, as a web server or CDN bucket serves it.
+public struct SiteFile: Sendable, Equatable {
+    /// The path from the site's root, without a leading slash: `s/demo/index.html`.
+    public var path: String
+    public var bytes: [UInt8]
+
+    public init(path: String, bytes: [UInt8]) {
+        self.path = path
+        self.bytes = bytes
+    }
+
+    public var contentType: String { ContentTypes.of(path) }
+    public var cacheControl: String { CachePolicy.cacheControl(forPath: path) }
+
+    /// The URL paths that serve this file: `/s/demo/index.html` also answers at `/s/demo/`.
+    public var urlPaths: [String] {
+        let name = "/" + path
+        guard name.hasSuffix("/index.html") else { return [name] }
+        return [String(name.dropLast("index.html".count)), name]
+    }
+}

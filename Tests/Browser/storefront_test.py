@@ -1,0 +1,310 @@
+"""The storefront in real browsers: a buyer whose clock is an hour fast still sees the
+server's countdown and gets the Buy button only once the sale opens; of two buyers for a
+single unit, one gets the order and the other sees "sold out".
+
+Runs `flashsale demo` (its sale opens 12 s after the start, with 1 unit) and drives two
+headless Chromium phones with Selenium. Binaries: $FLASHSALE_BIN, else the folder that
+`swift build --show-bin-path` names. Screenshots: $FLASHSALE_SCREENSHOTS, else
+.build/screenshots/.
+"""
+
+import json
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+from datetime import datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[2]
+SALE = "demo"
+STARTS_IN_S = 12
+CLOCK_SHIFT_MS = 3_600_000
+PAGE_WEIGHT_LIMIT = 50 * 1024
+
+# Makes the page's clock an hour fast: `new Date()` and `Date.now()` are shifted; dates
+# built from arguments, `Date.UTC` and `Date.parse` are left alone.
+SHIFTED_CLOCK = """
+(() => {
+  const RealDate = Date;
+  const shift = %d;
+  class ShiftedDate extends RealDate {
+    constructor(...args) {
+      if (args.length) super(...args);
+      else super(RealDate.now() + shift);
+    }
+    static now() { return RealDate.now() + shift; }
+  }
+  globalThis.Date = ShiftedDate;
+})();
+""" % CLOCK_SHIFT_MS
+
+
+def now_ms():
+    return time.time() * 1000
+
+
+def bin_folder():
+    if os.environ.get("FLASHSALE_BIN"):
+        return Path(os.environ["FLASHSALE_BIN"])
+    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True,
+                         capture_output=True, text=True, timeout=120).stdout
+    return Path(out.strip())
+
+
+def screenshot_folder():
+    folder = Path(os.environ.get("FLASHSALE_SCREENSHOTS") or ROOT / ".build" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# Straight to the local server, whatever proxy the environment names.
+LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http_get(url, timeout=5):
+    with LOCAL.open(url, timeout=timeout) as response:
+        return response.status, response.read()
+
+
+def countdown_seconds(text):
+    """`0:00:09` or `00:00:09` (H:MM:SS) → 9."""
+    match = re.fullmatch(r"(\d+):(\d{2}):(\d{2})", text.strip())
+    if not match:
+        raise AssertionError(f"countdown {text!r} is not H:MM:SS")
+    hours, minutes, seconds = map(int, match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+class Assets(HTMLParser):
+    """Collects the scripts and stylesheets a page references."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script" and attrs.get("src"):
+            self.urls.append(attrs["src"])
+        elif tag == "link" and "stylesheet" in (attrs.get("rel") or "").split() and attrs.get("href"):
+            self.urls.append(attrs["href"])
+
+
+class StorefrontTest(unittest.TestCase):
+    def setUp(self):
+        self.bin = bin_folder()
+        self.screenshots = screenshot_folder()
+        work = tempfile.TemporaryDirectory(prefix="flashsale-browser-")
+        self.addCleanup(work.cleanup)
+        self.data = Path(work.name) / "var"
+        self.log_path = Path(work.name) / "demo.log"
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.page = f"{self.base}/s/{SALE}/"
+        self.start_demo()
+
+    # ---- the demo server ----
+
+    def start_demo(self):
+        log = open(self.log_path, "wb")
+        self.addCleanup(log.close)
+        self.demo = subprocess.Popen(
+            [self.bin / "flashsale", "demo", "--data", self.data, "--root", ROOT, "--bin", self.bin,
+             "--host", "127.0.0.1", "--port", str(self.port),
+             "--starts-in", str(STARTS_IN_S), "--stock", "1"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.addCleanup(self.stop_demo)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.demo.poll() is not None:
+                self.fail(f"flashsale demo exited with {self.demo.returncode}:\n{self.demo_log()}")
+            try:
+                if http_get(f"{self.base}/api/time", timeout=1)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.fail(f"flashsale demo did not answer /api/time within 15 s:\n{self.demo_log()}")
+
+    def stop_demo(self):
+        """SIGTERM to the demo's process group (lighttpd and the functions too), then SIGKILL."""
+        try:
+            os.killpg(self.demo.pid, signal.SIGTERM)
+            self.demo.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.demo.pid, signal.SIGKILL)
+            self.demo.wait(timeout=5)
+
+    def demo_log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def flashsale(self, *args):
+        return subprocess.run([self.bin / "flashsale", *args, "--data", self.data],
+                              check=True, capture_output=True, text=True, timeout=30).stdout
+
+    def sale_starts_at_ms(self):
+        """startsAt from `flashsale sale show --json`: an ISO 8601 instant, as ms since the epoch."""
+        starts_at = json.loads(self.flashsale("sale", "show", SALE, "--json"))["startsAt"]
+        return datetime.fromisoformat(starts_at.replace("Z", "+00:00")).timestamp() * 1000
+
+    # ---- browsers ----
+
+    def browser(self, fast_clock=False):
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                         "--window-size=390,844"):
+            options.add_argument(argument)
+        driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
+        self.addCleanup(driver.quit)
+        # Headless Chromium keeps windows at least 500 px wide: pin the viewport to the phone's.
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+        if fast_clock:
+            driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": SHIFTED_CLOCK})
+        return driver
+
+    def wait_for_state(self, driver, state, timeout=15):
+        main = driver.find_element(By.ID, "sale")
+        try:
+            WebDriverWait(driver, timeout, poll_frequency=0.05).until(
+                lambda _: main.get_attribute("data-state") == state)
+        except TimeoutException:
+            self.fail(f"page state is {main.get_attribute('data-state')!r}, not {state!r}, after {timeout} s; "
+                      f"message: {driver.find_element(By.ID, 'status').text!r}")
+
+    def screenshot(self, driver, name):
+        path = self.screenshots / name
+        self.assertTrue(driver.save_screenshot(str(path)), f"could not save {path}")
+        print(f"screenshot: {path}", file=sys.stderr)
+
+    # ---- the test ----
+
+    def test_two_buyers_one_unit(self):
+        try:
+            self.two_buyers_one_unit()
+        except BaseException:
+            print(f"\n---- flashsale demo log ----\n{self.demo_log()}", file=sys.stderr)
+            raise
+
+    def two_buyers_one_unit(self):
+        starts_at = self.sale_starts_at_ms()
+        self.assertGreater(starts_at, now_ms() + 3000, "too little of the countdown is left to test it")
+
+        # Buyer A: a phone whose clock is an hour fast.
+        a = self.browser(fast_clock=True)
+        a.get(self.page)
+        before = now_ms()
+        page_now = a.execute_script("return Date.now()")
+        after = now_ms()
+        self.assertTrue(before + CLOCK_SHIFT_MS - 1000 <= page_now <= after + CLOCK_SHIFT_MS + 1000,
+                        f"the page's Date.now() is {page_now - after:.0f} ms off real time, not +1 h")
+
+        self.wait_for_state(a, "waiting")
+        main = a.find_element(By.ID, "sale")
+        buy = a.find_element(By.ID, "buy")
+        # The countdown follows the server's clock, not the page's: seconds rounded up, ±1 s.
+        before = now_ms()
+        shown = countdown_seconds(a.find_element(By.ID, "countdown").text)
+        after = now_ms()
+        lowest = math.ceil((starts_at - after) / 1000) - 1
+        highest = math.ceil((starts_at - before) / 1000) + 1
+        self.assertTrue(lowest <= shown <= highest,
+                        f"countdown shows {shown} s; the sale starts in {(starts_at - after) / 1000:.2f} s")
+        offset = int(main.get_attribute("data-offset-ms"))
+        self.assertAlmostEqual(offset, -CLOCK_SHIFT_MS, delta=1000, msg="data-offset-ms")
+        self.assertFalse(buy.is_displayed(), "the Buy button shows before the sale opens")
+        self.screenshot(a, "waiting.png")
+
+        # Buyer B: another browser (its own cookies), normal clock, on the page before A buys.
+        b = self.browser()
+        b.get(self.page)
+
+        # A's Buy button appears when the sale opens, not before.
+        WebDriverWait(a, STARTS_IN_S + 20, poll_frequency=0.05).until(lambda _: buy.is_displayed())
+        visible_at = now_ms()
+        self.assertGreaterEqual(visible_at, starts_at - 50,
+                                f"the Buy button showed {starts_at - visible_at:.0f} ms before the sale opened")
+        self.assertEqual(main.get_attribute("data-state"), "open")
+        print(f"Buy button shown {visible_at - starts_at:.0f} ms after the start", file=sys.stderr)
+        self.screenshot(a, "open.png")
+        self.check_accessibility(a)
+
+        self.wait_for_state(b, "open")
+
+        # A buys the only unit.
+        buy.click()
+        self.wait_for_state(a, "success")
+        order_id = a.find_element(By.ID, "order-id").text.strip()
+        self.assertTrue(order_id, "no order id on the page")
+        self.screenshot(a, "success.png")
+
+        # B is too late, and stays so after a reload.
+        b.find_element(By.ID, "buy").click()
+        self.wait_for_state(b, "sold_out")
+        self.screenshot(b, "sold-out.png")
+        b.refresh()
+        self.wait_for_state(b, "sold_out")
+        self.assertFalse(b.find_element(By.ID, "buy").is_displayed(), "the Buy button shows when sold out")
+
+        # The database holds exactly A's order.
+        orders = json.loads(self.flashsale("orders", SALE, "--format", "json"))
+        self.assertEqual(len(orders), 1, f"orders: {orders}")
+        self.assertEqual(str(orders[0]["id"]), order_id)
+
+        self.check_page_weight()
+
+    def check_accessibility(self, driver):
+        """Smoke checks: language, one h1, a live status region, a real, named Buy button."""
+        self.assertTrue(driver.find_element(By.TAG_NAME, "html").get_attribute("lang"), "html has no lang")
+        self.assertEqual(len(driver.find_elements(By.TAG_NAME, "h1")), 1, "not exactly one h1")
+        status = driver.find_element(By.ID, "status")
+        self.assertTrue(status.get_attribute("role") == "status" or status.get_attribute("aria-live"),
+                        "#status is not a live region")
+        buy = driver.find_element(By.ID, "buy")
+        self.assertEqual(buy.tag_name, "button")
+        self.assertTrue(buy.accessible_name.strip(), "the Buy button has no accessible name")
+
+    def check_page_weight(self):
+        """The HTML plus every script and stylesheet it references stays under 50 KB."""
+        status, html = http_get(self.page)
+        self.assertEqual(status, 200)
+        assets = Assets()
+        assets.feed(html.decode("utf-8"))
+        self.assertTrue(assets.urls, "the page references no script or stylesheet")
+        total = len(html)
+        for url in assets.urls:
+            status, body = http_get(urljoin(self.page, url))
+            self.assertEqual(status, 200, url)
+            total += len(body)
+        print(f"page weight: {total} bytes (HTML + {len(assets.urls)} scripts and stylesheets)",
+              file=sys.stderr)
+        self.assertLess(total, PAGE_WEIGHT_LIMIT)
+
+
+if __name__ == "__main__":
+    unittest.main()
