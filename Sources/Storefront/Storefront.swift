@@ -55,7 +55,8 @@ public struct Storefront: Sendable {
     static func context(of sale: Sale) -> [String: Any] {
         var context: [String: Any] = [
             "id": sale.id, "title": sale.title, "price": sale.price, "priceText": priceText(sale.price),
-            "stock": sale.stock, "startsAt": sale.startsAt, "startsAtISO": isoTime(sale.startsAt),
+            "stock": sale.stock, "stockText": sale.stock == 1 ? "1 unit" : "\(sale.stock) units",
+            "startsAt": sale.startsAt, "startsAtISO": isoTime(sale.startsAt),
             "url": pagePath(of: sale.id),
         ]
         if let endsAt = sale.endsAt {

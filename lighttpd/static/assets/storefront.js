@@ -33,6 +33,7 @@
 
   const MAX_RETRIES = 5;                 // automatic retries of busy / network / 5xx
   const RESYNC_MS = 3 * 60 * 1000;       // clock re-sync while waiting
+  const OPEN_RECHECK_MS = 5000;          // flag reload while open, so a sell-out shows
   const FINAL = new Set(["success", "sold_out", "ended", "already_ordered"]);
   const MESSAGES = {
     loading: "Loading the sale…",
@@ -76,6 +77,7 @@
   let zeroTimer = 0;
   let openPauseUntil = 0;
   let endChecked = false;
+  let flagLoadedAt = 0;      // performance.now() of the last flag answer
 
   const serverNow = () => Date.now() + offset;
 
@@ -178,7 +180,10 @@
 
   // One flag load at a time; its answer updates the page unless a purchase decides it.
   function refreshFlag() {
-    flagRequest ||= loadFlag().then(applyFlag).finally(() => { flagRequest = null; });
+    flagRequest ||= loadFlag().then(applyFlag).finally(() => {
+      flagRequest = null;
+      flagLoadedAt = performance.now();
+    });
     return flagRequest;
   }
 
@@ -218,6 +223,10 @@
     const now = serverNow();
     if (view.state === "open" && endsAt && now >= endsAt && !endChecked) {
       endChecked = true;
+      refreshFlag().catch(() => {});
+    }
+    // An open page that a reload may have given a cached flag learns of a sell-out soon.
+    if (view.state === "open" && !busy && performance.now() - flagLoadedAt >= OPEN_RECHECK_MS) {
       refreshFlag().catch(() => {});
     }
     if (view.state !== "waiting") return;
