@@ -4,6 +4,7 @@ import HTTPTypes
 import Sales
 import Segment
 import Store
+import Synchronization
 
 /// `GET /sale/<ID>/sale.js?v=…` → JavaScript that hands the page its sale's state: phase,
 /// start and end, server time and, only once the sale is open, the order URL with the
@@ -15,7 +16,7 @@ public enum SaleFlagFunction {
     static let file = "/sale.js"
 
     /// The state the page receives, as the object `window.flashsale.sale`.
-    public struct Flag: Codable, Sendable, Equatable {
+    public struct Flag: Codable, Sendable, Hashable {
         public var id: String
         public var state: SaleState
         public var startsAt: Int64
@@ -31,13 +32,14 @@ public enum SaleFlagFunction {
 
     /// The sale-flag function, answering from the process's `context`.
     public static func function(_ context: BuyingContext) -> Function {
-        Function(
+        let scripts = FlagScripts()
+        return Function(
             name: "sale-flag",
             routes: [
                 Route(prefix: prefix, methods: [.get]) { request in
                     guard let id = saleID(in: request.path) else { throw Router.notFound }
                     let current = try context.serially { try flag(saleID: id, context: context) }
-                    return try answer(current, ifNoneMatch: request.headers[.ifNoneMatch])
+                    return try answer(current, ifNoneMatch: request.headers[.ifNoneMatch], scripts: scripts)
                 }
             ])
     }
@@ -67,21 +69,57 @@ public enum SaleFlagFunction {
 
     /// The script, or 304 when the client's copy says the same. The ETag covers everything but
     /// the server time (weak: an older copy differs only in when it was made).
-    static func answer(_ flag: Flag, ifNoneMatch: String?) throws -> Response {
-        var stable = flag
-        stable.serverTime = 0
-        let tag = "W/\"\(digest(try encoder.encode(stable)))\""
+    static func answer(_ flag: Flag, ifNoneMatch: String?, scripts: FlagScripts) throws -> Response {
+        let script = try scripts.script(for: flag)
         let headers: HTTPFields = [
             .contentType: "text/javascript; charset=utf-8",
             .cacheControl: "public, max-age=\(maxAgeSeconds)",
-            .eTag: tag,
+            .eTag: script.tag,
         ]
-        if let ifNoneMatch, ifNoneMatch.split(separator: ",").contains(where: { matches($0, tag) }) {
+        if let ifNoneMatch, ifNoneMatch.split(separator: ",").contains(where: { matches($0, script.tag) }) {
             return Response(status: .notModified, headers: headers)
         }
-        let json = String(decoding: try encoder.encode(flag), as: UTF8.self)
-        let script = "window.flashsale = window.flashsale || {};\nwindow.flashsale.sale = \(json);\n"
-        return Response(status: .ok, headers: headers, body: Array(script.utf8))
+        return Response(
+            status: .ok, headers: headers, body: script.head + Array(String(flag.serverTime).utf8) + script.tail)
+    }
+
+    /// The script of every flag answered so far, but for its server time: a crowd polling one
+    /// sale is answered without encoding JSON or hashing for each request.
+    final class FlagScripts: Sendable {
+        struct Script {
+            /// Up to and including `"serverTime":`.
+            var head: [UInt8]
+            /// What follows the server time.
+            var tail: [UInt8]
+            var tag: String
+        }
+
+        /// A few states per sale; past this many (only if sales come and go for days) it starts over.
+        static let limit = 4096
+        private let scripts = Mutex<[Flag: Script]>([:])
+
+        func script(for flag: Flag) throws -> Script {
+            var stable = flag
+            stable.serverTime = 0
+            if let known = scripts.withLock({ $0[stable] }) { return known }
+            let json = try encoder.encode(stable)
+            let text = String(decoding: json, as: UTF8.self)
+            let marker = #""serverTime":"#
+            guard let at = text.range(of: marker + "0") else {
+                throw HTTPError(.internal, "the sale flag encodes without its server time")
+            }
+            let script = Script(
+                head: Array(
+                    "window.flashsale = window.flashsale || {};\nwindow.flashsale.sale = \(text[..<at.lowerBound])\(marker)"
+                        .utf8),
+                tail: Array("\(text[at.upperBound...]);\n".utf8),
+                tag: "W/\"\(digest(json))\"")
+            scripts.withLock { known in
+                if known.count >= Self.limit { known.removeAll() }
+                known[stable] = script
+            }
+            return script
+        }
     }
 
     /// Sorted keys. Every string in a flag is a sale id (lowercase letters, digits, dashes), a

@@ -76,7 +76,8 @@ public struct LighttpdConfig: Sendable {
 
     /// The security headers on every response; on static paths (none of the functions' routes)
     /// the real content types and the cache lifetimes of ``CachePolicy``. A function sets its
-    /// own Cache-Control, so none is added to its answers.
+    /// own Cache-Control, so none is added to its answers. The front page and the sale pages
+    /// are rewritten to their index.html, which spares mod_indexfile's directory lookups.
     private func staticHeaders() throws(HostingError) -> [String] {
         let pairs = { (entries: [(String, String)]) throws(HostingError) -> String in
             try entries.map { (name, value) throws(HostingError) in "\(try quoted(name)) => \(try quoted(value))" }
@@ -86,7 +87,9 @@ public struct LighttpdConfig: Sendable {
         // character to escape, as [.]: lighttpd's strings cannot carry a backslash.
         let routes = manifests.map { $0.route.replacingOccurrences(of: ".", with: "[.]") }.sorted()
         let types = ContentTypes.byExtension.map { ($0.fileExtension, $0.type) } + [("", ContentTypes.fallback)]
+        let pages = "^/(\(Storefront.salesFolder)/[a-z0-9-]+/)?([?].*)?$"
         return [
+            "url.rewrite-once = ( \(try quoted(pages)) => \"/$1index.html$2\" )",
             "setenv.add-response-header = ( \(try pairs(SecurityHeaders.all.map { ($0.name, $0.value) })) )",
             "$HTTP[\"url\"] =~ \"^/(?!api/)\" {",
             "  mimetype.assign = ( \(try pairs(types)) )",

@@ -27,7 +27,12 @@ import Testing
         #expect(asset.status == 200)
         #expect(asset.headers["content-type"] == "text/javascript; charset=utf-8")
         #expect(asset.headers["cache-control"] == "public, max-age=31536000, immutable")
-        #expect(try HTTPClient.request(port: serve.port, target: "/").body.count > 0)
+        // Pages answer at their folder's URL, with or without a query (the rewrite to index.html).
+        for target in ["/s/mug/?utm=mail", "/s/mug/index.html", "/", "/?utm=mail"] {
+            let answer = try HTTPClient.request(port: serve.port, target: target)
+            #expect(answer.status == 200 && answer.headers["content-type"] == "text/html; charset=utf-8", "\(target)")
+        }
+        #expect(try HTTPClient.request(port: serve.port, target: "/s/nope/").status == 404)
 
         // The functions keep their own Cache-Control, with nothing added.
         let flag = try HTTPClient.request(port: serve.port, target: "/sale/mug/sale.js?v=1")
