@@ -67,8 +67,9 @@ test: deps
 lint:
 	swift format lint --strict -r Package.swift Sources Tests functions
 
-# The host's ceiling, the buying path, then the order function's busy gate under a crowd of
-# 512 connections, on and then off. About 12 minutes; the Markdown goes to BENCHMARKS.md.
+# The host's ceiling, the buying path, the order function's busy gate under a crowd of 512
+# connections, on and then off, then the storefront (the page, its assets and sale.js, also
+# behind an nginx cache). About 16 minutes; the Markdown goes to BENCHMARKS.md.
 bench: build
 	@$(call apt_install,$(BENCH_PACKAGES))
 	@$(call pip_install,jwt,$(BENCH_PYTHON_PACKAGES))
@@ -76,6 +77,7 @@ bench: build
 	Tests/Benchmarks/buying.sh $(RELEASE_BIN)
 	PARTS=2 CONNECTIONS=512 Tests/Benchmarks/buying.sh $(RELEASE_BIN)
 	PARTS=2 CONNECTIONS=512 ORDER_ENV=FLASHSALE_ORDER_QUEUE_LIMIT=1000000 Tests/Benchmarks/buying.sh $(RELEASE_BIN)
+	Tests/Benchmarks/storefront.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build

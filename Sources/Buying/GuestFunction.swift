@@ -14,6 +14,7 @@ public enum GuestFunction {
     /// How long a guest identity lasts.
     static let lifetimeSeconds: Int64 = 3600
 
+    /// The answer: the guest's user id (the identity itself travels in the cookie).
     public struct Body: Codable, Sendable, Equatable {
         public var user: String
     }

@@ -75,8 +75,9 @@ public struct LighttpdConfig: Sendable {
     }
 
     /// The security headers on every response; on static paths (none of the functions' routes)
-    /// the real content types and the cache lifetimes of ``CachePolicy``. A function sets its
-    /// own Cache-Control, so none is added to its answers. The front page and the sale pages
+    /// the real content types and the cache lifetimes of ``CachePolicy``, which mod_expire
+    /// gives only to a file that exists (a 200). A function sets its own Cache-Control, so
+    /// none is added to its answers. The front page and the sale pages
     /// are rewritten to their index.html, which spares mod_indexfile's directory lookups.
     private func staticHeaders() throws(HostingError) -> [String] {
         let pairs = { (entries: [(String, String)]) throws(HostingError) -> String in
@@ -95,10 +96,10 @@ public struct LighttpdConfig: Sendable {
             "  mimetype.assign = ( \(try pairs(types)) )",
             "}",
             "$HTTP[\"url\"] =~ \"^/\(CachePolicy.assetsFolder)/\" {",
-            "  setenv.add-response-header += ( \(try pairs([("Cache-Control", CachePolicy.immutable)])) )",
+            "  expire.url = ( \"/\" => \"access plus \(CachePolicy.assetSeconds) seconds\" )",
             "}",
             "else $HTTP[\"url\"] !~ \(try quoted("^(" + routes.joined(separator: "|") + ")")) {",
-            "  setenv.add-response-header += ( \(try pairs([("Cache-Control", CachePolicy.short)])) )",
+            "  expire.url = ( \"/\" => \"access plus \(CachePolicy.pageSeconds) seconds\" )",
             "}",
         ]
     }

@@ -18,6 +18,7 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// A function that exists only in `flashsale demo` (the guest identities), never in `serve`.
     public var demoOnly: Bool?
 
+    /// Whether only `flashsale demo` runs this function.
     public var isDemoOnly: Bool { demoOnly ?? false }
 
     /// Set to `1` in a demo-only function's environment by `flashsale demo` alone.

@@ -5,6 +5,7 @@ import Foundation
 /// and its routes), a Netlify/Cloudflare-Pages-style `_headers`, and a Netlify-style
 /// `_redirects` that proxies the dynamic routes to the origin.
 public struct CDNBundle: Sendable {
+    /// The bundle's own files, beside the site's.
     public static let manifestName = "cdn-manifest.json"
     public static let headersName = "_headers"
     public static let redirectsName = "_redirects"
@@ -26,8 +27,11 @@ public struct CDNBundle: Sendable {
         public var files: [String: Headers]
     }
 
+    /// The site.
     public var files: [SiteFile]
+    /// `scheme://host[:port]` of the origin, without a trailing slash.
     public var origin: String
+    /// The function routes, sorted.
     public var dynamicRoutes: [String]
 
     /// Refuses an origin that is not `http(s)://host[:port]` with nothing after it.
@@ -43,6 +47,7 @@ public struct CDNBundle: Sendable {
         self.dynamicRoutes = dynamicRoutes.sorted()
     }
 
+    /// What `cdn-manifest.json` holds.
     public var manifest: Manifest {
         var entries: [String: Manifest.Headers] = [:]
         for file in files {
@@ -77,7 +82,10 @@ public struct CDNBundle: Sendable {
 
     /// Writes the bundle into `directory`, which must be absent or empty: a bundle is a whole.
     public func write(to directory: String) throws {
-        let contents = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory)
+        guard !exists || isDirectory.boolValue else { throw StorefrontError("\(directory) is a file, not a folder") }
+        let contents = exists ? try FileManager.default.contentsOfDirectory(atPath: directory) : []
         guard contents.isEmpty else {
             throw StorefrontError("\(directory) is not empty: export into a new or empty folder")
         }

@@ -21,6 +21,7 @@ public enum ContentTypes {
         (".map", "application/json"),
     ]
 
+    /// The type of a file whose extension is not in the table.
     public static let fallback = "application/octet-stream"
 
     /// The type of the file at `path`.

@@ -4,15 +4,22 @@ import Foundation
 /// that changed by rename, so a request never sees half a file; files no longer built stay,
 /// so a page loaded before an upgrade still finds its old assets.
 public struct SiteDirectory: Sendable {
+    /// The folder.
     public let path: String
 
+    /// The site folder at `path`, created by the first publish.
     public init(path: String) {
         self.path = path
     }
 
     /// Writes `files`, one publisher at a time (an exclusive `flock` on the folder), so two
-    /// sales created at once cannot leave a front page that lists only one of them.
+    /// sales created at once cannot leave a front page that lists only one of them. Assets go
+    /// first: a page is never published before the assets it names.
     public func publish(_ files: [SiteFile]) throws {
+        if let outside = files.first(where: { $0.path.hasPrefix("/") || $0.path.split(separator: "/").contains("..") })
+        {
+            throw StorefrontError("\(outside.path) is not a path inside the site")
+        }
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let folder = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard folder >= 0 else { throw StorefrontError("cannot open \(path): \(String(cString: strerror(errno)))") }
@@ -22,7 +29,7 @@ public struct SiteDirectory: Sendable {
                 throw StorefrontError("cannot lock \(path): \(String(cString: strerror(errno)))")
             }
         }
-        for file in files {
+        for file in files.filter(\.isAsset) + files.filter({ !$0.isAsset }) {
             let target = URL(fileURLWithPath: path + "/" + file.path)
             if let current = FileManager.default.contents(atPath: target.path), Array(current) == file.bytes {
                 continue

@@ -2,18 +2,20 @@ import Foundation
 import Mustache
 
 /// The storefront as the project keeps it (`lighttpd/static/`): the templates of the front
-/// page (`index.html`) and of a sale's page (`sale.html`), the assets (`assets/`) that get
-/// content-hashed names, and other files (`robots.txt`) published as they are.
+/// page (`index.html`) and of a sale's page (`sale.html`), the assets (everything under
+/// `assets/`) that get content-hashed names, and every other file (`robots.txt`, images in
+/// folders of their own) published as it is. Hidden files and folders are left out.
 public struct SiteSource: Sendable {
     static let frontPageTemplate = "index.html"
     static let salePageTemplate = "sale.html"
 
+    /// The folder read.
     public let directory: String
     let frontPage: MustacheTemplate
     let salePage: MustacheTemplate
-    /// File name → content, from `assets/`.
+    /// Path under `assets/` → content.
     let assets: [(name: String, bytes: [UInt8])]
-    /// Files at the top level other than the templates.
+    /// Every other file but the templates, at its path under the folder.
     let plainFiles: [SiteFile]
 
     /// Reads and parses everything in `directory`; throws naming the file at fault.
@@ -28,8 +30,9 @@ public struct SiteSource: Sendable {
         frontPage = try Self.template(directory, Self.frontPageTemplate)
         salePage = try Self.template(directory, Self.salePageTemplate)
         assets = try Self.regularFiles(in: directory + "/" + CachePolicy.assetsFolder)
+        let kept = [Self.frontPageTemplate, Self.salePageTemplate]
         plainFiles = try Self.regularFiles(in: directory)
-            .filter { $0.name != Self.frontPageTemplate && $0.name != Self.salePageTemplate }
+            .filter { !kept.contains($0.name) && !$0.name.hasPrefix(CachePolicy.assetsFolder + "/") }
             .map { SiteFile(path: $0.name, bytes: $0.bytes) }
     }
 
@@ -45,11 +48,12 @@ public struct SiteSource: Sendable {
         }
     }
 
-    /// The regular, visible files directly in `directory`, by name; none when it is absent.
+    /// The regular, visible files under `directory` at any depth, by path relative to it; none
+    /// when it is absent.
     private static func regularFiles(in directory: String) throws(StorefrontError) -> [(name: String, bytes: [UInt8])] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        guard let paths = FileManager.default.subpaths(atPath: directory) else { return [] }
         var found: [(String, [UInt8])] = []
-        for name in names.sorted() where !name.hasPrefix(".") {
+        for name in paths.sorted() where !name.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
             let path = directory + "/" + name
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {

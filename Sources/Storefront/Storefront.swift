@@ -9,6 +9,7 @@ public struct Storefront: Sendable {
     /// The folder of the sale pages: a sale's page is `/s/<id>/`.
     public static let salesFolder = "s"
 
+    /// What the site is built from.
     public let source: SiteSource
 
     public init(source: SiteSource) {
@@ -38,15 +39,19 @@ public struct Storefront: Sendable {
         return (assets + pages + [front] + source.plainFiles).sorted { $0.path < $1.path }
     }
 
-    /// `assets/storefront.js` → `assets/storefront.<10 hex digits of its SHA-256>.js`.
+    /// `storefront.js` → `assets/storefront.<10 hex digits of its SHA-256>.js`; a path in a
+    /// folder keeps its folder (`fonts/a.woff2` → `assets/fonts/a.<hash>.woff2`).
     static func hashedPath(of name: String, bytes: [UInt8]) -> String {
         let hash = SHA256.hash(data: bytes).prefix(5).map { String(format: "%02x", $0) }.joined()
-        let stem = name.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        let hashed = stem.count == 2 ? "\(stem[0]).\(hash).\(stem[1])" : "\(name).\(hash)"
-        return "\(CachePolicy.assetsFolder)/\(hashed)"
+        let folder = name.split(separator: "/").dropLast().map { $0 + "/" }.joined()
+        let file = name.split(separator: "/").last.map(String.init) ?? name
+        let stem = file.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let hashed = stem.count == 2 ? "\(stem[0]).\(hash).\(stem[1])" : "\(file).\(hash)"
+        return "\(CachePolicy.assetsFolder)/\(folder)\(hashed)"
     }
 
-    /// How templates name an asset: `storefront.js` is `{{assets.storefront_js}}`.
+    /// How templates name an asset: `storefront.js` is `{{assets.storefront_js}}`,
+    /// `fonts/a.woff2` is `{{assets.fonts_a_woff2}}`.
     static func contextKey(of name: String) -> String {
         String(name.map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
@@ -54,7 +59,7 @@ public struct Storefront: Sendable {
     /// What the templates see of a sale. Every value a template prints is HTML-escaped by `{{ }}`.
     static func context(of sale: Sale) -> [String: Any] {
         var context: [String: Any] = [
-            "id": sale.id, "title": sale.title, "price": sale.price, "priceText": priceText(sale.price),
+            "id": sale.id, "title": sale.title, "priceText": priceText(sale.price),
             "stock": sale.stock, "stockText": sale.stock == 1 ? "1 unit" : "\(sale.stock) units",
             "startsAt": sale.startsAt, "startsAtISO": isoTime(sale.startsAt),
             "url": pagePath(of: sale.id),

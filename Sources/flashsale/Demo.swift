@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hosting
 import POSIX
+import Sales
 import Store
 import Storefront
 
@@ -10,8 +11,6 @@ struct Demo: ParsableCommand {
         abstract:
             "Run a demo: init, the sale `demo` opening in a minute, guest identities for the browser, and serve; Ctrl-C stops."
     )
-
-    static let saleID = "demo"
 
     @OptionGroup var data: DataOption
     @OptionGroup var listen: ListenOptions
@@ -29,39 +28,30 @@ struct Demo: ParsableCommand {
         let directory = data.directory
         do {
             try directory.initialize()
-            let desk = try openDesk(data)
-            let now = wallClockMilliseconds()
-            let new = NewSale(
-                id: Self.saleID, title: "Demo sale: the flashsale mug", price: 1299, stock: stock,
-                startsAt: now + startsIn * 1000, endsAt: now + (startsIn + openFor) * 1000)
-            if try desk.store.sale(Self.saleID) == nil {
-                _ = try desk.create(new, nowMs: now)
-            } else {
-                // Only a sale this command made is started over, never an operator's own "demo".
-                guard FileManager.default.fileExists(atPath: directory.demoMarker) else {
-                    throw HostingError(
-                        "\(directory.path) holds a sale \"demo\" that `flashsale demo` did not create: use another --data"
-                    )
-                }
-                _ = try desk.replace(new, nowMs: now)
-            }
-            try Data().write(to: URL(fileURLWithPath: directory.demoMarker))
             let manifests = try root.manifests(demo: true).map { manifest in
                 var manifest = manifest
                 if manifest.isDemoOnly { manifest.environment[Manifest.demoVariable] = "1" }
                 return manifest
             }
-            let page =
-                "http://\(LighttpdConfig.bracketed(listen.host)):\(listen.port)\(Storefront.pagePath(of: Self.saleID))"
-            // On stderr, unbuffered, beside serve's own lines.
-            FileHandle.standardError.write(
-                Data(
-                    """
-                    flashsale: the demo sale opens in \(startsIn) s with \(stock) units: open \(page)
-                    flashsale: its orders: flashsale orders \(Self.saleID) --data \(directory.path)
+            try serve(data: directory, listen: listen, root: root, manifests: manifests) {
+                let now = wallClockMilliseconds()
+                let new = NewSale(
+                    id: DemoSale.id, title: "Demo sale: the flashsale mug", price: 1299, stock: stock,
+                    startsAt: now + startsIn * 1000, endsAt: now + (startsIn + openFor) * 1000)
+                let madeByDemo = FileManager.default.fileExists(atPath: directory.demoMarker)
+                _ = try DemoSale.prepare(new, desk: try openDesk(data), madeByDemo: madeByDemo, nowMs: now)
+                try Data().write(to: URL(fileURLWithPath: directory.demoMarker))
+                let host = LighttpdConfig.bracketed(listen.host)
+                let page = "http://\(host):\(listen.port)\(Storefront.pagePath(of: DemoSale.id))"
+                // On stderr, unbuffered, beside serve's own lines.
+                FileHandle.standardError.write(
+                    Data(
+                        """
+                        flashsale: the demo sale opens in \(startsIn) s with \(stock) units: open \(page)
+                        flashsale: its orders: flashsale orders \(DemoSale.id) --data \(directory.path)
 
-                    """.utf8))
-            try serve(data: directory, listen: listen, root: root, manifests: manifests)
+                        """.utf8))
+            }
         } catch let exit as ExitCode {
             throw exit
         } catch {

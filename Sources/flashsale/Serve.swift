@@ -38,9 +38,14 @@ struct ListenOptions: ParsableArguments {
     var bin: String?
 }
 
-/// Publishes the storefront for every sale, then runs lighttpd with `manifests` until it
-/// exits or a stop signal arrives.
-func serve(data: DataDirectory, listen: ListenOptions, root: RootOption, manifests: [Manifest]) throws {
+/// Takes the data directory's serve lock and checks what an operator could have got wrong,
+/// then runs `prepare`, publishes the storefront for every sale and runs lighttpd with
+/// `manifests` until it exits or a stop signal arrives.
+func serve(
+    data: DataDirectory, listen: ListenOptions, root: RootOption, manifests: [Manifest],
+    prepare: () throws -> Void = {}
+) throws {
+    let lock = try ServeLock(data)
     let environment = ProcessInfo.processInfo.environment
     let config = LighttpdConfig(
         data: data,
@@ -53,9 +58,12 @@ func serve(data: DataDirectory, listen: ListenOptions, root: RootOption, manifes
     )
     let server = Server(config: config, lighttpd: try Server.findLighttpd(environment: environment))
     try server.preflight()
+    try prepare()
     try data.publishSite(try root.storefront(), sales: try SaleStore(path: data.database).sales())
-    let status = try server.run { line in
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+    let status = try withExtendedLifetime(lock) {
+        try server.run { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
     }
     if status != 0 { throw ExitCode(status) }
 }

@@ -71,4 +71,19 @@ import Testing
         let answer = shop.call(shop.saleFlag, Request(method: .get, path: path))
         #expect(answer == Response(error: Router.notFound))
     }
+
+    /// Answers of one state share their script but for the server time, which is always now.
+    @Test func repeatedAnswersCarryTheirOwnServerTime() throws {
+        let shop = try Shop()
+        try shop.createSale("spring", stock: 1, startsInMs: 5_000)
+        let first = flagScript(shop, "spring")
+        shop.clock.advance(by: 1_234)
+        let second = flagScript(shop, "spring")
+        #expect(try flag(second).serverTime == shop.clock.ms && flag(first).serverTime == shop.clock.ms - 1_234)
+        var same = try flag(first)
+        same.serverTime = try flag(second).serverTime
+        #expect(try flag(second) == same && second.headers[.eTag] == first.headers[.eTag])
+        #expect(second.text.hasPrefix("window.flashsale = window.flashsale || {};\nwindow.flashsale.sale = {"))
+        #expect(second.text.hasSuffix("};\n"))
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hosting
+import Store
 import TestSupport
 import Testing
 
@@ -15,10 +16,17 @@ import Testing
         )
         #expect(created.status == 0, "\(created.stderr)")
 
+        let secret = try #require(try SaleStore(path: serve.data.database).sale("mug")?.secret)
+        let published = try #require(FileManager.default.subpaths(atPath: serve.data.site))
+        #expect(published.contains("s/mug/index.html"))
+        for path in published {
+            let bytes = FileManager.default.contents(atPath: "\(serve.data.site)/\(path)") ?? Data()
+            #expect(!String(decoding: bytes, as: UTF8.self).contains(secret), "\(path) holds the order secret")
+        }
         let page = try HTTPClient.request(port: serve.port, target: "/s/mug/")
         #expect(page.status == 200)
         #expect(page.headers["content-type"] == "text/html; charset=utf-8")
-        #expect(page.headers["cache-control"] == "public, max-age=10")
+        #expect(page.headers["cache-control"] == "max-age=10")
         #expect(page.headers["content-security-policy"]?.contains("default-src 'self'") == true)
         let html = String(decoding: page.body, as: UTF8.self)
         #expect(html.contains("Mug &amp; co") && html.contains("12.99"))
@@ -26,7 +34,10 @@ import Testing
         let asset = try HTTPClient.request(port: serve.port, target: String(script))
         #expect(asset.status == 200)
         #expect(asset.headers["content-type"] == "text/javascript; charset=utf-8")
-        #expect(asset.headers["cache-control"] == "public, max-age=31536000, immutable")
+        #expect(asset.headers["cache-control"] == "max-age=31536000")
+        // An asset that is not there (yet) gets no lifetime: a CDN must not keep the 404.
+        let missing = try HTTPClient.request(port: serve.port, target: "/assets/storefront.0123456789.js")
+        #expect(missing.status == 404 && missing.headers["cache-control"] == nil)
         // Pages answer at their folder's URL, with or without a query (the rewrite to index.html).
         for target in ["/s/mug/?utm=mail", "/s/mug/index.html", "/", "/?utm=mail"] {
             let answer = try HTTPClient.request(port: serve.port, target: target)
@@ -65,8 +76,18 @@ import Testing
         let again = try FlashsaleCommand.run("orders demo --data \"\(data.path)\"")
         #expect(again.status == 0 && !again.stdout.contains(user))
         let report = try FlashsaleCommand.run("sale show demo --json --data \"\(data.path)\"")
-        #expect(try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any] != nil)
-        #expect(report.stdout.contains("scheduled"))
+        let sale = try #require(try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any])
+        #expect(sale["state"] as? String == "scheduled")
+        #expect(sale["stock"] as? Int == 5 && sale["remaining"] as? Int == 5 && sale["sold"] as? Int == 0)
+        // A second demo, or serve, on the same data directory changes nothing under this one.
+        let second = try FlashsaleCommand.run("demo --data \"\(data.path)\" \(Self.root) --port 1")
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("is already served by another"), "\(second.stderr)")
+        let after = try FlashsaleCommand.run("sale show demo --json --data \"\(data.path)\"").stdout
+        let unchanged = try #require(try JSONSerialization.jsonObject(with: Data(after.utf8)) as? [String: Any])
+        for key in ["version", "remaining", "startsAt"] {
+            #expect("\(unchanged[key] ?? "none")" == "\(sale[key] ?? "none")", "\(key)")
+        }
         #expect(demo.stop() == 0)
     }
 
@@ -110,6 +131,20 @@ import Testing
         #expect(demo.status == 1)
         #expect(demo.stderr.contains("holds a sale \"demo\" that `flashsale demo` did not create"))
         #expect(try FlashsaleCommand.run("sale show demo \(data)").stdout.contains("Real"))
+    }
+
+    @Test func theDemoRefusesADataDirectoryWithOtherSales() throws {
+        let folder = try TemporaryDirectory("demo")
+        defer { folder.remove() }
+        let data = "--data \"\(folder.path)/var\""
+        #expect(try FlashsaleCommand.run("init \(data)").status == 0)
+        let created = try FlashsaleCommand.run(
+            "sale create mug \(data) \(Self.root) --title Mug --price 1 --stock 1 --starts-in 5")
+        #expect(created.status == 0, "\(created.stderr)")
+        let demo = try FlashsaleCommand.run("demo \(data) \(Self.root) --port 1")
+        #expect(demo.status == 1)
+        #expect(demo.stderr.contains("holds the sale \"mug\": the demo runs only in a directory of its own"))
+        #expect(try FlashsaleCommand.run("sale list --json \(data)").stdout.contains("demo") == false)
     }
 
     @Test func exportWritesABundleForTheChosenSalesAndRefusesBadInput() throws {

@@ -25,7 +25,7 @@ import Testing
             #expect(manifest.files["/" + file.path]?.cacheControl == file.cacheControl)
             #expect(manifest.files["/" + file.path]?.contentType == file.contentType)
         }
-        #expect(manifest.files["/s/mug/"]?.cacheControl == CachePolicy.short)
+        #expect(manifest.files["/s/mug/"]?.cacheControl == "max-age=10")
         let listed = Set(manifest.files.keys.filter { !$0.hasSuffix("/") })
         #expect(listed == Set(files.map { "/" + $0.path }))
 
@@ -33,10 +33,13 @@ import Testing
         let blocks = headers.split(separator: "\n").split { !$0.hasPrefix(" ") }
         #expect(headers.hasPrefix("/*\n  X-Content-Type-Options: nosniff\n"))
         let asset = try #require(files.first { $0.path.hasPrefix("assets/") })
-        #expect(headers.contains("/\(asset.path)\n  Cache-Control: \(CachePolicy.immutable)\n"))
+        #expect(headers.contains("/\(asset.path)\n  Cache-Control: \("max-age=31536000")\n"))
         #expect(blocks.first?.contains { $0.contains("Cache-Control") } == false)
 
         let redirects = try String(contentsOfFile: out.path + "/_redirects", encoding: .utf8)
+        for name in ["cdn-manifest.json", "_headers", "_redirects"] {
+            #expect(try !String(contentsOfFile: "\(out.path)/\(name)", encoding: .utf8).contains("s3cret"))
+        }
         #expect(
             redirects == """
                 /api/order/*  https://shop.example.com/api/order/:splat  200
@@ -52,6 +55,14 @@ import Testing
     ])
     func anOriginThatIsNotSchemeHostAndPortIsRefused(_ origin: String) {
         #expect(throws: StorefrontError.self) { try CDNBundle(files: [], origin: origin, dynamicRoutes: []) }
+    }
+
+    @Test func aFileWhereTheFolderShouldBeIsRefused() throws {
+        let out = try TemporaryDirectory("cdn")
+        defer { out.remove() }
+        try Data("x".utf8).write(to: URL(fileURLWithPath: out.path + "/file"))
+        let bundle = try CDNBundle(files: [], origin: "http://127.0.0.1:8080", dynamicRoutes: [])
+        #expect(performing: { try bundle.write(to: out.path + "/file") }, throws: { "\($0)".contains("is a file") })
     }
 
     @Test func aFolderThatIsNotEmptyIsRefused() throws {

@@ -21,8 +21,16 @@ import Testing
         }
         let assets = referenced.filter { $0.hasPrefix("/assets/") }
         #expect(!assets.isEmpty)
+        // A template naming an asset that is not there renders an empty attribute.
+        #expect(
+            pages.allSatisfy { page in
+                let html = String(decoding: page.bytes, as: UTF8.self)
+                return !html.contains(#"src="""#) && !html.contains(#"href="""#)
+            })
+        // Nothing published before the start may hold the order secret.
+        #expect(files.allSatisfy { !String(decoding: $0.bytes, as: UTF8.self).contains("s3cret") })
         #expect(assets.isSubset(of: paths), "missing: \(assets.subtracting(paths))")
-        #expect(files.allSatisfy { !$0.path.hasPrefix("assets/") || $0.cacheControl == CachePolicy.immutable })
+        #expect(files.allSatisfy { !$0.path.hasPrefix("assets/") || $0.cacheControl == "max-age=31536000" })
     }
 
     @Test func anAssetsNameChangesWithItsContentAndOnlyThen() throws {
@@ -80,16 +88,30 @@ import Testing
     }
 
     @Test(arguments: [
-        ("index.html", "text/html; charset=utf-8", CachePolicy.short),
-        ("s/mug/index.html", "text/html; charset=utf-8", CachePolicy.short),
-        ("assets/app.0123456789.js", "text/javascript; charset=utf-8", CachePolicy.immutable),
-        ("assets/app.0123456789.css", "text/css; charset=utf-8", CachePolicy.immutable),
-        ("robots.txt", "text/plain; charset=utf-8", CachePolicy.short),
-        ("data.bin", "application/octet-stream", CachePolicy.short),
+        ("index.html", "text/html; charset=utf-8", "max-age=10"),
+        ("s/mug/index.html", "text/html; charset=utf-8", "max-age=10"),
+        ("assets/app.0123456789.js", "text/javascript; charset=utf-8", "max-age=31536000"),
+        ("assets/app.0123456789.css", "text/css; charset=utf-8", "max-age=31536000"),
+        ("robots.txt", "text/plain; charset=utf-8", "max-age=10"),
+        ("data.bin", "application/octet-stream", "max-age=10"),
     ])
     func eachFileHasItsTypeAndLifetime(_ path: String, _ type: String, _ cacheControl: String) {
         let file = SiteFile(path: path, bytes: [])
         #expect(file.contentType == type)
         #expect(file.cacheControl == cacheControl)
+    }
+
+    @Test func filesInFoldersArePublishedAndAssetsInFoldersHashedInPlace() throws {
+        let fixture = try SiteFixture(
+            salePage: #"<link href="{{assets.fonts_a_woff2}}">"#, assets: ["fonts/a.woff2": "font"])
+        defer { fixture.remove() }
+        try fixture.write("img/logo.svg", "<svg/>")
+        try fixture.write(".hidden/secret.txt", "no")
+        let files = try fixture.storefront().files(sales: [sale("mug")])
+        let font = try #require(files.first { $0.path.hasPrefix("assets/fonts/a.") })
+        #expect(font.path.wholeMatch(of: #/assets/fonts/a\.[0-9a-f]{10}\.woff2/#) != nil)
+        #expect(files.text("s/mug/index.html") == "<link href=\"/\(font.path)\">")
+        #expect(files.text("img/logo.svg") == "<svg/>")
+        #expect(!files.contains { $0.path.contains("hidden") || $0.path == "sale.html" })
     }
 }

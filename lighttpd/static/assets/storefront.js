@@ -76,6 +76,8 @@
   let opening = false;       // the zero-time flag reloads are running
   let zeroTimer = 0;
   let openPauseUntil = 0;
+  let openPauseMs = 5000;    // doubles after each round at zero that still finds it scheduled
+  let syncing = false;       // a clock sync is under way
   let endChecked = false;
   let flagLoadedAt = 0;      // performance.now() of the last flag answer
 
@@ -114,7 +116,8 @@
 
   function fail(error, action) {
     retryAction = RETRY_LATER.has(error.code) || error.status >= 500 ? action : null;
-    show("error", ERRORS[error.code] || error.detail || "Something went wrong.");
+    const known = Object.hasOwn(ERRORS, error.code) ? ERRORS[error.code] : "";
+    show("error", known || error.detail || "Something went wrong.");
   }
 
   function formatCountdown(seconds) {
@@ -128,6 +131,15 @@
 
   // Five sequential samples of /api/time; the one with the shortest round trip wins.
   async function syncClock() {
+    syncing = true;
+    try {
+      return await sampleClock();
+    } finally {
+      syncing = false;
+    }
+  }
+
+  async function sampleClock() {
     let best = null;
     for (let i = 0; i < 5; i++) {
       try {
@@ -262,7 +274,8 @@
     }
     if (view.state === "waiting" && startsAt <= serverNow()) {
       await syncClock();
-      openPauseUntil = performance.now() + 5000;
+      openPauseUntil = performance.now() + openPauseMs;
+      openPauseMs = Math.min(openPauseMs * 2, 60000);
     }
     opening = false;
   }
@@ -331,7 +344,9 @@
           try {
             await api("POST", "/api/guest");
           } catch (guestError) {
-            return { state: "error", error: guestError.status === 404 ? new ApiError("sign_in") : guestError };
+            // No guest function (any 4xx: a 404 from the origin, a 405 from a static host).
+            const noGuests = guestError.status >= 400 && guestError.status < 500;
+            return { state: "error", error: noGuests ? new ApiError("sign_in") : guestError };
           }
           continue;
         }
@@ -385,7 +400,7 @@
       wasHidden = true;
     } else if (wasHidden) {
       wasHidden = false;
-      if (!busy && (view.state === "waiting" || view.state === "open")) refreshFlag().catch(() => {});
+      if (!busy && !syncing && (view.state === "waiting" || view.state === "open")) refreshFlag().catch(() => {});
     }
   });
 
