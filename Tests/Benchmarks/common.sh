@@ -37,3 +37,16 @@ stop_serve() {
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 # The median of the space-separated numbers in $1.
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
+
+# One wrk run against URL $1: "requests/s p99-ms requests"; fails on any error answer.
+measure() {
+  local out
+  out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency "$1")
+  if grep -qE "Non-2xx|Socket errors" <<<"$out"; then
+    echo "wrk saw errors on $1:" >&2; echo "$out" >&2; exit 1
+  fi
+  awk '/Requests\/sec/ {rps = $2}
+       $1 == "99%" {v = $2; if (v ~ /us$/) p = v / 1000; else if (v ~ /ms$/) p = v + 0; else p = v * 1000}
+       / requests in / {n = $1}
+       END {printf "%s %.2f %s\n", rps, p, n}' <<<"$out"
+}

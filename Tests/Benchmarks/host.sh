@@ -22,21 +22,8 @@ function_pids() {
 }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
-# One wrk run against path $1: "requests/s p99-ms requests"; fails on any error answer.
-measure() {
-  local out
-  out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency "$base$1")
-  if grep -qE "Non-2xx|Socket errors" <<<"$out"; then
-    echo "wrk saw errors on $1:" >&2; echo "$out" >&2; exit 1
-  fi
-  awk '/Requests\/sec/ {rps = $2}
-       $1 == "99%" {v = $2; if (v ~ /us$/) p = v / 1000; else if (v ~ /ms$/) p = v + 0; else p = v * 1000}
-       / requests in / {n = $1}
-       END {printf "%s %.2f %s\n", rps, p, n}' <<<"$out"
-}
-
 paths=(${PATHS:-/robots.txt /api/noop /api/time})
-for path in "${paths[@]}"; do DURATION=2s measure "$path" >/dev/null; done
+for path in "${paths[@]}"; do duration=2s measure "$base$path" >/dev/null; done
 declare -A before
 for pid in $(function_pids time); do before[$pid]=$(rss_kb "$pid"); done
 
@@ -44,7 +31,7 @@ declare -A rps p99
 time_requests=0
 for round in $(seq 1 "$rounds"); do
   for path in "${paths[@]}"; do
-    read -r r p n < <(measure "$path")
+    read -r r p n < <(measure "$base$path")
     rps[$path]+="$r "
     p99[$path]+="$p "
     [ "$path" = /api/time ] && time_requests=$((time_requests + n))

@@ -67,18 +67,6 @@ nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
 nginx_pid=$!
 for _ in $(seq 1 100); do curl -fs -o /dev/null "http://127.0.0.1:$cache_port$flag" && break; sleep 0.1; done
 
-# One wrk run against URL $1: "requests/s p99-ms"; fails on any error answer.
-measure() {
-  local out
-  out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency "$1")
-  if grep -qE "Non-2xx|Socket errors" <<<"$out"; then
-    echo "wrk saw errors on $1:" >&2; echo "$out" >&2; exit 1
-  fi
-  awk '/Requests\/sec/ {rps = $2}
-       $1 == "99%" {v = $2; if (v ~ /us$/) p = v / 1000; else if (v ~ /ms$/) p = v + 0; else p = v * 1000}
-       END {printf "%s %.2f\n", rps, p}' <<<"$out"
-}
-
 names=(static page page_plain script script_plain style style_plain noop flag cached)
 declare -A url=(
   [static]="$base/robots.txt" [page]="$base$page" [script]="$base$script" [style]="$base$style"
@@ -91,12 +79,12 @@ declare -A label=(
   [cached]="\`$flag\` behind the nginx cache")
 # What each path is compared with: a static path with the same bytes as a plain file.
 declare -A same=([page]=page_plain [script]=script_plain [style]=style_plain)
-for name in "${names[@]}"; do DURATION=2s measure "${url[$name]}" >/dev/null; done
+for name in "${names[@]}"; do duration=2s measure "${url[$name]}" >/dev/null; done
 
 declare -A rps p99
 for round in $(seq 1 "$rounds"); do
   for name in "${names[@]}"; do
-    read -r r p < <(measure "${url[$name]}")
+    read -r r p _ < <(measure "${url[$name]}")
     rps[$name]+="$r "
     p99[$name]+="$p "
     echo "round $round $name: $r req/s, p99 $p ms" >&2
