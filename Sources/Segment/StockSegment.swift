@@ -46,6 +46,18 @@ public final class StockSegment: @unchecked Sendable {
         close(descriptor)
     }
 
+    /// One active request per account (views that keep this segment alive).
+    public var accountLeases: AccountLeases {
+        AccountLeases(
+            table: SharedTable(segment: self, offset: SegmentLayout.leasesOffset, count: SegmentLayout.leaseCount))
+    }
+
+    /// The per-address rate limits.
+    public var addressRates: AddressRates {
+        AddressRates(
+            table: SharedTable(segment: self, offset: SegmentLayout.ratesOffset, count: SegmentLayout.rateCount))
+    }
+
     /// The slot at `index`, a view that keeps this segment (and so its mapping) alive.
     public func slot(at index: Int) -> SaleSlot {
         precondition(0 <= index && index < Self.slotCount, "slot index \(index) out of 0..<\(Self.slotCount)")
@@ -110,6 +122,8 @@ public final class StockSegment: @unchecked Sendable {
         // Releasing fence: the cleared magic lands before any slot or header byte changes.
         atomicMemoryFence(ordering: .releasing)
         for index in 0..<Self.slotCount { slot(at: index).clear() }
+        accountLeases.table.clear()
+        addressRates.table.clear()
         // Plain header writes inside the live mapping: every reader of the header holds the same flock.
         memset(base + 8, 0, SegmentLayout.slotsOffset - 8)
         base.storeBytes(of: SegmentLayout.version, toByteOffset: Header.version, as: UInt32.self)

@@ -1,0 +1,94 @@
+import Atomics
+
+/// One active request per account, across every process: a token or order request takes its
+/// account's lease first and gives it back when it answers, and a second request of the same
+/// account while the first runs is refused at once. A lease also ends by itself, so a process
+/// that dies holding one cannot lock its account out for longer than the lease.
+///
+/// A word is `fingerprint << 24 | deadline`: 40 bits of the account's mixed hash (never zero) and
+/// the deadline in 16 ms ticks modulo 2^24 (about 74 hours), read against the clock with
+/// modular arithmetic. Leases are far shorter than half that cycle, so a live deadline is
+/// always a short way ahead of now; a word of a process that died 74 hours ago can at worst
+/// look live for one lease length.
+public struct AccountLeases: Sendable {
+    let table: SharedTable
+
+    /// A lease held: give it back with ``release(_:)``.
+    public struct Lease: Sendable, Equatable {
+        let index: Int
+        let word: UInt64
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        case acquired(Lease)
+        /// Another request of the account holds the lease.
+        case busy
+        /// Every word the account may use holds another live lease: the request goes ahead
+        /// unguarded rather than locking anyone out (the database's one order per account
+        /// still holds).
+        case tableFull
+    }
+
+    static let tickMs: Int64 = 16
+    static let deadlineBits: UInt64 = 24
+    static let deadlineMask: UInt64 = (1 << deadlineBits) - 1
+    /// The longest lease: far below half the deadline cycle.
+    public static let maxLeaseMs: Int64 = 60_000
+
+    /// Takes `key`'s lease (a hash of the account) for `leaseMs`, unless a live one exists.
+    public func acquire(_ key: UInt64, nowMs: Int64, leaseMs: Int64) -> Outcome {
+        precondition(leaseMs > 0 && leaseMs <= Self.maxLeaseMs, "a lease lasts 1 ms to \(Self.maxLeaseMs) ms")
+        let fingerprint = Self.fingerprint(key)
+        let now = Self.tick(nowMs)
+        let home = table.home(of: key)
+        var free: (index: Int, seen: UInt64)?
+        for step in 0..<SharedTable.probeLength {
+            let index = home + step
+            let seen = table.word(index).load(ordering: .acquiring)
+            if Self.isLive(seen, now: now) {
+                if seen >> Self.deadlineBits == fingerprint { return .busy }
+            } else if free == nil {
+                free = (index, seen)
+            }
+        }
+        guard let free else { return .tableFull }
+        let ticks = UInt64((leaseMs + Self.tickMs - 1) / Self.tickMs)
+        let word = fingerprint << Self.deadlineBits | ((now + ticks) & Self.deadlineMask)
+        // Sequentially consistent, as the loads of the second look below: of two requests of one
+        // account claiming at once, at least one sees the other.
+        let (claimed, _) = table.word(free.index).compareExchange(
+            expected: free.seen, desired: word, ordering: .sequentiallyConsistent)
+        guard claimed else { return .busy }  // another request took the word first: ask again
+        // Two requests of one account may have claimed two words at once: each then sees the
+        // other's, and both stand down. Never two through; a retry gets in.
+        for step in 0..<SharedTable.probeLength where home + step != free.index {
+            let seen = table.word(home + step).load(ordering: .sequentiallyConsistent)
+            if seen >> Self.deadlineBits == fingerprint && Self.isLive(seen, now: now) {
+                release(Lease(index: free.index, word: word))
+                return .busy
+            }
+        }
+        return .acquired(Lease(index: free.index, word: word))
+    }
+
+    /// Gives a lease back, unless it ran out and the word was reused.
+    public func release(_ lease: Lease) {
+        _ = table.word(lease.index).compareExchange(expected: lease.word, desired: 0, ordering: .releasing)
+    }
+
+    /// Whether `word` is a lease whose deadline has not passed at tick `now`.
+    static func isLive(_ word: UInt64, now: UInt64) -> Bool {
+        guard word != 0 else { return false }
+        let ahead = ((word & deadlineMask) &- now) & deadlineMask
+        return ahead > 0 && ahead <= UInt64(maxLeaseMs / tickMs) + 1
+    }
+
+    static func tick(_ nowMs: Int64) -> UInt64 {
+        UInt64(max(0, nowMs) / tickMs) & deadlineMask
+    }
+
+    /// The top 40 bits of the mixed key, never zero.
+    static func fingerprint(_ key: UInt64) -> UInt64 {
+        (SharedTable.mixed(key) >> deadlineBits) | 1
+    }
+}
