@@ -76,6 +76,9 @@ public final class BuyingContext: @unchecked Sendable {
 
     var store: SaleStore { desk.store }
 
+    /// The stock segment as now mapped (it is opened again when its file is replaced).
+    var segment: StockSegment { desk.segment }
+
     /// The sale with `id` from the cache (the database is read at most once a second on a miss).
     func sale(id: String, nowMs: Int64) throws -> Sale? {
         try catalog.sale(id: id, store: desk.store, nowMs: nowMs)

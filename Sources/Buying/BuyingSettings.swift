@@ -1,3 +1,5 @@
+import Foundation
+import Segment
 import Store
 
 /// The settings of the buying functions, from their environment (a manifest's `environment`
@@ -21,11 +23,21 @@ public struct BuyingSettings: Sendable, Equatable {
     public var orderQueueLimit: Int64
     /// …but never more than this many in a row (`FLASHSALE_ORDER_REFUSALS_IN_A_ROW`, default 4).
     public var orderRefusalsInARow: Int64
+    /// How long an account's lease on its one active request lasts at most, so a process that
+    /// dies holding it locks the account out no longer (`FLASHSALE_ACCOUNT_LEASE_MS`, default 10000).
+    public var accountLeaseMs: Int64
+    /// The longest an address that keeps asking over its sale's rate is blocked
+    /// (`FLASHSALE_RATE_BLOCK_SECONDS`, default 60).
+    public var rateBlockMs: Int64
+    /// The proxies whose `X-Forwarded-For` is believed (`FLASHSALE_TRUSTED_PROXIES`, addresses
+    /// separated by commas; default none: the client address is the one lighttpd reports).
+    public var trustedProxies: Set<String>
 
     public init(
         dataDirectory: String, tokenLifetimeMs: Int64 = 30_000, admissionMultiple: Int64 = 10,
         reconcileIntervalMs: Int64 = 2_000, synchronous: SaleStore.Synchronous = .full, orderQueueLimit: Int64 = 64,
-        orderRefusalsInARow: Int64 = 4
+        orderRefusalsInARow: Int64 = 4, accountLeaseMs: Int64 = 10_000, rateBlockMs: Int64 = 60_000,
+        trustedProxies: Set<String> = []
     ) {
         self.dataDirectory = dataDirectory
         self.tokenLifetimeMs = tokenLifetimeMs
@@ -34,6 +46,9 @@ public struct BuyingSettings: Sendable, Equatable {
         self.synchronous = synchronous
         self.orderQueueLimit = orderQueueLimit
         self.orderRefusalsInARow = orderRefusalsInARow
+        self.accountLeaseMs = accountLeaseMs
+        self.rateBlockMs = rateBlockMs
+        self.trustedProxies = trustedProxies
     }
 
     /// Reads the settings from `environment`; throws the first value an operator must fix.
@@ -56,6 +71,19 @@ public struct BuyingSettings: Sendable, Equatable {
         orderRefusalsInARow =
             try Self.integer(environment, "FLASHSALE_ORDER_REFUSALS_IN_A_ROW", in: 0...1_000_000)
             ?? orderRefusalsInARow
+        accountLeaseMs =
+            try Self.integer(environment, "FLASHSALE_ACCOUNT_LEASE_MS", in: 100...AccountLeases.maxLeaseMs)
+            ?? accountLeaseMs
+        if let seconds = try Self.integer(environment, "FLASHSALE_RATE_BLOCK_SECONDS", in: 1...3_600) {
+            rateBlockMs = seconds * 1000
+        }
+        if let raw = environment["FLASHSALE_TRUSTED_PROXIES"] {
+            let addresses = raw.split(separator: ",", omittingEmptySubsequences: false)
+            trustedProxies = Set(addresses.map { $0.trimmingCharacters(in: .whitespaces) })
+            guard !trustedProxies.contains("") else {
+                throw BuyingError("FLASHSALE_TRUSTED_PROXIES=\(raw) must be addresses separated by commas")
+            }
+        }
         if let raw = environment["FLASHSALE_SYNCHRONOUS"] {
             guard let value = SaleStore.Synchronous(rawValue: raw.uppercased()) else {
                 throw BuyingError("FLASHSALE_SYNCHRONOUS=\(raw) must be FULL or NORMAL")

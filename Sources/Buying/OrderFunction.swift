@@ -13,10 +13,12 @@ import Store
 /// transaction (a conditional inventory update and the insert); 201 comes after COMMIT, and
 /// every failure after the take returns the unit.
 ///
-/// Before the identity, two cheap refusals: the per-node `BusyGate` (503 `busy` when too many
-/// requests queue behind this one), and the state: `not_started`, `ended` and `sold_out` are
-/// public (precheck tells anyone), so the crowd that arrives after the sell-out is answered
-/// from the segment without two signature checks.
+/// Before the identity, three cheap refusals: the per-node `BusyGate` (503 `busy` when too many
+/// requests queue behind this one), the state (`not_started`, `ended` and `sold_out` are
+/// public: precheck tells anyone, so the crowd that arrives after the sell-out is answered
+/// from the segment without two signature checks), and the client address's rate (429
+/// `rate_limited`). From the earlier order on, the account's lease is held: a second request
+/// of the same account meanwhile is `busy` at once.
 public enum OrderFunction {
     static let prefix = "/api/order/"
     static let busy = HTTPError.fixed(
@@ -60,11 +62,14 @@ public enum OrderFunction {
         do {
             if let refusal = SaleGate.refusal(slot, configuration, nowMs: now) { throw refusal }
             if context.busyGate.refuses(queuedBehind: request.queuedBehind()) { throw busy }
+            try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context)
             let user = try verify(request, sale: sale, context: context)
-            if let refusal = SaleGate.refusal(slot, configuration, nowMs: context.clock()) { throw refusal }
-            if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
-            guard slot.takeOne() else { throw SaleGate.soldOut }
-            let order = try write(sale: sale, user: user, slot: slot, nowMs: now, context: context)
+            let order = try AbuseChecks.oneAtATime(user, slot: slot, context: context) {
+                if let refusal = SaleGate.refusal(slot, configuration, nowMs: context.clock()) { throw refusal }
+                if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
+                guard slot.takeOne() else { throw SaleGate.soldOut }
+                return try write(sale: sale, user: user, slot: slot, nowMs: now, context: context)
+            }
             slot.increment(.orders)
             return order
         } catch let error as HTTPError {

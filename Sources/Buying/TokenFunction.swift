@@ -36,7 +36,8 @@ public enum TokenFunction {
 
     /// Checks the sale's state before the identity: a refusal by state is public (precheck
     /// tells anyone), and answering it first spares the crowd of a sold-out sale a signature
-    /// check. The token is signed before the admission is counted, so a failure to sign spends
+    /// check. Then the client address's rate, the identity, and the rest under the account's
+    /// lease (one active request per account). The token is signed before the admission is counted, so a failure to sign spends
     /// none; a buyer who asks again within the window gets a fresh token without counting twice.
     static func issue(_ request: Request, sale id: String, context: BuyingContext) throws -> Answer {
         let now = context.clock()
@@ -46,14 +47,18 @@ public enum TokenFunction {
         let slot = try context.slot(for: sale, nowMs: now)
         do {
             if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now) { throw refusal }
+            try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context)
             let user = try context.identity.user(of: request)
-            if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
-            let expiresAt = now + context.settings.tokenLifetimeMs
-            let token = try context.orderTokens.sign(
-                OrderTokenClaims(
-                    user: user, sale: sale.id, expires: Date(timeIntervalSince1970: Double(expiresAt) / 1000)))
-            try admit(user, to: sale, slot: slot, context: context)
-            return Answer(token: token, expiresAt: expiresAt, orderUrl: OrderFunction.orderPath(secret: sale.secret))
+            return try AbuseChecks.oneAtATime(user, slot: slot, context: context) {
+                if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
+                let expiresAt = now + context.settings.tokenLifetimeMs
+                let token = try context.orderTokens.sign(
+                    OrderTokenClaims(
+                        user: user, sale: sale.id, expires: Date(timeIntervalSince1970: Double(expiresAt) / 1000)))
+                try admit(user, to: sale, slot: slot, context: context)
+                return Answer(
+                    token: token, expiresAt: expiresAt, orderUrl: OrderFunction.orderPath(secret: sale.secret))
+            }
         } catch let error as HTTPError {
             slot.increment(SaleGate.counter(for: error.code))
             throw error

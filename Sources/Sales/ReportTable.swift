@@ -26,6 +26,7 @@ public enum ReportTable {
             "sold:      \(report.sold) (inventory version \(report.version))",
             "starts:    \(report.startsAt)",
             "ends:      \(report.endsAt ?? "-")",
+            "per IP:    \(report.perIPRate == 0 ? "no limit" : "\(report.perIPRate) requests/s")",
         ]
         if let segment = report.segment {
             lines.append(

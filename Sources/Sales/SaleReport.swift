@@ -15,6 +15,8 @@ public struct SaleReport: Codable, Sendable, Equatable {
     public var version: Int64
     public var startsAt: String
     public var endsAt: String?
+    /// Requests per second per client address; 0 is no limit.
+    public var perIPRate: Int64
     /// The segment's view: its remaining stock and sold-out flag, nil when its slot is not
     /// (yet) configured for this sale.
     public var segment: SegmentFigures?
@@ -38,6 +40,7 @@ public struct SaleReport: Codable, Sendable, Equatable {
         version = sale.version
         startsAt = iso8601(sale.startsAt)
         endsAt = sale.endsAt.map(iso8601)
+        perIPRate = sale.perIPRate
         let configured = slot.configuration() == SaleDesk.configuration(of: sale)
         segment =
             configured

@@ -3,4 +3,6 @@ public enum SlotCounter: Int, CaseIterable, Sendable {
     case attempts, admissions, orders
     case rejectedNotStarted, rejectedSoldOut, rejectedEnded, rejectedAlreadyOrdered
     case rejectedInvalidToken, rejectedUnauthorized, rejectedBusy, rejectedRateLimited, rejectedCaptcha, rejectedOther
+    /// Requests let through unguarded because the account or address table had no room.
+    case unguardedTableFull
 }

@@ -15,10 +15,12 @@ public struct Sale: Codable, Sendable, Equatable {
     /// The random part of the order URL, revealed only once the sale is open.
     public var secret: String
     public var createdAt: Int64
+    /// Token and order requests a client address may make per second for this sale; 0 is no limit.
+    public var perIPRate: Int64
 
     public init(
         id: String, slot: Int, title: String, price: Int64, stock: Int64, remaining: Int64, version: Int64,
-        startsAt: Int64, endsAt: Int64?, secret: String, createdAt: Int64
+        startsAt: Int64, endsAt: Int64?, secret: String, createdAt: Int64, perIPRate: Int64 = 0
     ) {
         self.id = id
         self.slot = slot
@@ -31,6 +33,7 @@ public struct Sale: Codable, Sendable, Equatable {
         self.endsAt = endsAt
         self.secret = secret
         self.createdAt = createdAt
+        self.perIPRate = perIPRate
     }
 
     public var sold: Int64 { stock - remaining }
@@ -58,18 +61,25 @@ public struct NewSale: Sendable, Equatable {
     public var stock: Int64
     public var startsAt: Int64
     public var endsAt: Int64?
+    /// Requests per second per client address; 0 is no limit.
+    public var perIPRate: Int64
 
-    public init(id: String, title: String, price: Int64, stock: Int64, startsAt: Int64, endsAt: Int64?) {
+    public init(
+        id: String, title: String, price: Int64, stock: Int64, startsAt: Int64, endsAt: Int64?, perIPRate: Int64 = 0
+    ) {
         self.id = id
         self.title = title
         self.price = price
         self.stock = stock
         self.startsAt = startsAt
         self.endsAt = endsAt
+        self.perIPRate = perIPRate
     }
 
     /// The largest stock one sale may hold.
     public static let maxStock: Int64 = 10_000_000
+    /// The highest per-address rate a sale may set, in requests per second.
+    public static let maxPerIPRate: Int64 = 1000
 
     /// Throws the first value an operator must fix.
     public func validate() throws(StoreError) {
@@ -90,6 +100,9 @@ public struct NewSale: Sendable, Equatable {
             throw .invalid("the stock must be between 1 and \(Self.maxStock)")
         }
         if let endsAt, endsAt <= startsAt { throw .invalid("the end must be after the start") }
+        guard (0...Self.maxPerIPRate).contains(perIPRate) else {
+            throw .invalid("the per-address rate must be 0 (no limit) to \(Self.maxPerIPRate) requests a second")
+        }
     }
 }
 

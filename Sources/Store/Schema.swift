@@ -28,7 +28,11 @@ enum Schema {
             status TEXT NOT NULL DEFAULT 'placed',
             UNIQUE (sale, user)
         ) STRICT;
+        """,
         """
+        ALTER TABLE sales ADD COLUMN per_ip_rate INTEGER NOT NULL DEFAULT 0
+            CHECK (per_ip_rate >= 0 AND per_ip_rate <= 1000);
+        """,
     ]
 
     /// The most sales a database holds: one per slot of the stock segment.

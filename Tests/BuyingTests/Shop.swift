@@ -67,12 +67,14 @@ final class Shop: @unchecked Sendable {
 
     /// Creates a sale that starts `startsInMs` from the test's now.
     @discardableResult
-    func createSale(_ id: String, stock: Int64, startsInMs: Int64 = 0, endsInMs: Int64? = nil) throws -> Sale {
+    func createSale(
+        _ id: String, stock: Int64, startsInMs: Int64 = 0, endsInMs: Int64? = nil, perIPRate: Int64 = 0
+    ) throws -> Sale {
         let now = clock.ms
         return try desk.create(
             NewSale(
                 id: id, title: "Sale \(id)", price: 100, stock: stock, startsAt: now + startsInMs,
-                endsAt: endsInMs.map { now + $0 }), nowMs: now)
+                endsAt: endsInMs.map { now + $0 }, perIPRate: perIPRate), nowMs: now)
     }
 
     func identity(_ user: String) throws -> String {
@@ -96,18 +98,26 @@ final class Shop: @unchecked Sendable {
         }
     }
 
-    func askToken(_ user: String?, sale: String) throws -> Response {
+    func askToken(_ user: String?, sale: String, from address: String = "127.0.0.1") throws -> Response {
         let body = Array(#"{"sale":"\#(sale)"}"#.utf8)
-        return call(token, Request(method: .post, path: "/api/token", headers: try headers(user), body: body))
+        return call(
+            token,
+            Request(
+                method: .post, path: "/api/token", headers: try headers(user), remoteAddress: address, body: body))
     }
 
     func askPrecheck(_ sale: String) -> Response {
         call(precheck, Request(method: .get, path: "/api/precheck", query: Query([.init(name: "sale", value: sale)])))
     }
 
-    func placeOrder(_ user: String?, path: String, sale: String, token: String) throws -> Response {
+    func placeOrder(
+        _ user: String?, path: String, sale: String, token: String, from address: String = "127.0.0.1"
+    ) throws -> Response {
         let body = try JSONSerialization.data(withJSONObject: ["sale": sale, "token": token])
-        return call(order, Request(method: .post, path: path, headers: try headers(user), body: Array(body)))
+        return call(
+            order,
+            Request(
+                method: .post, path: path, headers: try headers(user), remoteAddress: address, body: Array(body)))
     }
 
     /// Gets a token through the token function and orders with it.

@@ -24,8 +24,13 @@ final class LiveShop: @unchecked Sendable {
     /// measure the order path rather than the admission cap.
     init(environment: [String: String] = [:]) throws {
         project = try ProjectCopy(
-            environment: ["FLASHSALE_ADMISSION_MULTIPLE": "1000000", "FLASHSALE_RECONCILE_INTERVAL_MS": "200"]
-                .merging(environment) { $1 })
+            // A process killed holding an account's lease locks that buyer out for one lease:
+            // 1 s, within what buyRetrying waits.
+            environment: [
+                "FLASHSALE_ADMISSION_MULTIPLE": "1000000", "FLASHSALE_RECONCILE_INTERVAL_MS": "200",
+                "FLASHSALE_ACCOUNT_LEASE_MS": "1000",
+            ]
+            .merging(environment) { $1 })
         serve = try ServeProcess(root: project.root)
         let data = serve.data
         desk = try SaleDesk(databasePath: data.database, segmentPath: data.segment, nowMs: Self.now())
@@ -40,9 +45,11 @@ final class LiveShop: @unchecked Sendable {
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     @discardableResult
-    func createSale(_ id: String, stock: Int64, startsInMs: Int64 = 0) throws -> Sale {
+    func createSale(_ id: String, stock: Int64, startsInMs: Int64 = 0, perIPRate: Int64 = 0) throws -> Sale {
         try desk.create(
-            NewSale(id: id, title: id, price: 100, stock: stock, startsAt: Self.now() + startsInMs, endsAt: nil),
+            NewSale(
+                id: id, title: id, price: 100, stock: stock, startsAt: Self.now() + startsInMs, endsAt: nil,
+                perIPRate: perIPRate),
             nowMs: Self.now())
     }
 

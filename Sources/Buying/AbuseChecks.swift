@@ -1,0 +1,54 @@
+import FastCGI
+import HTTPTypes
+import Segment
+import Store
+
+/// The checks that make a script lose, answered from the segment before a request takes stock
+/// or a database connection: a rate per client address and sale, and one active request per
+/// account. When a table has no room the request goes ahead, counted, rather than lock anyone out.
+enum AbuseChecks {
+    static let accountBusy = HTTPError.fixed(
+        .busy, "another request of this account is in progress; retry when it has answered",
+        headers: [.retryAfter: "1"])
+
+    /// Refuses with 429 `rate_limited` and `Retry-After` when the client address is over the
+    /// sale's per-address rate.
+    static func limitRate(_ request: Request, sale: Sale, slot: SaleSlot, context: BuyingContext) throws {
+        guard sale.perIPRate > 0 else { return }
+        let address = ClientAddress.of(request, trusting: context.settings.trustedProxies)
+        let key = fnv1a64(Array(address.utf8)) ^ StockSegment.saleKey(sale.id)
+        let verdict = context.segment.addressRates.admit(
+            key, nowMs: context.clock(), perSecond: Int(sale.perIPRate), maxBlockMs: context.settings.rateBlockMs)
+        switch verdict {
+        case .allowed:
+            return
+        case .tableFull:
+            slot.increment(.unguardedTableFull)
+        case .limited(let retryAfterMs):
+            let seconds = (retryAfterMs + 999) / 1000
+            throw HTTPError(
+                .rateLimited, "too many requests from this address for this sale; retry in \(seconds) s",
+                headers: [.retryAfter: String(seconds)])
+        }
+    }
+
+    /// Runs `body` holding `user`'s lease; `busy` at once while another request of the account
+    /// holds it. The lease is given back when `body` returns or throws.
+    static func oneAtATime<T>(
+        _ user: String, slot: SaleSlot, context: BuyingContext, _ body: () throws -> T
+    ) throws -> T {
+        let leases = context.segment.accountLeases
+        switch leases.acquire(
+            fnv1a64(Array(user.utf8)), nowMs: context.clock(), leaseMs: context.settings.accountLeaseMs)
+        {
+        case .busy:
+            throw accountBusy
+        case .tableFull:
+            slot.increment(.unguardedTableFull)
+            return try body()
+        case .acquired(let lease):
+            defer { leases.release(lease) }
+            return try body()
+        }
+    }
+}

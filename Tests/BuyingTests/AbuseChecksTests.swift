@@ -1,0 +1,111 @@
+import FastCGI
+import Foundation
+import HTTPTypes
+import Segment
+import Testing
+
+@testable import Buying
+
+@Suite struct AbuseChecksTests {
+    func code(_ response: Response) throws -> String? {
+        let body = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+        return (body?["error"] as? [String: Any])?["code"] as? String
+    }
+
+    /// Many accounts from one address: the sale's rate per address, then 429 with the wait.
+    @Test func oneAddressGetsItsRateOfTokensAndThenAWait() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 100, perIPRate: 3)
+        let answers = try (0..<5).map { try shop.askToken("user\($0)", sale: "mug", from: "203.0.113.9") }
+        #expect(answers.prefix(3).allSatisfy { $0.status == .ok })
+        for refused in answers.suffix(2) {
+            #expect(refused.status == .tooManyRequests)
+            #expect(try code(refused) == "rate_limited")
+            #expect(Int(refused.headers[.retryAfter] ?? "") ?? 0 >= 1)
+        }
+        #expect(try shop.askToken("other", sale: "mug", from: "198.51.100.7").status == .ok)
+        let slot = try shop.state(of: "mug").slot
+        #expect(slot.count(.rejectedRateLimited) == 2 && slot.count(.admissions) == 4)
+        // Waiting as told lets the address in again.
+        shop.clock.advance(by: Int64(answers[4].headers[.retryAfter] ?? "0")! * 1000)
+        #expect(try shop.askToken("user9", sale: "mug", from: "203.0.113.9").status == .ok)
+    }
+
+    @Test func ordersCountAgainstTheRateToo() throws {
+        let shop = try Shop()
+        let sale = try shop.createSale("mug", stock: 100, perIPRate: 1)
+        let token = try shop.mintOrderToken(user: "ann", sale: "mug")
+        let path = OrderFunction.orderPath(secret: sale.secret)
+        let first = try shop.placeOrder("ann", path: path, sale: "mug", token: token, from: "192.0.2.1")
+        #expect(first.status == .created)
+        let second = try shop.placeOrder("bob", path: path, sale: "mug", token: token, from: "192.0.2.1")
+        #expect(second.status == .tooManyRequests)
+        #expect(try code(second) == "rate_limited")
+        #expect(try shop.state(of: "mug").sale.remaining == 99)
+    }
+
+    @Test func aSaleWithoutARateLimitsNoOne() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 100)
+        for index in 0..<50 {
+            #expect(try shop.askToken("user\(index)", sale: "mug", from: "203.0.113.9").status == .ok)
+        }
+    }
+
+    /// While one request of an account runs (its lease held, here by the test as another
+    /// process would), a second is refused at once, before any database read or stock taken.
+    @Test func aSecondRequestOfAnAccountIsBusyUntilTheFirstEnds() throws {
+        let shop = try Shop()
+        let sale = try shop.createSale("mug", stock: 5)
+        let leases = shop.desk.segment.accountLeases
+        guard
+            case .acquired(let lease) = leases.acquire(fnv1a64(Array("ann".utf8)), nowMs: shop.clock.ms, leaseMs: 5_000)
+        else {
+            Issue.record("the test could not take ann's lease")
+            return
+        }
+        let token = try shop.askToken("ann", sale: "mug")
+        #expect(token.status == .serviceUnavailable)
+        #expect(try code(token) == "busy")
+        #expect(token.headers[.retryAfter] == "1")
+        let order = try shop.placeOrder(
+            "ann", path: OrderFunction.orderPath(secret: sale.secret), sale: "mug",
+            token: try shop.mintOrderToken(user: "ann", sale: "mug"))
+        #expect(order.status == .serviceUnavailable)
+        #expect(try shop.state(of: "mug").slot.remaining == 5)
+        #expect(try shop.askToken("bob", sale: "mug").status == .ok)
+        leases.release(lease)
+        #expect(try shop.buy("ann", sale: "mug").status == .created)
+    }
+
+    /// A process that died holding an account's lease locks it out for one lease at most.
+    @Test func aLeaseLeftByADeadProcessEnds() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 5)
+        _ = shop.desk.segment.accountLeases.acquire(
+            fnv1a64(Array("ann".utf8)), nowMs: shop.clock.ms, leaseMs: shop.context.settings.accountLeaseMs)
+        #expect(try shop.askToken("ann", sale: "mug").status == .serviceUnavailable)
+        shop.clock.advance(by: shop.context.settings.accountLeaseMs + 20)
+        #expect(try shop.askToken("ann", sale: "mug").status == .ok)
+    }
+
+    @Test(
+        arguments: [
+            // lighttpd's address, trusted proxies, X-Forwarded-For, the client address used
+            ("203.0.113.9", [], "198.51.100.1", "203.0.113.9"),  // no proxy trusted: the header is ignored
+            ("10.0.0.1", ["10.0.0.1"], "198.51.100.1", "198.51.100.1"),
+            // What the client wrote before the proxy's hop is not believed.
+            ("10.0.0.1", ["10.0.0.1"], "6.6.6.6, 198.51.100.1", "198.51.100.1"),
+            ("10.0.0.1", ["10.0.0.1", "10.0.0.2"], "198.51.100.1, 10.0.0.2", "198.51.100.1"),
+            ("10.0.0.1", ["10.0.0.1"], "", "10.0.0.1"),
+            ("10.0.0.9", ["10.0.0.1"], "198.51.100.1", "10.0.0.9"),
+        ] as [(String, Set<String>, String, String)])
+    func theClientAddressBelievesForwardedForOnlyFromTrustedProxies(
+        _ remote: String, _ trusted: Set<String>, _ forwarded: String, _ client: String
+    ) {
+        var headers: HTTPFields = [:]
+        if !forwarded.isEmpty { headers[ClientAddress.forwardedFor] = forwarded }
+        let request = Request(method: .post, path: "/api/token", headers: headers, remoteAddress: remote)
+        #expect(ClientAddress.of(request, trusting: trusted) == client)
+    }
+}
