@@ -49,6 +49,7 @@ enum SaleGate {
         case .busy: .rejectedBusy
         case .rateLimited: .rejectedRateLimited
         case .captchaRequired, .captchaFailed: .rejectedCaptcha
+        case .forbidden: .rejectedForbidden
         default: .rejectedOther
         }
     }

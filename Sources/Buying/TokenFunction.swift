@@ -48,7 +48,11 @@ public enum TokenFunction {
         do {
             if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now) { throw refusal }
             try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context)
-            let user = try context.identity.user(of: request)
+            let claims = try context.identity.claims(of: request)
+            let user = claims.sub.value
+            if sale.minLevel > 0 && Int64(claims.level ?? 0) < sale.minLevel {
+                throw HTTPError(.forbidden, "this sale is for accounts of level \(sale.minLevel) or above")
+            }
             return try AbuseChecks.oneAtATime(user, slot: slot, context: context) {
                 if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
                 let expiresAt = now + context.settings.tokenLifetimeMs

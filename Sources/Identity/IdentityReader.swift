@@ -17,6 +17,11 @@ public struct IdentityReader: Sendable {
     /// Basic, is not an identity and the cookie is read). No identity, or one that is malformed,
     /// badly signed, expired or names no acceptable user, is 401 `unauthorized`.
     public func user(of request: Request) throws(HTTPError) -> String {
+        try claims(of: request).sub.value
+    }
+
+    /// The verified identity of `request`, with its account level; refused as ``user(of:)``.
+    public func claims(of request: Request) throws(HTTPError) -> UserClaims {
         let headers = request.headers
         let token: Substring
         let source: String
@@ -29,7 +34,7 @@ public struct IdentityReader: Sendable {
         }
         guard !token.isEmpty else { throw Self.unauthorized("\(source) is empty") }
         do throws(TokenError) {
-            return try signer.verify(String(token), as: UserClaims.self).sub.value
+            return try signer.verify(String(token), as: UserClaims.self)
         } catch {
             let message =
                 switch error {

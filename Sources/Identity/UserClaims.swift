@@ -1,19 +1,23 @@
 import Foundation
 import JWTKit
 
-/// A buyer's identity, as the main site signs it: `sub` is the user id, `exp` is enforced.
-/// Other claims the site adds (`iss`, `iat`, …) are ignored.
+/// A buyer's identity, as the main site signs it: `sub` is the user id, `exp` is enforced,
+/// `level` (optional) is the account's level, which a sale may require a minimum of. Other
+/// claims the site adds (`iss`, `iat`, …) are ignored.
 public struct UserClaims: JWTPayload, Equatable {
     public var sub: SubjectClaim
     public var exp: ExpirationClaim
+    /// The account's level on the main site; none counts as 0.
+    public var level: Int?
 
-    public init(sub: SubjectClaim, exp: ExpirationClaim) {
+    public init(sub: SubjectClaim, exp: ExpirationClaim, level: Int? = nil) {
         self.sub = sub
         self.exp = exp
+        self.level = level
     }
 
-    public init(user: String, expires: Date) {
-        self.init(sub: SubjectClaim(value: user), exp: ExpirationClaim(value: expires))
+    public init(user: String, expires: Date, level: Int? = nil) {
+        self.init(sub: SubjectClaim(value: user), exp: ExpirationClaim(value: expires), level: level)
     }
 
     /// Refuses an expired token first, then a user id that is missing or not acceptable.
@@ -25,7 +29,7 @@ public struct UserClaims: JWTPayload, Equatable {
 
 extension UserClaims {
     private enum CodingKeys: String, CodingKey {
-        case sub, exp
+        case sub, exp, level
     }
 
     /// A missing `sub` decodes as empty and is refused by `verify` after `exp`, so an expired
@@ -34,5 +38,6 @@ extension UserClaims {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.sub = try container.decodeIfPresent(SubjectClaim.self, forKey: .sub) ?? SubjectClaim(value: "")
         self.exp = try container.decode(ExpirationClaim.self, forKey: .exp)
+        self.level = try container.decodeIfPresent(Int.self, forKey: .level)
     }
 }

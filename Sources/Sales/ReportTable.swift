@@ -27,6 +27,7 @@ public enum ReportTable {
             "starts:    \(report.startsAt)",
             "ends:      \(report.endsAt ?? "-")",
             "per IP:    \(report.perIPRate == 0 ? "no limit" : "\(report.perIPRate) requests/s")",
+            "level:     \(report.minLevel == 0 ? "anyone" : "accounts of level \(report.minLevel) or above")",
         ]
         if let segment = report.segment {
             lines.append(

@@ -17,6 +17,8 @@ public struct SaleReport: Codable, Sendable, Equatable {
     public var endsAt: String?
     /// Requests per second per client address; 0 is no limit.
     public var perIPRate: Int64
+    /// The account level a buyer needs; 0 lets anyone buy.
+    public var minLevel: Int64
     /// The segment's view: its remaining stock and sold-out flag, nil when its slot is not
     /// (yet) configured for this sale.
     public var segment: SegmentFigures?
@@ -41,6 +43,7 @@ public struct SaleReport: Codable, Sendable, Equatable {
         startsAt = iso8601(sale.startsAt)
         endsAt = sale.endsAt.map(iso8601)
         perIPRate = sale.perIPRate
+        minLevel = sale.minLevel
         let configured = slot.configuration() == SaleDesk.configuration(of: sale)
         segment =
             configured

@@ -5,4 +5,5 @@ public enum SlotCounter: Int, CaseIterable, Sendable {
     case rejectedInvalidToken, rejectedUnauthorized, rejectedBusy, rejectedRateLimited, rejectedCaptcha, rejectedOther
     /// Requests let through unguarded because the account or address table had no room.
     case unguardedTableFull
+    case rejectedForbidden
 }

@@ -17,10 +17,12 @@ public struct Sale: Codable, Sendable, Equatable {
     public var createdAt: Int64
     /// Token and order requests a client address may make per second for this sale; 0 is no limit.
     public var perIPRate: Int64
+    /// The account level (the identity's `level` claim) a buyer needs; 0 lets anyone buy.
+    public var minLevel: Int64
 
     public init(
         id: String, slot: Int, title: String, price: Int64, stock: Int64, remaining: Int64, version: Int64,
-        startsAt: Int64, endsAt: Int64?, secret: String, createdAt: Int64, perIPRate: Int64 = 0
+        startsAt: Int64, endsAt: Int64?, secret: String, createdAt: Int64, perIPRate: Int64 = 0, minLevel: Int64 = 0
     ) {
         self.id = id
         self.slot = slot
@@ -34,6 +36,7 @@ public struct Sale: Codable, Sendable, Equatable {
         self.secret = secret
         self.createdAt = createdAt
         self.perIPRate = perIPRate
+        self.minLevel = minLevel
     }
 
     public var sold: Int64 { stock - remaining }
@@ -63,9 +66,12 @@ public struct NewSale: Sendable, Equatable {
     public var endsAt: Int64?
     /// Requests per second per client address; 0 is no limit.
     public var perIPRate: Int64
+    /// The account level a buyer needs; 0 lets anyone buy.
+    public var minLevel: Int64
 
     public init(
-        id: String, title: String, price: Int64, stock: Int64, startsAt: Int64, endsAt: Int64?, perIPRate: Int64 = 0
+        id: String, title: String, price: Int64, stock: Int64, startsAt: Int64, endsAt: Int64?, perIPRate: Int64 = 0,
+        minLevel: Int64 = 0
     ) {
         self.id = id
         self.title = title
@@ -74,6 +80,7 @@ public struct NewSale: Sendable, Equatable {
         self.startsAt = startsAt
         self.endsAt = endsAt
         self.perIPRate = perIPRate
+        self.minLevel = minLevel
     }
 
     /// The largest stock one sale may hold.
@@ -103,6 +110,7 @@ public struct NewSale: Sendable, Equatable {
         guard (0...Self.maxPerIPRate).contains(perIPRate) else {
             throw .invalid("the per-address rate must be 0 (no limit) to \(Self.maxPerIPRate) requests a second")
         }
+        guard minLevel >= 0 else { throw .invalid("the minimum account level must be 0 (anyone) or more") }
     }
 }
 

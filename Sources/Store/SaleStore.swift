@@ -36,7 +36,7 @@ public final class SaleStore {
     private let rollback: Statement
 
     private static let saleColumns =
-        "id, slot, title, price, stock, remaining, version, starts_at, ends_at, secret, created_at, per_ip_rate"
+        "id, slot, title, price, stock, remaining, version, starts_at, ends_at, secret, created_at, per_ip_rate, min_level"
 
     public init(path: String, synchronous: Synchronous = .full) throws(SQLiteError) {
         database = try Database(path: path)
@@ -47,8 +47,9 @@ public final class SaleStore {
         databaseID = UInt64(id, radix: 16) ?? 0
         insertSale = try database.prepare(
             """
-            INSERT INTO sales (id, slot, title, price, stock, remaining, starts_at, ends_at, secret, created_at, per_ip_rate)
-            VALUES (?1, (SELECT COALESCE(MAX(slot) + 1, 0) FROM sales), ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9)
+            INSERT INTO sales (
+              id, slot, title, price, stock, remaining, starts_at, ends_at, secret, created_at, per_ip_rate, min_level)
+            VALUES (?1, (SELECT COALESCE(MAX(slot) + 1, 0) FROM sales), ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
             RETURNING \(Self.saleColumns)
             """)
         selectSale = try database.prepare("SELECT \(Self.saleColumns) FROM sales WHERE id = ?")
@@ -71,7 +72,7 @@ public final class SaleStore {
         let values: [SQLValue] = [
             .text(new.id), .text(new.title), .integer(new.price), .integer(new.stock), .integer(new.startsAt),
             new.endsAt.map(SQLValue.integer) ?? .null, .text(randomHex(bytes: 16)), .integer(nowMs),
-            .integer(new.perIPRate),
+            .integer(new.perIPRate), .integer(new.minLevel),
         ]
         do {
             guard let row = try insertSale.query(values).first else { throw StoreError.unknownSale(new.id) }
@@ -100,13 +101,13 @@ public final class SaleStore {
                 let row = try database.prepare(
                     """
                     UPDATE sales SET title = ?2, price = ?3, stock = ?4, remaining = ?4, version = version + 1,
-                      starts_at = ?5, ends_at = ?6, secret = ?7, created_at = ?8, per_ip_rate = ?9
+                      starts_at = ?5, ends_at = ?6, secret = ?7, created_at = ?8, per_ip_rate = ?9, min_level = ?10
                     WHERE id = ?1 RETURNING \(Self.saleColumns)
                     """
                 ).query([
                     .text(new.id), .text(new.title), .integer(new.price), .integer(new.stock), .integer(new.startsAt),
                     new.endsAt.map(SQLValue.integer) ?? .null, .text(randomHex(bytes: 16)), .integer(nowMs),
-                    .integer(new.perIPRate),
+                    .integer(new.perIPRate), .integer(new.minLevel),
                 ]).first
                 guard let row else { throw StoreError.unknownSale(new.id) }
                 try commit.execute()
@@ -200,6 +201,7 @@ public final class SaleStore {
             id: row[0].text ?? "", slot: Int(row[1].integer ?? 0), title: row[2].text ?? "",
             price: row[3].integer ?? 0, stock: row[4].integer ?? 0, remaining: row[5].integer ?? 0,
             version: row[6].integer ?? 0, startsAt: row[7].integer ?? 0, endsAt: row[8].integer,
-            secret: row[9].text ?? "", createdAt: row[10].integer ?? 0, perIPRate: row[11].integer ?? 0)
+            secret: row[9].text ?? "", createdAt: row[10].integer ?? 0, perIPRate: row[11].integer ?? 0,
+            minLevel: row[12].integer ?? 0)
     }
 }

@@ -33,6 +33,9 @@ enum Schema {
         ALTER TABLE sales ADD COLUMN per_ip_rate INTEGER NOT NULL DEFAULT 0
             CHECK (per_ip_rate >= 0 AND per_ip_rate <= 1000);
         """,
+        """
+        ALTER TABLE sales ADD COLUMN min_level INTEGER NOT NULL DEFAULT 0 CHECK (min_level >= 0);
+        """,
     ]
 
     /// The most sales a database holds: one per slot of the stock segment.

@@ -30,6 +30,8 @@ struct SaleCommand: ParsableCommand {
         @Option(help: "When the sale ends, ISO 8601.") var end: String?
         @Option(help: "Token and order requests per second one client address may make (0: no limit).")
         var perIpRate: Int64 = 0
+        @Option(help: "The account level (the identity's level claim) a buyer needs (0: anyone).")
+        var minLevel: Int64 = 0
         @Flag(help: "Print the sale as JSON.") var json = false
 
         /// Ten years, in seconds: the furthest --starts-in or --ends-in may reach.
@@ -58,7 +60,7 @@ struct SaleCommand: ParsableCommand {
                     id: id, title: title, price: price, stock: stock,
                     startsAt: try startsIn.map { now + $0 * 1000 } ?? parseTime(start ?? "", option: "--start"),
                     endsAt: try endsIn.map { now + $0 * 1000 } ?? end.map { try parseTime($0, option: "--end") },
-                    perIPRate: perIpRate)
+                    perIPRate: perIpRate, minLevel: minLevel)
                 let sale = try desk.create(new, nowMs: now)
                 try data.directory.publishSite(storefront, sales: try desk.store.sales())
                 try printReport(try desk.report(sale.id, nowMs: now), json: json)

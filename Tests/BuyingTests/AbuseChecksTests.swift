@@ -1,6 +1,7 @@
 import FastCGI
 import Foundation
 import HTTPTypes
+import Identity
 import Segment
 import Testing
 
@@ -107,5 +108,23 @@ import Testing
         if !forwarded.isEmpty { headers[ClientAddress.forwardedFor] = forwarded }
         let request = Request(method: .post, path: "/api/token", headers: headers, remoteAddress: remote)
         #expect(ClientAddress.of(request, trusting: trusted) == client)
+    }
+
+    /// A sale for accounts of a minimum level: the identity's level claim decides.
+    @Test(arguments: [(nil, 403), (2, 403), (3, 200), (7, 200)] as [(Int?, Int)])
+    func anAccountBelowTheSalesLevelIsForbidden(_ level: Int?, _ status: Int) throws {
+        let shop = try Shop()
+        try shop.createSale("vip", stock: 5, minLevel: 3)
+        let identity = try shop.identitySigner.sign(UserClaims(user: "ann", expires: Date() + 600, level: level))
+        let answer = shop.call(
+            shop.token,
+            Request(
+                method: .post, path: "/api/token", headers: [.authorization: "Bearer \(identity)"],
+                body: Array(#"{"sale":"vip"}"#.utf8)))
+        #expect(answer.status.code == status)
+        if status == 403 {
+            #expect(try code(answer) == "forbidden")
+            #expect(try shop.state(of: "vip").slot.count(.rejectedForbidden) == 1)
+        }
     }
 }

@@ -45,6 +45,13 @@ import Testing
         let shown = try flashsale("sale show xmas")
         #expect(shown.stdout.contains("starts:    2030-12-24T18:00:00.000Z"))
         #expect(shown.stdout.contains("state:     scheduled"))
+        #expect(shown.stdout.contains("per IP:    no limit") && shown.stdout.contains("level:     anyone"))
+
+        let guarded = try flashsale(
+            "sale create vip --title V --price 1 --stock 3 --starts-in 60 --per-ip-rate 5 --min-level 2 --json")
+        let vip = try #require(try JSONSerialization.jsonObject(with: Data(guarded.stdout.utf8)) as? [String: Any])
+        #expect(vip["perIPRate"] as? Int == 5 && vip["minLevel"] as? Int == 2)
+        #expect(try flashsale("sale show vip").stdout.contains("per IP:    5 requests/s"))
 
         let reconciled = try flashsale("reconcile spring")
         #expect(reconciled.status == 0)
@@ -72,6 +79,9 @@ import Testing
         ("sale create x --title t --price 1 --stock 3 --start 2030-01-01T25:00:00Z", "is not a real time"),
         ("sale create x --title t --price 1 --stock 3 --starts-in 9223372036854775", "within ten years"),
         ("sale create x --title t --price 1 --stock 3", "give exactly one of --starts-in and --start"),
+        ("sale create x --title t --price 1 --stock 3 --starts-in 1 --per-ip-rate 1001", "per-address rate must be"),
+        ("sale create x --title t --price 1 --stock 3 --starts-in 1 --per-ip-rate=-1", "per-address rate must be"),
+        ("sale create x --title t --price 1 --stock 3 --starts-in 1 --min-level=-1", "minimum account level"),
         ("sale show nope", "no sale has id \"nope\""),
         ("orders nope", "no sale has id \"nope\""),
         ("reconcile nope", "no sale has id \"nope\""),
@@ -94,7 +104,9 @@ import Testing
         let directory = DataDirectory(path: data.path)
         let signer = TokenSigner(secret: try directory.keyBytes(directory.identityKey))
         let claims = try signer.verify(printed.stdout.trimmingCharacters(in: .newlines), as: UserClaims.self)
-        #expect(claims.sub.value == "alice")
+        #expect(claims.sub.value == "alice" && claims.level == nil)
+        let levelled = try flashsale("user-token bob --level 4").stdout.trimmingCharacters(in: .newlines)
+        #expect(try signer.verify(levelled, as: UserClaims.self).level == 4)
         let left = claims.exp.value.timeIntervalSinceNow
         #expect(left > 100 && left <= 120)
         let other = TokenSigner(secret: Array(repeating: 7, count: 32))
