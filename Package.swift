@@ -57,9 +57,10 @@ let package = Package(
             name: "Sales",
             dependencies: ["Segment", "Store", .product(name: "CSV", package: "CSV.swift")]
         ),
+        .target(name: "Challenges", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "Buying",
-            dependencies: ["FastCGI", "Hosting", "Identity", "POSIX", "Sales", "Segment", "Store"]
+            dependencies: ["Challenges", "FastCGI", "Hosting", "Identity", "POSIX", "Sales", "Segment", "Store"]
         ),
         .target(name: "CProcessShims"),
         .target(
@@ -90,7 +91,9 @@ let package = Package(
         ),
         .testTarget(
             name: "BuyingTests",
-            dependencies: ["Buying", "FastCGI", "Hosting", "Identity", "Sales", "Segment", "Store", "TestSupport"]
+            dependencies: [
+                "Buying", "Challenges", "FastCGI", "Hosting", "Identity", "Sales", "Segment", "Store", "TestSupport",
+            ]
         ),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Functions", "TestSupport"]),
         .testTarget(name: "HostingTests", dependencies: ["Hosting", "Store", "TestSupport"]),

@@ -1,3 +1,4 @@
+import Challenges
 import FastCGI
 import Foundation
 import Hosting
@@ -19,6 +20,8 @@ public final class BuyingContext: @unchecked Sendable {
     public let settings: BuyingSettings
     let identity: IdentityReader
     let orderTokens: TokenSigner
+    /// Digests of captcha answers, under the same secret as the order tokens.
+    let answers: AnswerDigest
     let clock: @Sendable () -> Int64
 
     private let lock = Mutex(())
@@ -30,6 +33,8 @@ public final class BuyingContext: @unchecked Sendable {
     private var slotIndexByKey: [UInt64: Int] = [:]
     private var slotsScannedAtMs: Int64?
     private var segmentCheckedAtMs: Int64
+    /// Per sale, the questions of its question captcha, read once.
+    private var questionsBySale: [String: [SaleQuestion]] = [:]
     /// Per sale, the users this process admitted in the current window.
     private var admitted: [String: (window: UInt32, users: Set<String>)] = [:]
 
@@ -41,7 +46,9 @@ public final class BuyingContext: @unchecked Sendable {
         data = DataDirectory(path: settings.dataDirectory)
         try data.checkUsable()
         identity = IdentityReader(signer: TokenSigner(secret: try data.keyBytes(data.identityKey)))
-        orderTokens = TokenSigner(secret: try data.keyBytes(data.secretKey))
+        let secret = try data.keyBytes(data.secretKey)
+        orderTokens = TokenSigner(secret: secret)
+        answers = AnswerDigest(secret: secret)
         busyGate = BusyGate(
             queueLimit: Int(settings.orderQueueLimit), maxRefusalsInARow: Int(settings.orderRefusalsInARow))
         let now = clock()
@@ -75,6 +82,14 @@ public final class BuyingContext: @unchecked Sendable {
     }
 
     var store: SaleStore { desk.store }
+
+    /// The questions of `sale`'s question captcha (read from SQLite once per process).
+    func questions(of sale: Sale) throws -> [SaleQuestion] {
+        if let known = questionsBySale[sale.id] { return known }
+        let questions = try store.questions(ofSale: sale.id)
+        questionsBySale[sale.id] = questions
+        return questions
+    }
 
     /// The stock segment as now mapped (it is opened again when its file is replaced).
     var segment: StockSegment { desk.segment }

@@ -12,6 +12,8 @@ import Store
 public enum TokenFunction {
     struct Body: Decodable {
         var sale: String
+        /// The captcha pass, for a sale that asks for one.
+        var pass: String?
     }
 
     /// What a buyer gets.
@@ -27,8 +29,8 @@ public enum TokenFunction {
             name: "token",
             routes: [
                 Route("/api/token", methods: [.post]) { request in
-                    let body = try request.decodeJSON(Body.self, example: #"{"sale":"ID"}"#)
-                    let answer = try context.serially { try issue(request, sale: body.sale, context: context) }
+                    let body = try request.decodeJSON(Body.self, example: #"{"sale":"ID","pass":"(if asked)"}"#)
+                    let answer = try context.serially { try issue(request, body: body, context: context) }
                     return try Response.json(answer)
                 }
             ])
@@ -39,7 +41,8 @@ public enum TokenFunction {
     /// check. Then the client address's rate, the identity, and the rest under the account's
     /// lease (one active request per account). The token is signed before the admission is counted, so a failure to sign spends
     /// none; a buyer who asks again within the window gets a fresh token without counting twice.
-    static func issue(_ request: Request, sale id: String, context: BuyingContext) throws -> Answer {
+    static func issue(_ request: Request, body: Body, context: BuyingContext) throws -> Answer {
+        let id = body.sale
         let now = context.clock()
         guard let sale = try context.sale(id: id, nowMs: now) else {
             throw HTTPError(.notFound, "no sale has id \"\(id)\"")
@@ -54,19 +57,42 @@ public enum TokenFunction {
                 throw HTTPError(.forbidden, "this sale is for accounts of level \(sale.minLevel) or above")
             }
             return try AbuseChecks.oneAtATime(user, slot: slot, context: context) {
-                if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
-                let expiresAt = now + context.settings.tokenLifetimeMs
-                let token = try context.orderTokens.sign(
-                    OrderTokenClaims(
-                        user: user, sale: sale.id, expires: Date(timeIntervalSince1970: Double(expiresAt) / 1000)))
-                try admit(user, to: sale, slot: slot, context: context)
-                return Answer(
-                    token: token, expiresAt: expiresAt, orderUrl: OrderFunction.orderPath(secret: sale.secret))
+                // A pass is spent only by a token issued: a refusal below gives it back.
+                let spent = try spendPass(body.pass, user: user, sale: sale, context: context)
+                do {
+                    if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
+                    let expiresAt = now + context.settings.tokenLifetimeMs
+                    let token = try context.orderTokens.sign(
+                        OrderTokenClaims(
+                            user: user, sale: sale.id, expires: Date(timeIntervalSince1970: Double(expiresAt) / 1000)))
+                    try admit(user, to: sale, slot: slot, context: context)
+                    return Answer(
+                        token: token, expiresAt: expiresAt, orderUrl: OrderFunction.orderPath(secret: sale.secret))
+                } catch {
+                    if let spent { context.segment.accountLeases.release(spent) }
+                    throw error
+                }
             }
         } catch let error as HTTPError {
             slot.increment(SaleGate.counter(for: error.code))
             throw error
         }
+    }
+
+    /// For a sale with a captcha, spends the buyer's pass: missing is 403 `captcha_required`;
+    /// forged, expired, another user's or sale's, or used already is 403 `captcha_failed`.
+    private static func spendPass(
+        _ pass: String?, user: String, sale: Sale, context: BuyingContext
+    ) throws -> AccountLeases.Lease? {
+        guard sale.captcha != .off else { return nil }
+        guard let pass, !pass.isEmpty else {
+            throw HTTPError(
+                .captchaRequired, "this sale asks for a captcha first: GET /api/captcha?sale=\(sale.id), then verify")
+        }
+        let claims = try CaptchaTokens.claims(pass, kind: .pass, context: context)
+        try CaptchaTokens.check(claims, isFor: user)
+        guard claims.sale == sale.id else { throw HTTPError(.captchaFailed, "the captcha pass is for another sale") }
+        return try CaptchaTokens.spend(claims, context: context)
     }
 
     /// Counts the buyer into the current admission window, once per window in this process;

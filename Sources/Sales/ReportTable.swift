@@ -28,6 +28,7 @@ public enum ReportTable {
             "ends:      \(report.endsAt ?? "-")",
             "per IP:    \(report.perIPRate == 0 ? "no limit" : "\(report.perIPRate) requests/s")",
             "level:     \(report.minLevel == 0 ? "anyone" : "accounts of level \(report.minLevel) or above")",
+            "captcha:   \(report.captcha.rawValue)",
         ]
         if let segment = report.segment {
             lines.append(

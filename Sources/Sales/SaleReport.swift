@@ -19,6 +19,8 @@ public struct SaleReport: Codable, Sendable, Equatable {
     public var perIPRate: Int64
     /// The account level a buyer needs; 0 lets anyone buy.
     public var minLevel: Int64
+    /// The challenge before a token.
+    public var captcha: CaptchaMode
     /// The segment's view: its remaining stock and sold-out flag, nil when its slot is not
     /// (yet) configured for this sale.
     public var segment: SegmentFigures?
@@ -44,6 +46,7 @@ public struct SaleReport: Codable, Sendable, Equatable {
         endsAt = sale.endsAt.map(iso8601)
         perIPRate = sale.perIPRate
         minLevel = sale.minLevel
+        captcha = sale.captcha
         let configured = slot.configuration() == SaleDesk.configuration(of: sale)
         segment =
             configured

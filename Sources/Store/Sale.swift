@@ -19,10 +19,13 @@ public struct Sale: Codable, Sendable, Equatable {
     public var perIPRate: Int64
     /// The account level (the identity's `level` claim) a buyer needs; 0 lets anyone buy.
     public var minLevel: Int64
+    /// The challenge a buyer passes before a token is issued.
+    public var captcha: CaptchaMode
 
     public init(
         id: String, slot: Int, title: String, price: Int64, stock: Int64, remaining: Int64, version: Int64,
-        startsAt: Int64, endsAt: Int64?, secret: String, createdAt: Int64, perIPRate: Int64 = 0, minLevel: Int64 = 0
+        startsAt: Int64, endsAt: Int64?, secret: String, createdAt: Int64, perIPRate: Int64 = 0, minLevel: Int64 = 0,
+        captcha: CaptchaMode = .off
     ) {
         self.id = id
         self.slot = slot
@@ -37,6 +40,7 @@ public struct Sale: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.perIPRate = perIPRate
         self.minLevel = minLevel
+        self.captcha = captcha
     }
 
     public var sold: Int64 { stock - remaining }
@@ -68,10 +72,14 @@ public struct NewSale: Sendable, Equatable {
     public var perIPRate: Int64
     /// The account level a buyer needs; 0 lets anyone buy.
     public var minLevel: Int64
+    /// The challenge a buyer passes before a token is issued.
+    public var captcha: CaptchaMode
+    /// The questions of a `question` captcha, one drawn at random per challenge.
+    public var questions: [SaleQuestion]
 
     public init(
         id: String, title: String, price: Int64, stock: Int64, startsAt: Int64, endsAt: Int64?, perIPRate: Int64 = 0,
-        minLevel: Int64 = 0
+        minLevel: Int64 = 0, captcha: CaptchaMode = .off, questions: [SaleQuestion] = []
     ) {
         self.id = id
         self.title = title
@@ -81,6 +89,8 @@ public struct NewSale: Sendable, Equatable {
         self.endsAt = endsAt
         self.perIPRate = perIPRate
         self.minLevel = minLevel
+        self.captcha = captcha
+        self.questions = questions
     }
 
     /// The largest stock one sale may hold.
@@ -111,6 +121,18 @@ public struct NewSale: Sendable, Equatable {
             throw .invalid("the per-address rate must be 0 (no limit) to \(Self.maxPerIPRate) requests a second")
         }
         guard minLevel >= 0 else { throw .invalid("the minimum account level must be 0 (anyone) or more") }
+        guard (captcha == .question) == !questions.isEmpty else {
+            throw .invalid("a question captcha needs at least one question, and questions need --captcha question")
+        }
+        for question in questions {
+            let printable = { (text: String) in
+                (1...500).contains(text.unicodeScalars.count)
+                    && !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            }
+            guard printable(question.question), printable(question.answer) else {
+                throw .invalid("a question and its answer must each be 1 to 500 characters, without control characters")
+            }
+        }
     }
 }
 
@@ -121,4 +143,21 @@ public struct Order: Codable, Sendable, Equatable {
     public var user: String
     public var createdAt: Int64
     public var status: String
+}
+
+/// The challenge a sale asks of a buyer before a token: none, a distorted code to read, or one
+/// of the sale's own questions.
+public enum CaptchaMode: String, Codable, Sendable, CaseIterable {
+    case off, image, question
+}
+
+/// A question of a sale's `question` captcha and its answer (case and spacing do not count).
+public struct SaleQuestion: Codable, Sendable, Equatable {
+    public var question: String
+    public var answer: String
+
+    public init(question: String, answer: String) {
+        self.question = question
+        self.answer = answer
+    }
 }

@@ -36,7 +36,7 @@ public final class SaleStore {
     private let rollback: Statement
 
     private static let saleColumns =
-        "id, slot, title, price, stock, remaining, version, starts_at, ends_at, secret, created_at, per_ip_rate, min_level"
+        "id, slot, title, price, stock, remaining, version, starts_at, ends_at, secret, created_at, per_ip_rate, min_level, captcha"
 
     public init(path: String, synchronous: Synchronous = .full) throws(SQLiteError) {
         database = try Database(path: path)
@@ -48,8 +48,9 @@ public final class SaleStore {
         insertSale = try database.prepare(
             """
             INSERT INTO sales (
-              id, slot, title, price, stock, remaining, starts_at, ends_at, secret, created_at, per_ip_rate, min_level)
-            VALUES (?1, (SELECT COALESCE(MAX(slot) + 1, 0) FROM sales), ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+              id, slot, title, price, stock, remaining, starts_at, ends_at, secret, created_at, per_ip_rate, min_level,
+              captcha)
+            VALUES (?1, (SELECT COALESCE(MAX(slot) + 1, 0) FROM sales), ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
             RETURNING \(Self.saleColumns)
             """)
         selectSale = try database.prepare("SELECT \(Self.saleColumns) FROM sales WHERE id = ?")
@@ -72,12 +73,22 @@ public final class SaleStore {
         let values: [SQLValue] = [
             .text(new.id), .text(new.title), .integer(new.price), .integer(new.stock), .integer(new.startsAt),
             new.endsAt.map(SQLValue.integer) ?? .null, .text(randomHex(bytes: 16)), .integer(nowMs),
-            .integer(new.perIPRate), .integer(new.minLevel),
+            .integer(new.perIPRate), .integer(new.minLevel), .text(new.captcha.rawValue),
         ]
         do {
-            guard let row = try insertSale.query(values).first else { throw StoreError.unknownSale(new.id) }
+            try begin.execute()
+            let sale: Sale
+            do {
+                guard let row = try insertSale.query(values).first else { throw StoreError.unknownSale(new.id) }
+                try insertQuestions(new)
+                try commit.execute()
+                sale = Self.sale(from: row)
+            } catch {
+                try? rollback.execute()
+                throw error
+            }
             try syncIfFull()
-            return Self.sale(from: row)
+            return sale
         } catch let error as SQLiteError where error.extendedResultCode == csqlite_constraint_primarykey {
             throw .duplicateSale(new.id)
         } catch let error as SQLiteError where error.extendedResultCode == csqlite_constraint_check {
@@ -101,15 +112,18 @@ public final class SaleStore {
                 let row = try database.prepare(
                     """
                     UPDATE sales SET title = ?2, price = ?3, stock = ?4, remaining = ?4, version = version + 1,
-                      starts_at = ?5, ends_at = ?6, secret = ?7, created_at = ?8, per_ip_rate = ?9, min_level = ?10
+                      starts_at = ?5, ends_at = ?6, secret = ?7, created_at = ?8, per_ip_rate = ?9, min_level = ?10,
+                      captcha = ?11
                     WHERE id = ?1 RETURNING \(Self.saleColumns)
                     """
                 ).query([
                     .text(new.id), .text(new.title), .integer(new.price), .integer(new.stock), .integer(new.startsAt),
                     new.endsAt.map(SQLValue.integer) ?? .null, .text(randomHex(bytes: 16)), .integer(nowMs),
-                    .integer(new.perIPRate), .integer(new.minLevel),
+                    .integer(new.perIPRate), .integer(new.minLevel), .text(new.captcha.rawValue),
                 ]).first
                 guard let row else { throw StoreError.unknownSale(new.id) }
+                try database.prepare("DELETE FROM sale_questions WHERE sale = ?").execute([.text(new.id)])
+                try insertQuestions(new)
                 try commit.execute()
                 try syncIfFull()
                 return Self.sale(from: row)
@@ -123,6 +137,24 @@ public final class SaleStore {
             throw .database(error)
         } catch {
             throw .invalid("\(error)")  // the do block throws only StoreError and SQLiteError
+        }
+    }
+
+    /// The questions of sale `id`'s question captcha, in the order they were given.
+    public func questions(ofSale id: String) throws(StoreError) -> [SaleQuestion] {
+        try run { () throws(SQLiteError) in
+            try database.prepare("SELECT question, answer FROM sale_questions WHERE sale = ? ORDER BY position")
+                .query([.text(id)]).map { SaleQuestion(question: $0[0].text ?? "", answer: $0[1].text ?? "") }
+        }
+    }
+
+    private func insertQuestions(_ new: NewSale) throws(SQLiteError) {
+        let insert = try database.prepare(
+            "INSERT INTO sale_questions (sale, position, question, answer) VALUES (?, ?, ?, ?)")
+        for (position, question) in new.questions.enumerated() {
+            try insert.execute([
+                .text(new.id), .integer(Int64(position)), .text(question.question), .text(question.answer),
+            ])
         }
     }
 
@@ -202,6 +234,6 @@ public final class SaleStore {
             price: row[3].integer ?? 0, stock: row[4].integer ?? 0, remaining: row[5].integer ?? 0,
             version: row[6].integer ?? 0, startsAt: row[7].integer ?? 0, endsAt: row[8].integer,
             secret: row[9].text ?? "", createdAt: row[10].integer ?? 0, perIPRate: row[11].integer ?? 0,
-            minLevel: row[12].integer ?? 0)
+            minLevel: row[12].integer ?? 0, captcha: CaptchaMode(rawValue: row[13].text ?? "") ?? .off)
     }
 }

@@ -36,6 +36,16 @@ enum Schema {
         """
         ALTER TABLE sales ADD COLUMN min_level INTEGER NOT NULL DEFAULT 0 CHECK (min_level >= 0);
         """,
+        """
+        ALTER TABLE sales ADD COLUMN captcha TEXT NOT NULL DEFAULT 'off' CHECK (captcha IN ('off', 'image', 'question'));
+        CREATE TABLE sale_questions (
+            sale TEXT NOT NULL REFERENCES sales (id),
+            position INTEGER NOT NULL,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            PRIMARY KEY (sale, position)
+        ) STRICT;
+        """,
     ]
 
     /// The most sales a database holds: one per slot of the stock segment.

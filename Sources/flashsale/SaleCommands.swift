@@ -32,6 +32,12 @@ struct SaleCommand: ParsableCommand {
         var perIpRate: Int64 = 0
         @Option(help: "The account level (the identity's level claim) a buyer needs (0: anyone).")
         var minLevel: Int64 = 0
+        @Option(help: "The challenge before a token: off, image (a code to read) or question.")
+        var captcha = CaptchaMode.off
+        @Option(help: "A question for --captcha question (repeat for several; each with its --answer).")
+        var question: [String] = []
+        @Option(help: "The answer to the --question at the same place (case and spacing do not count).")
+        var answer: [String] = []
         @Flag(help: "Print the sale as JSON.") var json = false
 
         /// Ten years, in seconds: the furthest --starts-in or --ends-in may reach.
@@ -42,6 +48,9 @@ struct SaleCommand: ParsableCommand {
                 throw ValidationError("give exactly one of --starts-in and --start")
             }
             guard endsIn == nil || end == nil else { throw ValidationError("give at most one of --ends-in and --end") }
+            guard question.count == answer.count else {
+                throw ValidationError("give one --answer for each --question, in the same order")
+            }
             for (name, seconds) in [("--starts-in", startsIn), ("--ends-in", endsIn)] {
                 if let seconds, abs(seconds) > Self.maxOffsetSeconds {
                     throw ValidationError("\(name) must be within ten years (\(Self.maxOffsetSeconds) seconds)")
@@ -60,7 +69,8 @@ struct SaleCommand: ParsableCommand {
                     id: id, title: title, price: price, stock: stock,
                     startsAt: try startsIn.map { now + $0 * 1000 } ?? parseTime(start ?? "", option: "--start"),
                     endsAt: try endsIn.map { now + $0 * 1000 } ?? end.map { try parseTime($0, option: "--end") },
-                    perIPRate: perIpRate, minLevel: minLevel)
+                    perIPRate: perIpRate, minLevel: minLevel, captcha: captcha,
+                    questions: zip(question, answer).map { SaleQuestion(question: $0, answer: $1) })
                 let sale = try desk.create(new, nowMs: now)
                 try data.directory.publishSite(storefront, sales: try desk.store.sales())
                 try printReport(try desk.report(sale.id, nowMs: now), json: json)
@@ -151,3 +161,5 @@ struct SaleTarget: ParsableArguments {
         try openDesk(data)
     }
 }
+
+extension CaptchaMode: ExpressibleByArgument {}

@@ -40,6 +40,7 @@ final class Shop: @unchecked Sendable {
     let precheck: Function
     let order: Function
     let saleFlag: Function
+    let captcha: Function
     let identitySigner: TokenSigner
     let orderSigner: TokenSigner
 
@@ -57,6 +58,7 @@ final class Shop: @unchecked Sendable {
         precheck = PrecheckFunction.function(context)
         order = OrderFunction.function(context)
         saleFlag = SaleFlagFunction.function(context)
+        captcha = CaptchaFunction.function(context)
         identitySigner = TokenSigner(secret: try data.keyBytes(data.identityKey))
         orderSigner = TokenSigner(secret: try data.keyBytes(data.secretKey))
     }
@@ -69,13 +71,14 @@ final class Shop: @unchecked Sendable {
     @discardableResult
     func createSale(
         _ id: String, stock: Int64, startsInMs: Int64 = 0, endsInMs: Int64? = nil, perIPRate: Int64 = 0,
-        minLevel: Int64 = 0
+        minLevel: Int64 = 0, captcha: CaptchaMode = .off, questions: [SaleQuestion] = []
     ) throws -> Sale {
         let now = clock.ms
         return try desk.create(
             NewSale(
                 id: id, title: "Sale \(id)", price: 100, stock: stock, startsAt: now + startsInMs,
-                endsAt: endsInMs.map { now + $0 }, perIPRate: perIPRate, minLevel: minLevel), nowMs: now)
+                endsAt: endsInMs.map { now + $0 }, perIPRate: perIPRate, minLevel: minLevel, captcha: captcha,
+                questions: questions), nowMs: now)
     }
 
     func identity(_ user: String) throws -> String {

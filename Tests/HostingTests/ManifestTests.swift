@@ -6,7 +6,8 @@ import Testing
 @Suite struct ManifestTests {
     @Test func theProjectsFunctionsLoad() throws {
         let manifests = try Manifest.loadAll(from: Paths.packageRoot + "/functions")
-        #expect(manifests.map(\.name) == ["guest", "noop", "order", "precheck", "sale-flag", "time", "token"])
+        #expect(
+            manifests.map(\.name) == ["captcha", "guest", "noop", "order", "precheck", "sale-flag", "time", "token"])
         #expect(manifests.filter(\.isDemoOnly).map(\.name) == ["guest"])
         let time = try #require(manifests.first { $0.name == "time" })
         #expect(time.route == "/api/time")

@@ -52,6 +52,11 @@ import Testing
         let vip = try #require(try JSONSerialization.jsonObject(with: Data(guarded.stdout.utf8)) as? [String: Any])
         #expect(vip["perIPRate"] as? Int == 5 && vip["minLevel"] as? Int == 2)
         #expect(try flashsale("sale show vip").stdout.contains("per IP:    5 requests/s"))
+        let quiz = try flashsale(
+            "sale create quiz --title Q --price 1 --stock 3 --starts-in 60 --captcha question --question 'Two and two?' --answer four --question 'Sky?' --answer blue"
+        )
+        #expect(quiz.status == 0, "\(quiz.stderr)")
+        #expect(try flashsale("sale show quiz").stdout.contains("captcha:   question"))
 
         let reconciled = try flashsale("reconcile spring")
         #expect(reconciled.status == 0)
@@ -82,6 +87,16 @@ import Testing
         ("sale create x --title t --price 1 --stock 3 --starts-in 1 --per-ip-rate 1001", "per-address rate must be"),
         ("sale create x --title t --price 1 --stock 3 --starts-in 1 --per-ip-rate=-1", "per-address rate must be"),
         ("sale create x --title t --price 1 --stock 3 --starts-in 1 --min-level=-1", "minimum account level"),
+        ("sale create x --title t --price 1 --stock 3 --starts-in 1 --captcha question", "needs at least one question"),
+        (
+            "sale create x --title t --price 1 --stock 3 --starts-in 1 --captcha image --question q --answer a",
+            "need --captcha question"
+        ),
+        (
+            "sale create x --title t --price 1 --stock 3 --starts-in 1 --captcha question --question q",
+            "one --answer for each"
+        ),
+        ("sale create x --title t --price 1 --stock 3 --starts-in 1 --captcha audio", "audio"),
         ("sale show nope", "no sale has id \"nope\""),
         ("orders nope", "no sale has id \"nope\""),
         ("reconcile nope", "no sale has id \"nope\""),

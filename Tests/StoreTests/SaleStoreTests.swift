@@ -142,7 +142,7 @@ import Testing
         let again = try SaleStore(path: path)
         #expect(again.databaseID == store.databaseID)
         #expect(store.databaseID != 0)
-        #expect(try again.database.text("PRAGMA user_version") == "3")
+        #expect(try again.database.text("PRAGMA user_version") == "4")
         #expect(try again.database.text("PRAGMA journal_mode") == "wal")
         #expect(again.synchronous == .full)
         // FULL is kept by syncing the log after each commit, outside the write lock: SQLite

@@ -1,0 +1,156 @@
+import Challenges
+import FastCGI
+import Foundation
+import Identity
+import Segment
+import Store
+
+/// `GET /api/captcha?sale=ID` → a challenge for the caller: `{"challenge","expiresAt"}` with
+/// `"image"` (an SVG data URL of a code to read) or `"question"` (one of the sale's own).
+/// `POST /api/captcha/verify` `{"challenge","answer"}` → `{"pass","expiresAt"}`, or 403
+/// `captcha_failed`. Both are stateless tokens signed with the data directory's secret, bound
+/// to the user and the sale, short-lived; a challenge is answered once, a pass spent once (by
+/// the token function), both through the segment's shared lease table.
+public enum CaptchaFunction {
+    static let challengeLifetimeMs: Int64 = 60_000
+    static let passLifetimeMs: Int64 = 60_000
+
+    /// A challenge as the page receives it.
+    public struct Challenge: Codable, Sendable, Equatable {
+        public var challenge: String
+        public var expiresAt: Int64
+        /// An `image` captcha: the code to read, as a `data:image/svg+xml;base64,…` URL.
+        public var image: String?
+        /// A `question` captcha: the question to answer.
+        public var question: String?
+    }
+
+    /// What a right answer earns: a pass the token function accepts once.
+    public struct Pass: Codable, Sendable, Equatable {
+        public var pass: String
+        public var expiresAt: Int64
+    }
+
+    struct Answer: Decodable {
+        var challenge: String
+        var answer: String
+    }
+
+    /// The captcha function, with the process's `context`.
+    public static func function(_ context: BuyingContext) -> Function {
+        Function(
+            name: "captcha",
+            routes: [
+                Route("/api/captcha", methods: [.get]) { request in
+                    try Response.json(try context.serially { try challenge(request, context: context) })
+                },
+                Route("/api/captcha/verify", methods: [.post]) { request in
+                    try Response.json(try context.serially { try verify(request, context: context) })
+                },
+            ])
+    }
+
+    static func challenge(_ request: Request, context: BuyingContext) throws -> Challenge {
+        guard let id = request.query["sale"], !id.isEmpty else {
+            throw HTTPError(.badRequest, "name the sale: /api/captcha?sale=ID")
+        }
+        let now = context.clock()
+        guard let sale = try context.sale(id: id, nowMs: now) else {
+            throw HTTPError(.notFound, "no sale has id \"\(id)\"")
+        }
+        guard sale.captcha != .off else { throw HTTPError(.notFound, "sale \"\(id)\" asks for no captcha") }
+        let slot = try context.slot(for: sale, nowMs: now)
+        try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context)
+        let user = try context.identity.user(of: request)
+        let challengeID = randomHex(bytes: 12)
+        let answer: String
+        var challenge = Challenge(challenge: "", expiresAt: now + challengeLifetimeMs)
+        if sale.captcha == .question, let asked = try context.questions(of: sale).randomElement() {
+            answer = asked.answer
+            challenge.question = asked.question
+        } else {
+            answer = CaptchaImage.code()
+            challenge.image = "data:image/svg+xml;base64," + Data(CaptchaImage.svg(answer).utf8).base64EncodedString()
+        }
+        challenge.challenge = try context.orderTokens.sign(
+            CaptchaClaims(
+                kind: .challenge, user: user, sale: sale.id, id: challengeID, expires: date(challenge.expiresAt),
+                digest: context.answers.digest(challenge: challengeID, answer: answer)))
+        return challenge
+    }
+
+    static func verify(_ request: Request, context: BuyingContext) throws -> Pass {
+        let body = try request.decodeJSON(Answer.self, example: #"{"challenge":"…","answer":"…"}"#)
+        let user = try context.identity.user(of: request)
+        let claims = try CaptchaTokens.claims(body.challenge, kind: .challenge, context: context)
+        let now = context.clock()
+        guard let sale = try context.sale(id: claims.sale, nowMs: now) else {
+            throw HTTPError(.captchaFailed, "the challenge names no sale here; ask for another")
+        }
+        let slot = try context.slot(for: sale, nowMs: now)
+        do {
+            try CaptchaTokens.check(claims, isFor: user)
+            try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context)
+            // One answer per challenge: a script cannot try every code against one image.
+            _ = try CaptchaTokens.spend(claims, context: context)
+            guard let digest = claims.digest,
+                context.answers.matches(digest, challenge: claims.jti, answer: body.answer)
+            else {
+                throw HTTPError(.captchaFailed, "the answer is wrong; ask for another challenge")
+            }
+        } catch let error as HTTPError {
+            slot.increment(SaleGate.counter(for: error.code))
+            throw error
+        }
+        let expiresAt = now + passLifetimeMs
+        let pass = try context.orderTokens.sign(
+            CaptchaClaims(kind: .pass, user: user, sale: sale.id, id: randomHex(bytes: 12), expires: date(expiresAt)))
+        return Pass(pass: pass, expiresAt: expiresAt)
+    }
+
+    static func date(_ milliseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+}
+
+/// Reading and spending captcha challenges and passes.
+enum CaptchaTokens {
+    /// The claims of `token` when it is a valid, unexpired `kind`; otherwise 403 `captcha_failed`.
+    static func claims(_ token: String, kind: CaptchaClaims.Kind, context: BuyingContext) throws(HTTPError)
+        -> CaptchaClaims
+    {
+        let claims: CaptchaClaims
+        do {
+            claims = try context.orderTokens.verify(token, as: CaptchaClaims.self)
+        } catch .expired {
+            throw HTTPError(.captchaFailed, "the captcha \(kind.rawValue) has expired; ask for another challenge")
+        } catch {
+            throw HTTPError(.captchaFailed, "the captcha \(kind.rawValue) is not valid: \(error)")
+        }
+        guard claims.kind == kind else {
+            throw HTTPError(.captchaFailed, "this is a captcha \(claims.kind.rawValue), not a \(kind.rawValue)")
+        }
+        return claims
+    }
+
+    /// 403 `captcha_failed` unless the challenge or pass was issued to `user`.
+    static func check(_ claims: CaptchaClaims, isFor user: String) throws(HTTPError) {
+        guard claims.sub.value == user else {
+            throw HTTPError(.captchaFailed, "the captcha \(claims.kind.rawValue) was issued to another user")
+        }
+    }
+
+    /// Marks the challenge or pass used until it expires; 403 `captcha_failed` if it was.
+    /// The lease is the way to take the spending back.
+    static func spend(_ claims: CaptchaClaims, context: BuyingContext) throws(HTTPError) -> AccountLeases.Lease? {
+        let left = Int64(claims.exp.value.timeIntervalSince1970 * 1000) - context.clock()
+        let key = fnv1a64(Array("\(claims.kind.rawValue):\(claims.jti)".utf8))
+        let leaseMs = min(max(left, 1), AccountLeases.maxLeaseMs)
+        switch context.segment.accountLeases.acquire(key, nowMs: context.clock(), leaseMs: leaseMs) {
+        case .acquired(let lease): return lease
+        case .tableFull: return nil
+        case .busy:
+            throw HTTPError(.captchaFailed, "this captcha \(claims.kind.rawValue) was used already; ask for another")
+        }
+    }
+}

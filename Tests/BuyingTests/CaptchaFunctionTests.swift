@@ -1,0 +1,143 @@
+import Buying
+import Challenges
+import FastCGI
+import Foundation
+import HTTPTypes
+import Identity
+import Store
+import Testing
+
+@Suite struct CaptchaFunctionTests {
+    static let questions = [SaleQuestion(question: "What colour is the sky?", answer: "Blue")]
+
+    func json(_ response: Response) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
+    }
+
+    func code(_ response: Response) throws -> String? {
+        (try json(response)["error"] as? [String: Any])?["code"] as? String
+    }
+
+    func ask(_ shop: Shop, _ user: String, sale: String) throws -> Response {
+        shop.call(
+            shop.captcha,
+            Request(
+                method: .get, path: "/api/captcha", query: Query([.init(name: "sale", value: sale)]),
+                headers: try shop.headers(user)))
+    }
+
+    func answer(_ shop: Shop, _ user: String, challenge: String, with answer: String) throws -> Response {
+        let body = try JSONSerialization.data(withJSONObject: ["challenge": challenge, "answer": answer])
+        return shop.call(
+            shop.captcha,
+            Request(method: .post, path: "/api/captcha/verify", headers: try shop.headers(user), body: Array(body)))
+    }
+
+    func token(_ shop: Shop, _ user: String, sale: String, pass: String?) throws -> Response {
+        var object: [String: Any] = ["sale": sale]
+        object["pass"] = pass
+        let body = try JSONSerialization.data(withJSONObject: object)
+        return shop.call(
+            shop.token, Request(method: .post, path: "/api/token", headers: try shop.headers(user), body: Array(body)))
+    }
+
+    /// A pass for `user`, from a question challenge answered right.
+    func pass(_ shop: Shop, _ user: String, sale: String) throws -> String {
+        let challenge = try #require(try json(ask(shop, user, sale: sale))["challenge"] as? String)
+        return try #require(try json(answer(shop, user, challenge: challenge, with: "blue"))["pass"] as? String)
+    }
+
+    @Test func anImageChallengeHoldsNoTextAndOnlyItsCodeEarnsAPass() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 5, captcha: .image)
+        let asked = try ask(shop, "ann", sale: "mug")
+        #expect(asked.status == .ok && asked.headers[.cacheControl] == "no-store")
+        let body = try json(asked)
+        let image = try #require(body["image"] as? String)
+        #expect(image.hasPrefix("data:image/svg+xml;base64,"))
+        let svg = String(decoding: Data(base64Encoded: String(image.dropFirst(26)))!, as: UTF8.self)
+        #expect(svg.hasPrefix("<svg ") && !svg.contains("<text") && !svg.contains("font"))
+        let elements = Set(svg.matches(of: #/<([a-z]+)/#).map { String($0.output.1) })
+        #expect(elements == ["svg", "rect", "path", "circle"])
+        // The challenge's claims hold a digest, not the code: only the secret finds the code.
+        let challenge = try #require(body["challenge"] as? String)
+        let claims = try shop.orderSigner.verify(challenge, as: CaptchaClaims.self)
+        let digests = AnswerDigest(secret: try shop.data.keyBytes(shop.data.secretKey))
+        let codes = (0..<100_000).map { String(format: "%05d", $0) }
+        let solution = try #require(
+            codes.first { digests.matches(claims.digest ?? "", challenge: claims.jti, answer: $0) })
+        #expect(!challenge.contains(solution) && !svg.contains(">\(solution)<"))
+        let passed = try answer(shop, "ann", challenge: challenge, with: solution)
+        #expect(passed.status == .ok)
+        #expect(try json(passed)["pass"] is String)
+    }
+
+    @Test func aQuestionIsAnsweredOncePerChallengeAndWrongAnswersFail() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 5, captcha: .question, questions: Self.questions)
+        let body = try json(ask(shop, "ann", sale: "mug"))
+        #expect(body["question"] as? String == "What colour is the sky?" && body["image"] == nil)
+        let challenge = try #require(body["challenge"] as? String)
+        let wrong = try answer(shop, "ann", challenge: challenge, with: "green")
+        #expect(wrong.status == .forbidden)
+        #expect(try code(wrong) == "captcha_failed")
+        // The same challenge cannot be tried again, even with the right answer.
+        #expect(try code(answer(shop, "ann", challenge: challenge, with: "blue")) == "captcha_failed")
+        let another = try #require(try json(ask(shop, "ann", sale: "mug"))["challenge"] as? String)
+        #expect(try answer(shop, "bob", challenge: another, with: "blue").status == .forbidden)  // not bob's
+        #expect(try answer(shop, "ann", challenge: another, with: "  BLUE ").status == .ok)
+        #expect(try shop.state(of: "mug").slot.count(.rejectedCaptcha) == 3)
+    }
+
+    @Test func theTokenWantsAPassAndTakesEachOnce() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 5, captcha: .question, questions: Self.questions)
+        try shop.createSale("lamp", stock: 5, captcha: .question, questions: Self.questions)
+        #expect(try code(token(shop, "ann", sale: "mug", pass: nil)) == "captcha_required")
+        let pass = try pass(shop, "ann", sale: "mug")
+        #expect(try code(token(shop, "bob", sale: "mug", pass: pass)) == "captcha_failed")  // another user's
+        #expect(try code(token(shop, "ann", sale: "lamp", pass: pass)) == "captcha_failed")  // another sale's
+        let issued = try token(shop, "ann", sale: "mug", pass: pass)
+        #expect(issued.status == .ok)
+        #expect(try code(token(shop, "ann", sale: "mug", pass: pass)) == "captcha_failed")  // replayed
+        let forged = try TokenSigner(secret: Array(repeating: 9, count: 32)).sign(
+            CaptchaClaims(kind: .pass, user: "ann", sale: "mug", id: "x1", expires: Date() + 60))
+        #expect(try code(token(shop, "ann", sale: "mug", pass: forged)) == "captcha_failed")
+        let challenge = try #require(try json(ask(shop, "ann", sale: "mug"))["challenge"] as? String)
+        #expect(try code(token(shop, "ann", sale: "mug", pass: challenge)) == "captcha_failed")  // not a pass
+        // A pass is no order token, though signed with the same secret.
+        let fresh = try self.pass(shop, "cat", sale: "mug")
+        let url = OrderFunction.orderPath(secret: try shop.state(of: "mug").sale.secret)
+        #expect(try code(shop.placeOrder("cat", path: url, sale: "mug", token: fresh)) == "invalid_token")
+    }
+
+    @Test func anExpiredPassFails() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 5, captcha: .question, questions: Self.questions)
+        let expired = try shop.orderSigner.sign(
+            CaptchaClaims(kind: .pass, user: "ann", sale: "mug", id: "p1", expires: Date() - 1))
+        let refused = try token(shop, "ann", sale: "mug", pass: expired)
+        #expect(try code(refused) == "captcha_failed")
+        #expect(try json(refused).description.contains("expired"))
+    }
+
+    /// A token refused after the pass was checked (here: the admission window is full) gives
+    /// the pass back, so the buyer does not solve another captcha to retry.
+    @Test func aRefusedTokenLeavesThePassUnspent() throws {
+        let shop = try Shop(admissionMultiple: 1)
+        try shop.createSale("mug", stock: 1, captcha: .question, questions: Self.questions)
+        #expect(try token(shop, "ann", sale: "mug", pass: try pass(shop, "ann", sale: "mug")).status == .ok)
+        let bobs = try pass(shop, "bob", sale: "mug")
+        #expect(try code(token(shop, "bob", sale: "mug", pass: bobs)) == "busy")
+        shop.clock.advance(by: 30_000)  // the next admission window
+        #expect(try token(shop, "bob", sale: "mug", pass: bobs).status == .ok)
+    }
+
+    @Test func aSaleWithoutACaptchaOrAnUnknownSaleHasNoChallenge() throws {
+        let shop = try Shop()
+        try shop.createSale("plain", stock: 5)
+        #expect(try ask(shop, "ann", sale: "plain").status == .notFound)
+        #expect(try ask(shop, "ann", sale: "nope").status == .notFound)
+        #expect(try token(shop, "ann", sale: "plain", pass: nil).status == .ok)
+    }
+}
