@@ -8,8 +8,21 @@ public enum ReportTable {
                 $0.endsAt ?? "-",
             ]
         }
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        return ([header] + rows).map { row in
+        return aligned([header] + rows)
+    }
+
+    /// Every sale's requests and rejections by reason: one row a sale, one column a counter
+    /// (those no sale has counted left out).
+    public static func counters(_ reports: [SaleReport]) -> [String] {
+        let names = SaleReport.counterNames.filter { name in reports.contains { $0.counters[name, default: 0] != 0 } }
+        guard !names.isEmpty else { return ["no requests counted yet"] }
+        let rows = reports.map { report in [report.id] + names.map { String(report.counters[$0, default: 0]) } }
+        return aligned([["SALE"] + names.map { $0.uppercased() }] + rows)
+    }
+
+    private static func aligned(_ table: [[String]]) -> [String] {
+        let widths = table[0].indices.map { column in table.map { $0[column].count }.max() ?? 0 }
+        return table.map { row in
             row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }
                 .joined(separator: "  ").trimmingTrailingSpaces()
         }

@@ -27,6 +27,9 @@ public struct SaleReport: Codable, Sendable, Equatable {
     /// The slot's counters (attempts, admissions, orders and rejections by reason).
     public var counters: [String: Int64]
 
+    /// The counters' names, in the slot's order.
+    public static let counterNames = SlotCounter.allCases.map { "\($0)" }
+
     public struct SegmentFigures: Codable, Sendable, Equatable {
         public var remaining: Int64
         public var soldOut: Bool

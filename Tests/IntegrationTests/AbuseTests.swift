@@ -25,6 +25,13 @@ import Testing
             issued >= 10 && issued <= 10 + Int((10 * seconds).rounded(.up)), "\(outcomes.histogram) in \(seconds) s")
         #expect(issued + limited == 200, "\(outcomes.histogram)")
         #expect(try shop.slot(sale).count(.rejectedRateLimited) == Int64(limited))
+        // What an operator sees.
+        let status = try FlashsaleCommand.run("status --data \"\(shop.serve.data.path)\"")
+        let row = try #require(status.stdout.split(separator: "\n").last { $0.hasPrefix("crowded ") })
+        let header = try #require(status.stdout.split(separator: "\n").first { $0.hasPrefix("SALE ") })
+        let columns = header.split(separator: " ").map(String.init)
+        let column = try #require(columns.firstIndex(of: "REJECTEDRATELIMITED"))
+        #expect(row.split(separator: " ")[column] == "\(limited)", "\(status.stdout)")
     }
 
     /// The captcha through lighttpd: a question, a pass for the right answer, the token it
@@ -50,5 +57,36 @@ import Testing
         #expect(try shop.request("POST", "/api/token", user: "ann", body: body).status == 200)
         let replayed = try shop.request("POST", "/api/token", user: "ann", body: body)
         #expect(replayed.status == 403 && replayed.errorCode == "captcha_failed")
+    }
+
+    /// Honest buyers, each from an address of their own behind a trusted proxy, and a bot
+    /// hammering from one address with many accounts: every honest buyer gets an order, the
+    /// bot no more than its address's rate allows.
+    @Test func honestBuyersStillGetTheirOrdersBesideABot() throws {
+        let shop = try LiveShop(environment: ["FLASHSALE_TRUSTED_PROXIES": "127.0.0.1"])
+        let sale = try shop.createSale("fair", stock: 40, perIPRate: 2)
+        let honest = Outcomes()
+        let bot = Outcomes()
+        let started = Date()
+        #expect(
+            crowd(420, threads: 24) { index in
+                if index % 21 == 0 {
+                    let buyer = "honest\(index / 21)"
+                    honest.record(
+                        buyer,
+                        try? shop.buy(buyer, sale: "fair", headers: ["X-Forwarded-For": "198.51.100.\(index / 21)"]))
+                } else {
+                    bot.record(
+                        "bot\(index)",
+                        try? shop.buy("bot\(index)", sale: "fair", headers: ["X-Forwarded-For": "203.0.113.66"]))
+                }
+            })
+        let seconds = Date().timeIntervalSince(started)
+        #expect(honest.created.count == 20, "honest: \(honest.histogram)")
+        // The bot's tokens and orders share its address's 2 a second (a burst of 2).
+        #expect(bot.created.count <= 2 + Int((2 * seconds).rounded(.up)), "bot: \(bot.histogram) in \(seconds) s")
+        let (truth, orders) = try shop.truth("fair")
+        #expect(orders.count == honest.created.count + bot.created.count && truth.remaining == 40 - Int64(orders.count))
+        #expect(try shop.slot(sale).count(.rejectedRateLimited) > 0)
     }
 }

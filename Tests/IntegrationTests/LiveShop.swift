@@ -57,27 +57,32 @@ final class LiveShop: @unchecked Sendable {
         ["Authorization": "Bearer \(try identitySigner.sign(UserClaims(user: user, expires: Date() + 600)))"]
     }
 
-    func request(_ method: String, _ target: String, user: String? = nil, body: String = "") throws -> HTTPAnswer {
+    /// `headers` are added to the identity's (an `X-Forwarded-For`, say).
+    func request(
+        _ method: String, _ target: String, user: String? = nil, body: String = "", headers: [String: String] = [:]
+    ) throws -> HTTPAnswer {
         try HTTPClient.request(
-            port: serve.port, method: method, target: target, headers: try user.map(identity) ?? [:],
-            body: Array(body.utf8))
+            port: serve.port, method: method, target: target,
+            headers: (try user.map(identity) ?? [:]).merging(headers) { $1 }, body: Array(body.utf8))
     }
 
-    func askToken(_ user: String, sale: String) throws -> HTTPAnswer {
-        try request("POST", "/api/token", user: user, body: #"{"sale":"\#(sale)"}"#)
+    func askToken(_ user: String, sale: String, headers: [String: String] = [:]) throws -> HTTPAnswer {
+        try request("POST", "/api/token", user: user, body: #"{"sale":"\#(sale)"}"#, headers: headers)
     }
 
-    func order(_ user: String, path: String, sale: String, token: String) throws -> HTTPAnswer {
-        try request("POST", path, user: user, body: #"{"sale":"\#(sale)","token":"\#(token)"}"#)
+    func order(
+        _ user: String, path: String, sale: String, token: String, headers: [String: String] = [:]
+    ) throws -> HTTPAnswer {
+        try request("POST", path, user: user, body: #"{"sale":"\#(sale)","token":"\#(token)"}"#, headers: headers)
     }
 
     /// A buyer's whole path: a token, then the order; the last answer.
-    func buy(_ user: String, sale: String) throws -> HTTPAnswer {
-        let token = try askToken(user, sale: sale)
+    func buy(_ user: String, sale: String, headers: [String: String] = [:]) throws -> HTTPAnswer {
+        let token = try askToken(user, sale: sale, headers: headers)
         guard token.status == 200, let issued = try? token.json(), let url = issued["orderUrl"] as? String,
             let value = issued["token"] as? String
         else { return token }
-        return try order(user, path: url, sale: sale, token: value)
+        return try order(user, path: url, sale: sale, token: value, headers: headers)
     }
 
     /// A buyer who tries again, as the page does, while the server answers 5xx (a function
