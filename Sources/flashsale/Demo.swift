@@ -18,6 +18,10 @@ struct Demo: ParsableCommand {
     @Option(help: "Seconds from now until the demo sale opens.") var startsIn: Int64 = 60
     @Option(help: "Seconds the demo sale stays open.") var openFor: Int64 = 3600
     @Option(help: "The units for sale.") var stock: Int64 = 5
+    @Option(help: "The demo sale's challenge before a token: off, image or question (\(Self.question.question)).")
+    var captcha = CaptchaMode.off
+
+    static let question = SaleQuestion(question: "What is three plus four?", answer: "7")
 
     func validate() throws {
         guard (0...86_400).contains(startsIn) else { throw ValidationError("--starts-in must be 0 to 86400 seconds") }
@@ -37,7 +41,8 @@ struct Demo: ParsableCommand {
                 let now = wallClockMilliseconds()
                 let new = NewSale(
                     id: DemoSale.id, title: "Demo sale: the flashsale mug", price: 1299, stock: stock,
-                    startsAt: now + startsIn * 1000, endsAt: now + (startsIn + openFor) * 1000)
+                    startsAt: now + startsIn * 1000, endsAt: now + (startsIn + openFor) * 1000, captcha: captcha,
+                    questions: captcha == .question ? [Self.question] : [])
                 let madeByDemo = FileManager.default.fileExists(atPath: directory.demoMarker)
                 _ = try DemoSale.prepare(new, desk: try openDesk(data), madeByDemo: madeByDemo, nowMs: now)
                 try Data().write(to: URL(fileURLWithPath: directory.demoMarker))

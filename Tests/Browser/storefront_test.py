@@ -146,7 +146,7 @@ class StorefrontTest(unittest.TestCase):
         self.demo = subprocess.Popen(
             [self.bin / "flashsale", "demo", "--data", self.data, "--root", ROOT, "--bin", self.bin,
              "--host", "127.0.0.1", "--port", str(self.port),
-             "--starts-in", str(STARTS_IN_S), "--stock", "1"],
+             "--starts-in", str(STARTS_IN_S), "--stock", "1", "--captcha", "question"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.addCleanup(self.stop_demo)
 
@@ -269,8 +269,19 @@ class StorefrontTest(unittest.TestCase):
 
         self.wait_for_state(b, "open")
 
-        # A buys the only unit.
+        # A buys the only unit, answering the sale's question on the way (a wrong answer first).
         buy.click()
+        self.wait_for_state(a, "captcha")
+        label = a.find_element(By.ID, "captcha-label")
+        self.assertEqual(label.text, "What is three plus four?")
+        answer = a.find_element(By.ID, "captcha-answer")
+        self.assertEqual(a.switch_to.active_element, answer, "the answer field does not have the focus")
+        self.screenshot(a, "captcha.png")
+        answer.send_keys("8\n")
+        WebDriverWait(a, 10, poll_frequency=0.05).until(
+            lambda _: "not it" in a.find_element(By.ID, "message").text)
+        self.assertEqual(main.get_attribute("data-state"), "captcha")
+        a.find_element(By.ID, "captcha-answer").send_keys(" 7 \n")
         self.wait_for_state(a, "success")
         order_id = a.find_element(By.ID, "order-id").text.strip()
         self.assertTrue(order_id, "no order id on the page")

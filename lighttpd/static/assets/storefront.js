@@ -29,6 +29,8 @@
     status: $("status"), message: $("message"), order: $("order"), orderId: $("order-id"),
     buy: $("buy"), retry: $("retry"), countdownBox: $("countdown-box"), countdown: $("countdown"),
     stockState: $("stock-state"),
+    captcha: $("captcha"), captchaImage: $("captcha-image"), captchaLabel: $("captcha-label"),
+    captchaAnswer: $("captcha-answer"), captchaNew: $("captcha-new"),
   };
 
   const MAX_RETRIES = 5;                 // automatic retries of busy / network / 5xx
@@ -41,6 +43,7 @@
     starting: "The sale is starting. The Buy button appears in a moment.",
     open: "The sale is open. One order per buyer.",
     buying: "Placing your order…",
+    captcha: "One check before your order: answer below.",
     success: "Your order is placed. Thank you!",
     sold_out: "Sold out: every unit has been sold.",
     ended: "This sale has ended.",
@@ -56,6 +59,9 @@
     sign_in: "Sign in on the shop to buy.",
     unauthorized: "Sign in on the shop to buy.",
     not_found: "This sale could not be found.",
+    forbidden: "This sale is open to accounts of a higher level only.",
+    captcha_required: "This sale asks for a check before ordering.",
+    captcha_failed: "The check could not be completed.",
   };
   // Retried automatically with back-off (as is any 5xx).
   const AUTO_RETRY = new Set(["busy", "rate_limited", "network", "internal"]);
@@ -99,6 +105,7 @@
     ui.orderId.textContent = orderId;
     ui.order.hidden = state !== "success";
     ui.buy.hidden = state !== "open" && state !== "buying";
+    ui.captcha.hidden = state !== "captcha";
     ui.buy.disabled = busy || state !== "open";
     ui.buy.setAttribute("aria-busy", String(busy));
     ui.buy.textContent = busy ? "Buying…" : "Buy now";
@@ -321,14 +328,49 @@
     show("buying");
   }
 
+  // ---- captcha ----
+
+  let answerCaptcha = null;  // resolves the challenge shown with the buyer's choice
+
+  // Shows challenges until one is answered right; resolves to the pass.
+  async function solveCaptcha() {
+    let message = MESSAGES.captcha;
+    for (;;) {
+      const challenge = await api("GET", `/api/captcha?sale=${encodeURIComponent(saleId)}`);
+      ui.captchaImage.hidden = !challenge.image;
+      if (challenge.image) ui.captchaImage.src = challenge.image;
+      ui.captchaImage.alt = challenge.image ? "A picture of digits to type" : "";
+      ui.captchaLabel.textContent = challenge.question || "Type the digits in the picture";
+      ui.captchaAnswer.value = "";
+      show("captcha", message);
+      ui.captchaAnswer.focus();
+      const choice = await new Promise((resolve) => { answerCaptcha = resolve; });
+      answerCaptcha = null;
+      if (choice.another) {
+        message = MESSAGES.captcha;
+        continue;
+      }
+      show("buying", "Checking your answer…");
+      try {
+        const { pass } = await api("POST", "/api/captcha/verify", { challenge: challenge.challenge, answer: choice.answer });
+        return pass;
+      } catch (error) {
+        if (error.code !== "captcha_failed") throw error;
+        message = "That was not it. Here is another one.";
+      }
+    }
+  }
+
   // One purchase: requests strictly one after another. Resolves to the outcome.
   async function purchase() {
     let token = null;
+    let pass = null;
+    let captchas = 0;
     let guestTried = false;
     let freshTokenTried = false;
     for (let retries = 0; ;) {
       try {
-        token ||= await api("POST", "/api/token", { sale: saleId });
+        token ||= await api("POST", "/api/token", pass ? { sale: saleId, pass } : { sale: saleId });
         const check = await api("GET", `/api/precheck?sale=${encodeURIComponent(saleId)}`);
         if (!check.ok) throw new ApiError(check.reason === "unknown_sale" ? "not_found" : check.reason);
         const url = token.orderUrl || orderUrl;
@@ -338,6 +380,14 @@
         const { code } = error;
         if (FINAL.has(code)) return { state: code };
         if (code === "not_started") return { state: "flag" };
+        // The sale asks for a captcha (or the pass was refused): solve one, then ask again.
+        if ((code === "captcha_required" || code === "captcha_failed") && captchas < 5) {
+          captchas++;
+          token = null;
+          pass = null;
+          pass = await solveCaptcha();
+          continue;
+        }
         if (code === "unauthorized" && !guestTried) {
           guestTried = true;
           token = null;
@@ -388,6 +438,12 @@
   // ---- start ----
 
   ui.buy.addEventListener("click", () => { if (view.state === "open") buy(); });
+  ui.captcha.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const answer = ui.captchaAnswer.value.trim();
+    if (answer && answerCaptcha) answerCaptcha({ answer });
+  });
+  ui.captchaNew.addEventListener("click", () => answerCaptcha?.({ another: true }));
   ui.retry.addEventListener("click", () => {
     const action = retryAction;
     retryAction = null;
