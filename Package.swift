@@ -89,6 +89,8 @@ let package = Package(
             dependencies: ["FastCGI", "Hosting", "Segment"],
             path: "Tests/TestSupport"
         ),
+        .executableTarget(
+            name: "segment-tables-benchmark", dependencies: ["Segment"], path: "Tests/Benchmarks/SegmentTables"),
         .testTarget(
             name: "BuyingTests",
             dependencies: [
