@@ -97,6 +97,7 @@ let package = Package(
                 "Buying", "Challenges", "FastCGI", "Hosting", "Identity", "Sales", "Segment", "Store", "TestSupport",
             ]
         ),
+        .testTarget(name: "ChallengesTests", dependencies: ["Challenges"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Functions", "TestSupport"]),
         .testTarget(name: "HostingTests", dependencies: ["Hosting", "Store", "TestSupport"]),
         .testTarget(name: "SegmentTests", dependencies: ["Segment", "TestSupport"]),

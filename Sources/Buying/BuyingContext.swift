@@ -22,6 +22,8 @@ public final class BuyingContext: @unchecked Sendable {
     let orderTokens: TokenSigner
     /// Digests of captcha answers, under the same secret as the order tokens.
     let answers: AnswerDigest
+    /// Proof-of-work nonces, under the same secret.
+    let work: ProofOfWork
     let clock: @Sendable () -> Int64
 
     private let lock = Mutex(())
@@ -49,6 +51,7 @@ public final class BuyingContext: @unchecked Sendable {
         let secret = try data.keyBytes(data.secretKey)
         orderTokens = TokenSigner(secret: secret)
         answers = AnswerDigest(secret: secret)
+        work = ProofOfWork(secret: secret)
         busyGate = BusyGate(
             queueLimit: Int(settings.orderQueueLimit), maxRefusalsInARow: Int(settings.orderRefusalsInARow))
         let now = clock()

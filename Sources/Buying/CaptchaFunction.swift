@@ -25,6 +25,14 @@ public enum CaptchaFunction {
         public var question: String?
     }
 
+    /// A proof-of-work task: find a counter whose SHA-256 of `<nonce>:<counter>` starts with
+    /// `bits` zero bits, and send both with the token request before `expiresAt`.
+    public struct Work: Codable, Sendable, Equatable {
+        public var nonce: String
+        public var bits: Int64
+        public var expiresAt: Int64
+    }
+
     /// What a right answer earns: a pass the token function accepts once.
     public struct Pass: Codable, Sendable, Equatable {
         public var pass: String
@@ -46,6 +54,9 @@ public enum CaptchaFunction {
                 },
                 Route("/api/captcha/verify", methods: [.post]) { request in
                     try Response.json(try context.serially { try verify(request, context: context) })
+                },
+                Route("/api/captcha/pow", methods: [.get]) { request in
+                    try Response.json(try context.serially { try work(request, context: context) })
                 },
             ])
     }
@@ -77,6 +88,22 @@ public enum CaptchaFunction {
                 kind: .challenge, user: user, sale: sale.id, id: challengeID, expires: date(challenge.expiresAt),
                 digest: context.answers.digest(challenge: challengeID, answer: answer)))
         return challenge
+    }
+
+    /// The sale's current proof-of-work nonce; anyone may ask (it binds no user: each solution
+    /// is spent once).
+    static func work(_ request: Request, context: BuyingContext) throws -> Work {
+        guard let id = request.query["sale"], !id.isEmpty else {
+            throw HTTPError(.badRequest, "name the sale: /api/captcha/pow?sale=ID")
+        }
+        let now = context.clock()
+        guard let sale = try context.sale(id: id, nowMs: now), sale.powBits > 0 else {
+            throw HTTPError(.notFound, "sale \"\(id)\" asks for no proof of work")
+        }
+        try AbuseChecks.limitRate(request, sale: sale, slot: try context.slot(for: sale, nowMs: now), context: context)
+        return Work(
+            nonce: context.work.nonce(sale: sale.id, nowMs: now), bits: sale.powBits,
+            expiresAt: ProofOfWork.expiry(nowMs: now))
     }
 
     static func verify(_ request: Request, context: BuyingContext) throws -> Pass {

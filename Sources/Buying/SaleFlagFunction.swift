@@ -25,6 +25,10 @@ public enum SaleFlagFunction {
         public var orderUrl: String?
         /// When this answer was made, in ms since the epoch; the countdown itself uses /api/time.
         public var serverTime: Int64
+        /// The challenge the token function asks for first: `off`, `image` or `question`.
+        public var captcha: CaptchaMode
+        /// Leading zero bits of the proof of work the token function asks for; 0 is none.
+        public var powBits: Int64
     }
 
     /// How long browsers and CDNs may keep one answer, in seconds.
@@ -64,7 +68,8 @@ public enum SaleFlagFunction {
             }
         return Flag(
             id: sale.id, state: state, startsAt: sale.startsAt, endsAt: sale.endsAt,
-            orderUrl: state == .open ? OrderFunction.orderPath(secret: sale.secret) : nil, serverTime: now)
+            orderUrl: state == .open ? OrderFunction.orderPath(secret: sale.secret) : nil, serverTime: now,
+            captcha: sale.captcha, powBits: sale.powBits)
     }
 
     /// The script, or 304 when the client's copy says the same. The ETag covers everything but

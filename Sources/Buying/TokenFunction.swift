@@ -1,3 +1,4 @@
+import Challenges
 import FastCGI
 import Foundation
 import Identity
@@ -14,6 +15,13 @@ public enum TokenFunction {
         var sale: String
         /// The captcha pass, for a sale that asks for one.
         var pass: String?
+        /// The proof of work, for a sale that asks for one.
+        var pow: Work?
+    }
+
+    struct Work: Decodable {
+        var nonce: String
+        var counter: String
     }
 
     /// What a buyer gets.
@@ -51,6 +59,7 @@ public enum TokenFunction {
         do {
             if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now) { throw refusal }
             try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context)
+            try checkWork(body.pow, sale: sale, context: context)
             let claims = try context.identity.claims(of: request)
             let user = claims.sub.value
             if sale.minLevel > 0 && Int64(claims.level ?? 0) < sale.minLevel {
@@ -76,6 +85,30 @@ public enum TokenFunction {
         } catch let error as HTTPError {
             slot.increment(SaleGate.counter(for: error.code))
             throw error
+        }
+    }
+
+    /// For a sale with a proof of work, checks and spends the solution, before anything costlier
+    /// (a signature): missing is 403 `captcha_required`; a stale nonce, too few zero bits or a
+    /// solution sent before is 403 `captcha_failed`. A spent solution is not given back.
+    private static func checkWork(_ work: Work?, sale: Sale, context: BuyingContext) throws {
+        guard sale.powBits > 0 else { return }
+        guard let work else {
+            throw HTTPError(
+                .captchaRequired, "this sale asks for a proof of work: GET /api/captcha/pow?sale=\(sale.id)")
+        }
+        guard (1...32).contains(work.counter.utf8.count), work.counter.allSatisfy({ $0.isASCII && $0.isNumber }),
+            context.work.isCurrent(work.nonce, sale: sale.id, nowMs: context.clock())
+        else {
+            throw HTTPError(.captchaFailed, "the proof of work is for an old nonce; ask for a new one")
+        }
+        guard ProofOfWork.solves(nonce: work.nonce, counter: work.counter, bits: Int(sale.powBits)) else {
+            throw HTTPError(.captchaFailed, "the proof of work does not start with \(sale.powBits) zero bits")
+        }
+        let key = fnv1a64(Array("pow:\(work.nonce):\(work.counter)".utf8))
+        let accepted = ProofOfWork.windowMs * 2
+        if context.segment.accountLeases.acquire(key, nowMs: context.clock(), leaseMs: accepted) == .busy {
+            throw HTTPError(.captchaFailed, "this proof of work was used already")
         }
     }
 

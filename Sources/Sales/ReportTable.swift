@@ -42,6 +42,7 @@ public enum ReportTable {
             "per IP:    \(report.perIPRate == 0 ? "no limit" : "\(report.perIPRate) requests/s")",
             "level:     \(report.minLevel == 0 ? "anyone" : "accounts of level \(report.minLevel) or above")",
             "captcha:   \(report.captcha.rawValue)",
+            "pow:       \(report.powBits == 0 ? "none" : "\(report.powBits) bits")",
         ]
         if let segment = report.segment {
             lines.append(

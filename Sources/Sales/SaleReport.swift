@@ -21,6 +21,8 @@ public struct SaleReport: Codable, Sendable, Equatable {
     public var minLevel: Int64
     /// The challenge before a token.
     public var captcha: CaptchaMode
+    /// Leading zero bits of the proof of work asked at token issue; 0 asks none.
+    public var powBits: Int64
     /// The segment's view: its remaining stock and sold-out flag, nil when its slot is not
     /// (yet) configured for this sale.
     public var segment: SegmentFigures?
@@ -50,6 +52,7 @@ public struct SaleReport: Codable, Sendable, Equatable {
         perIPRate = sale.perIPRate
         minLevel = sale.minLevel
         captcha = sale.captcha
+        powBits = sale.powBits
         let configured = slot.configuration() == SaleDesk.configuration(of: sale)
         segment =
             configured

@@ -21,11 +21,13 @@ public struct Sale: Codable, Sendable, Equatable {
     public var minLevel: Int64
     /// The challenge a buyer passes before a token is issued.
     public var captcha: CaptchaMode
+    /// Leading zero bits a proof-of-work solution must have at token issue; 0 asks none.
+    public var powBits: Int64
 
     public init(
         id: String, slot: Int, title: String, price: Int64, stock: Int64, remaining: Int64, version: Int64,
         startsAt: Int64, endsAt: Int64?, secret: String, createdAt: Int64, perIPRate: Int64 = 0, minLevel: Int64 = 0,
-        captcha: CaptchaMode = .off
+        captcha: CaptchaMode = .off, powBits: Int64 = 0
     ) {
         self.id = id
         self.slot = slot
@@ -41,6 +43,7 @@ public struct Sale: Codable, Sendable, Equatable {
         self.perIPRate = perIPRate
         self.minLevel = minLevel
         self.captcha = captcha
+        self.powBits = powBits
     }
 
     public var sold: Int64 { stock - remaining }
@@ -76,10 +79,12 @@ public struct NewSale: Sendable, Equatable {
     public var captcha: CaptchaMode
     /// The questions of a `question` captcha, one drawn at random per challenge.
     public var questions: [SaleQuestion]
+    /// Leading zero bits of the proof of work asked at token issue; 0 asks none.
+    public var powBits: Int64
 
     public init(
         id: String, title: String, price: Int64, stock: Int64, startsAt: Int64, endsAt: Int64?, perIPRate: Int64 = 0,
-        minLevel: Int64 = 0, captcha: CaptchaMode = .off, questions: [SaleQuestion] = []
+        minLevel: Int64 = 0, captcha: CaptchaMode = .off, questions: [SaleQuestion] = [], powBits: Int64 = 0
     ) {
         self.id = id
         self.title = title
@@ -91,10 +96,13 @@ public struct NewSale: Sendable, Equatable {
         self.minLevel = minLevel
         self.captcha = captcha
         self.questions = questions
+        self.powBits = powBits
     }
 
     /// The largest stock one sale may hold.
     public static let maxStock: Int64 = 10_000_000
+    /// The most leading zero bits a proof of work may ask: 2^24 hashes is seconds in a browser.
+    public static let maxPowBits: Int64 = 24
     /// The highest per-address rate a sale may set, in requests per second.
     public static let maxPerIPRate: Int64 = 1000
 
@@ -121,6 +129,9 @@ public struct NewSale: Sendable, Equatable {
             throw .invalid("the per-address rate must be 0 (no limit) to \(Self.maxPerIPRate) requests a second")
         }
         guard minLevel >= 0 else { throw .invalid("the minimum account level must be 0 (anyone) or more") }
+        guard (0...Self.maxPowBits).contains(powBits) else {
+            throw .invalid("the proof of work must be 0 (none) to \(Self.maxPowBits) bits")
+        }
         guard (captcha == .question) == !questions.isEmpty else {
             throw .invalid("a question captcha needs at least one question, and questions need --captcha question")
         }

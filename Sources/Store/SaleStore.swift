@@ -36,7 +36,7 @@ public final class SaleStore {
     private let rollback: Statement
 
     private static let saleColumns =
-        "id, slot, title, price, stock, remaining, version, starts_at, ends_at, secret, created_at, per_ip_rate, min_level, captcha"
+        "id, slot, title, price, stock, remaining, version, starts_at, ends_at, secret, created_at, per_ip_rate, min_level, captcha, pow_bits"
 
     public init(path: String, synchronous: Synchronous = .full) throws(SQLiteError) {
         database = try Database(path: path)
@@ -49,8 +49,8 @@ public final class SaleStore {
             """
             INSERT INTO sales (
               id, slot, title, price, stock, remaining, starts_at, ends_at, secret, created_at, per_ip_rate, min_level,
-              captcha)
-            VALUES (?1, (SELECT COALESCE(MAX(slot) + 1, 0) FROM sales), ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+              captcha, pow_bits)
+            VALUES (?1, (SELECT COALESCE(MAX(slot) + 1, 0) FROM sales), ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
             RETURNING \(Self.saleColumns)
             """)
         selectSale = try database.prepare("SELECT \(Self.saleColumns) FROM sales WHERE id = ?")
@@ -73,7 +73,7 @@ public final class SaleStore {
         let values: [SQLValue] = [
             .text(new.id), .text(new.title), .integer(new.price), .integer(new.stock), .integer(new.startsAt),
             new.endsAt.map(SQLValue.integer) ?? .null, .text(randomHex(bytes: 16)), .integer(nowMs),
-            .integer(new.perIPRate), .integer(new.minLevel), .text(new.captcha.rawValue),
+            .integer(new.perIPRate), .integer(new.minLevel), .text(new.captcha.rawValue), .integer(new.powBits),
         ]
         do {
             try begin.execute()
@@ -113,13 +113,14 @@ public final class SaleStore {
                     """
                     UPDATE sales SET title = ?2, price = ?3, stock = ?4, remaining = ?4, version = version + 1,
                       starts_at = ?5, ends_at = ?6, secret = ?7, created_at = ?8, per_ip_rate = ?9, min_level = ?10,
-                      captcha = ?11
+                      captcha = ?11, pow_bits = ?12
                     WHERE id = ?1 RETURNING \(Self.saleColumns)
                     """
                 ).query([
                     .text(new.id), .text(new.title), .integer(new.price), .integer(new.stock), .integer(new.startsAt),
                     new.endsAt.map(SQLValue.integer) ?? .null, .text(randomHex(bytes: 16)), .integer(nowMs),
                     .integer(new.perIPRate), .integer(new.minLevel), .text(new.captcha.rawValue),
+                    .integer(new.powBits),
                 ]).first
                 guard let row else { throw StoreError.unknownSale(new.id) }
                 try database.prepare("DELETE FROM sale_questions WHERE sale = ?").execute([.text(new.id)])
@@ -234,6 +235,7 @@ public final class SaleStore {
             price: row[3].integer ?? 0, stock: row[4].integer ?? 0, remaining: row[5].integer ?? 0,
             version: row[6].integer ?? 0, startsAt: row[7].integer ?? 0, endsAt: row[8].integer,
             secret: row[9].text ?? "", createdAt: row[10].integer ?? 0, perIPRate: row[11].integer ?? 0,
-            minLevel: row[12].integer ?? 0, captcha: CaptchaMode(rawValue: row[13].text ?? "") ?? .off)
+            minLevel: row[12].integer ?? 0, captcha: CaptchaMode(rawValue: row[13].text ?? "") ?? .off,
+            powBits: row[14].integer ?? 0)
     }
 }

@@ -46,6 +46,9 @@ enum Schema {
             PRIMARY KEY (sale, position)
         ) STRICT;
         """,
+        """
+        ALTER TABLE sales ADD COLUMN pow_bits INTEGER NOT NULL DEFAULT 0 CHECK (pow_bits >= 0 AND pow_bits <= 24);
+        """,
     ]
 
     /// The most sales a database holds: one per slot of the stock segment.

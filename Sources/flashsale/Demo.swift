@@ -20,6 +20,8 @@ struct Demo: ParsableCommand {
     @Option(help: "The units for sale.") var stock: Int64 = 5
     @Option(help: "The demo sale's challenge before a token: off, image or question (\(Self.question.question)).")
     var captcha = CaptchaMode.off
+    @Option(help: "Leading zero bits of the proof of work the page solves before each token (0: none).")
+    var pow: Int64 = 0
 
     static let question = SaleQuestion(question: "What is three plus four?", answer: "7")
 
@@ -42,7 +44,7 @@ struct Demo: ParsableCommand {
                 let new = NewSale(
                     id: DemoSale.id, title: "Demo sale: the flashsale mug", price: 1299, stock: stock,
                     startsAt: now + startsIn * 1000, endsAt: now + (startsIn + openFor) * 1000, captcha: captcha,
-                    questions: captcha == .question ? [Self.question] : [])
+                    questions: captcha == .question ? [Self.question] : [], powBits: pow)
                 let madeByDemo = FileManager.default.fileExists(atPath: directory.demoMarker)
                 _ = try DemoSale.prepare(new, desk: try openDesk(data), madeByDemo: madeByDemo, nowMs: now)
                 try Data().write(to: URL(fileURLWithPath: directory.demoMarker))

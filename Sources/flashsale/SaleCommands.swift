@@ -38,6 +38,8 @@ struct SaleCommand: ParsableCommand {
         var question: [String] = []
         @Option(help: "The answer to the --question at the same place (case and spacing do not count).")
         var answer: [String] = []
+        @Option(help: "Leading zero bits of a proof of work the page solves before each token (0: none; 16 is ~0.1 s).")
+        var pow: Int64 = 0
         @Flag(help: "Print the sale as JSON.") var json = false
 
         /// Ten years, in seconds: the furthest --starts-in or --ends-in may reach.
@@ -70,7 +72,7 @@ struct SaleCommand: ParsableCommand {
                     startsAt: try startsIn.map { now + $0 * 1000 } ?? parseTime(start ?? "", option: "--start"),
                     endsAt: try endsIn.map { now + $0 * 1000 } ?? end.map { try parseTime($0, option: "--end") },
                     perIPRate: perIpRate, minLevel: minLevel, captcha: captcha,
-                    questions: zip(question, answer).map { SaleQuestion(question: $0, answer: $1) })
+                    questions: zip(question, answer).map { SaleQuestion(question: $0, answer: $1) }, powBits: pow)
                 let sale = try desk.create(new, nowMs: now)
                 try data.directory.publishSite(storefront, sales: try desk.store.sales())
                 try printReport(try desk.report(sale.id, nowMs: now), json: json)

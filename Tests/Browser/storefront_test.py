@@ -146,7 +146,7 @@ class StorefrontTest(unittest.TestCase):
         self.demo = subprocess.Popen(
             [self.bin / "flashsale", "demo", "--data", self.data, "--root", ROOT, "--bin", self.bin,
              "--host", "127.0.0.1", "--port", str(self.port),
-             "--starts-in", str(STARTS_IN_S), "--stock", "1", "--captcha", "question"],
+             "--starts-in", str(STARTS_IN_S), "--stock", "1", "--captcha", "question", "--pow", "12"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.addCleanup(self.stop_demo)
 

@@ -71,14 +71,14 @@ final class Shop: @unchecked Sendable {
     @discardableResult
     func createSale(
         _ id: String, stock: Int64, startsInMs: Int64 = 0, endsInMs: Int64? = nil, perIPRate: Int64 = 0,
-        minLevel: Int64 = 0, captcha: CaptchaMode = .off, questions: [SaleQuestion] = []
+        minLevel: Int64 = 0, captcha: CaptchaMode = .off, questions: [SaleQuestion] = [], powBits: Int64 = 0
     ) throws -> Sale {
         let now = clock.ms
         return try desk.create(
             NewSale(
                 id: id, title: "Sale \(id)", price: 100, stock: stock, startsAt: now + startsInMs,
                 endsAt: endsInMs.map { now + $0 }, perIPRate: perIPRate, minLevel: minLevel, captcha: captcha,
-                questions: questions), nowMs: now)
+                questions: questions, powBits: powBits), nowMs: now)
     }
 
     func identity(_ user: String) throws -> String {

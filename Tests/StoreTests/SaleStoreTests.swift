@@ -1,7 +1,8 @@
 import Foundation
-import Store
 import TestSupport
 import Testing
+
+@testable import Store
 
 @Suite struct SaleStoreTests {
     let directory: TemporaryDirectory
@@ -142,7 +143,7 @@ import Testing
         let again = try SaleStore(path: path)
         #expect(again.databaseID == store.databaseID)
         #expect(store.databaseID != 0)
-        #expect(try again.database.text("PRAGMA user_version") == "4")
+        #expect(try again.database.text("PRAGMA user_version") == String(Schema.migrations.count))
         #expect(try again.database.text("PRAGMA journal_mode") == "wal")
         #expect(again.synchronous == .full)
         // FULL is kept by syncing the log after each commit, outside the write lock: SQLite

@@ -30,7 +30,7 @@
     buy: $("buy"), retry: $("retry"), countdownBox: $("countdown-box"), countdown: $("countdown"),
     stockState: $("stock-state"),
     captcha: $("captcha"), captchaImage: $("captcha-image"), captchaLabel: $("captcha-label"),
-    captchaAnswer: $("captcha-answer"), captchaNew: $("captcha-new"),
+    captchaAnswer: $("captcha-answer"), captchaNew: $("captcha-new"), workProgress: $("work-progress"),
   };
 
   const MAX_RETRIES = 5;                 // automatic retries of busy / network / 5xx
@@ -86,6 +86,7 @@
   let syncing = false;       // a clock sync is under way
   let endChecked = false;
   let flagLoadedAt = 0;      // performance.now() of the last flag answer
+  let needs = { captcha: "off", powBits: 0 };  // what the token function asks first (from the flag)
 
   const serverNow = () => Date.now() + offset;
 
@@ -99,13 +100,15 @@
   // ---- rendering: the only place that touches the page's state ----
 
   function render() {
-    const { state, message, orderId = "" } = view;
+    const { state, message, orderId = "", progress = null } = view;
     main.dataset.state = state;
     ui.message.textContent = message;
     ui.orderId.textContent = orderId;
     ui.order.hidden = state !== "success";
     ui.buy.hidden = state !== "open" && state !== "buying";
     ui.captcha.hidden = state !== "captcha";
+    ui.workProgress.hidden = progress === null;
+    if (progress !== null) ui.workProgress.value = Math.round(progress * 100);
     ui.buy.disabled = busy || state !== "open";
     ui.buy.setAttribute("aria-busy", String(busy));
     ui.buy.textContent = busy ? "Buying…" : "Buy now";
@@ -210,6 +213,7 @@
     if (Number.isFinite(flag.startsAt)) startsAt = flag.startsAt;
     endsAt = Number.isFinite(flag.endsAt) ? flag.endsAt : null;
     if (!synced && Number.isFinite(flag.serverTime)) setOffset(flag.serverTime - Date.now());
+    needs = { captcha: flag.captcha || "off", powBits: Number(flag.powBits) || 0 };
     if (busy || FINAL.has(view.state)) return;
     if (flag.state === "open") {
       orderUrl = flag.orderUrl || null;
@@ -361,16 +365,50 @@
     }
   }
 
+  // ---- proof of work ----
+
+  // Solves the sale's current proof-of-work task in a worker, showing progress; resolves to
+  // what the token request carries.
+  async function solveWork() {
+    const task = await api("GET", `/api/captcha/pow?sale=${encodeURIComponent(saleId)}`);
+    show("buying", "Preparing your order…", { progress: 0 });
+    const worker = new Worker(main.dataset.powWorker);
+    try {
+      const counter = await new Promise((resolve, reject) => {
+        worker.onmessage = ({ data }) => {
+          if (data.counter !== undefined) resolve(data.counter);
+          else show("buying", `Preparing your order… ${Math.round(data.progress * 100)} %`, { progress: data.progress });
+        };
+        worker.onerror = () => reject(new ApiError("internal", 0, "the proof of work could not run"));
+        worker.postMessage({ nonce: task.nonce, bits: task.bits });
+      });
+      show("buying");
+      return { nonce: task.nonce, counter };
+    } finally {
+      worker.terminate();
+    }
+  }
+
   // One purchase: requests strictly one after another. Resolves to the outcome.
   async function purchase() {
     let token = null;
     let pass = null;
+    let work = null;
+    let challenged = false;    // the token function asked for the sale's challenges
     let captchas = 0;
     let guestTried = false;
     let freshTokenTried = false;
     for (let retries = 0; ;) {
       try {
-        token ||= await api("POST", "/api/token", pass ? { sale: saleId, pass } : { sale: saleId });
+        if (!token) {
+          // Asked for only once the token function wants them: a sold-out sale says so first.
+          if (challenged && needs.captcha !== "off" && !pass) pass = await solveCaptcha();
+          if (challenged && needs.powBits > 0 && !work) work = await solveWork();
+          const body = { sale: saleId };
+          if (pass) body.pass = pass;
+          if (work) body.pow = work;
+          token = await api("POST", "/api/token", body);
+        }
         const check = await api("GET", `/api/precheck?sale=${encodeURIComponent(saleId)}`);
         if (!check.ok) throw new ApiError(check.reason === "unknown_sale" ? "not_found" : check.reason);
         const url = token.orderUrl || orderUrl;
@@ -380,12 +418,14 @@
         const { code } = error;
         if (FINAL.has(code)) return { state: code };
         if (code === "not_started") return { state: "flag" };
-        // The sale asks for a captcha (or the pass was refused): solve one, then ask again.
+        // A challenge is missing or was refused: solve what the sale asks again, then ask again.
         if ((code === "captcha_required" || code === "captcha_failed") && captchas < 5) {
           captchas++;
+          challenged = true;
           token = null;
           pass = null;
-          pass = await solveCaptcha();
+          work = null;
+          if (needs.captcha === "off" && needs.powBits === 0) needs = { ...needs, captcha: "image" };
           continue;
         }
         if (code === "unauthorized" && !guestTried) {

@@ -1,0 +1,54 @@
+import Crypto
+import Foundation
+
+/// Hashcash over a server nonce: a solution is a counter such that SHA-256 of
+/// `<nonce>:<counter>` starts with the sale's number of zero bits. An honest browser pays once
+/// per token, a script pays for every attempt. The nonce is an HMAC of the sale and the
+/// current window under the data directory's secret, so issuing and checking it needs no
+/// state; a nonce is accepted in its window and the next.
+public struct ProofOfWork: Sendable {
+    /// How long one nonce is handed out.
+    public static let windowMs: Int64 = 30_000
+
+    private let key: SymmetricKey
+
+    public init(secret: [UInt8]) {
+        key = SymmetricKey(data: secret)
+    }
+
+    /// The nonce of `sale` for the window holding `nowMs`.
+    public func nonce(sale: String, nowMs: Int64) -> String {
+        nonce(sale: sale, window: nowMs / Self.windowMs)
+    }
+
+    /// When a nonce handed out at `nowMs` stops being accepted.
+    public static func expiry(nowMs: Int64) -> Int64 {
+        (nowMs / windowMs + 2) * windowMs
+    }
+
+    /// Whether `nonce` is the one of `sale` for this window or the one before.
+    public func isCurrent(_ nonce: String, sale: String, nowMs: Int64) -> Bool {
+        let window = nowMs / Self.windowMs
+        return nonce == self.nonce(sale: sale, window: window) || nonce == self.nonce(sale: sale, window: window - 1)
+    }
+
+    /// Whether `counter` solves `nonce` with at least `bits` leading zero bits.
+    public static func solves(nonce: String, counter: String, bits: Int) -> Bool {
+        zeroBits(of: Array(SHA256.hash(data: Data("\(nonce):\(counter)".utf8)))) >= bits
+    }
+
+    static func zeroBits(of bytes: [UInt8]) -> Int {
+        var count = 0
+        for byte in bytes {
+            if byte != 0 { return count + byte.leadingZeroBitCount }
+            count += 8
+        }
+        return count
+    }
+
+    private func nonce(sale: String, window: Int64) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Data("pow\n\(sale)\n\(window)".utf8), using: key)
+        return Data(code.prefix(16)).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}

@@ -1,0 +1,70 @@
+import Buying
+import Challenges
+import FastCGI
+import Foundation
+import Testing
+
+@Suite struct ProofOfWorkTokenTests {
+    func json(_ response: Response) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
+    }
+
+    func code(_ response: Response) throws -> String? {
+        (try json(response)["error"] as? [String: Any])?["code"] as? String
+    }
+
+    func token(_ shop: Shop, _ user: String, nonce: String?, counter: String) throws -> Response {
+        var object: [String: Any] = ["sale": "mug"]
+        if let nonce { object["pow"] = ["nonce": nonce, "counter": counter] }
+        let body = try JSONSerialization.data(withJSONObject: object)
+        return shop.call(
+            shop.token, Request(method: .post, path: "/api/token", headers: try shop.headers(user), body: Array(body)))
+    }
+
+    func task(_ shop: Shop, sale: String = "mug") throws -> Response {
+        shop.call(
+            shop.captcha,
+            Request(method: .get, path: "/api/captcha/pow", query: Query([.init(name: "sale", value: sale)])))
+    }
+
+    func solve(_ nonce: String, bits: Int, from start: Int = 0) -> String {
+        String((start...).first { ProofOfWork.solves(nonce: nonce, counter: "\($0)", bits: bits) }!)
+    }
+
+    @Test func eachTokenCostsASolutionOfItsOwn() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 5, powBits: 8)
+        let work = try json(task(shop))
+        #expect(work["bits"] as? Int == 8)
+        let nonce = try #require(work["nonce"] as? String)
+        #expect(try code(token(shop, "ann", nonce: nil, counter: "")) == "captcha_required")
+        let solution = solve(nonce, bits: 8)
+        let unsolved = (0...).first { !ProofOfWork.solves(nonce: nonce, counter: "\($0)", bits: 8) }!
+        #expect(try code(token(shop, "ann", nonce: nonce, counter: "\(unsolved)")) == "captcha_failed")
+        #expect(try code(token(shop, "ann", nonce: nonce, counter: "1e3")) == "captcha_failed")
+        #expect(try token(shop, "ann", nonce: nonce, counter: solution).status == .ok)
+        // Sent again, by anyone, a solution is refused: a script pays for every attempt.
+        let replayed = try token(shop, "bob", nonce: nonce, counter: solution)
+        #expect(try code(replayed) == "captcha_failed")
+        #expect(
+            try token(shop, "bob", nonce: nonce, counter: solve(nonce, bits: 8, from: Int(solution)! + 1)).status == .ok
+        )
+    }
+
+    @Test func aNonceTwoWindowsOldIsRefused() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 5, powBits: 4)
+        let nonce = try #require(try json(task(shop))["nonce"] as? String)
+        let solution = solve(nonce, bits: 4)
+        shop.clock.advance(by: 2 * ProofOfWork.windowMs)
+        #expect(try code(token(shop, "ann", nonce: nonce, counter: solution)) == "captcha_failed")
+        #expect(try code(token(shop, "ann", nonce: "forged", counter: solution)) == "captcha_failed")
+    }
+
+    @Test func aSaleWithoutProofOfWorkHasNoTaskAndAsksNone() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 5)
+        #expect(try task(shop).status == .notFound)
+        #expect(try token(shop, "ann", nonce: nil, counter: "").status == .ok)
+    }
+}

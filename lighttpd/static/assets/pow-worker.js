@@ -1,0 +1,29 @@
+// flashsale proof of work: finds a counter whose SHA-256 of "<nonce>:<counter>" starts with
+// `bits` zero bits, off the page's thread, and reports its progress against the expected work.
+"use strict";
+
+const encoder = new TextEncoder();
+const BATCH = 256;
+
+function zeroBits(bytes) {
+  let count = 0;
+  for (const byte of bytes) {
+    if (byte !== 0) return count + Math.clz32(byte) - 24;
+    count += 8;
+  }
+  return count;
+}
+
+self.onmessage = async ({ data: { nonce, bits } }) => {
+  const expected = 2 ** bits;
+  for (let start = 0; ; start += BATCH) {
+    const digests = await Promise.all(Array.from({ length: BATCH }, (_, i) =>
+      crypto.subtle.digest("SHA-256", encoder.encode(`${nonce}:${start + i}`))));
+    const found = digests.findIndex((digest) => zeroBits(new Uint8Array(digest)) >= bits);
+    if (found >= 0) {
+      self.postMessage({ counter: String(start + found) });
+      return;
+    }
+    self.postMessage({ progress: Math.min(0.99, (start + BATCH) / expected) });
+  }
+};
