@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "StorefrontTests", dependencies: ["Store", "Storefront", "TestSupport"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["FastCGI", "Hosting", "Identity", "Sales", "Segment", "Store", "TestSupport"]
+            dependencies: ["Challenges", "FastCGI", "Hosting", "Identity", "Sales", "Segment", "Store", "TestSupport"]
         ),
     ] + functionTargets,
     swiftLanguageModes: [.v6]

@@ -121,6 +121,21 @@ import Testing
         #expect(try json(refused).description.contains("expired"))
     }
 
+    @Test func anExpiredOrForgedChallengeFails() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 5, captcha: .question, questions: Self.questions)
+        let digest = AnswerDigest(secret: try shop.data.keyBytes(shop.data.secretKey)).digest(
+            challenge: "c1", answer: "blue")
+        let expired = try shop.orderSigner.sign(
+            CaptchaClaims(kind: .challenge, user: "ann", sale: "mug", id: "c1", expires: Date() - 1, digest: digest))
+        let refused = try answer(shop, "ann", challenge: expired, with: "blue")
+        #expect(try code(refused) == "captcha_failed")
+        #expect(try json(refused).description.contains("expired"))
+        let forged = try TokenSigner(secret: Array(repeating: 5, count: 32)).sign(
+            CaptchaClaims(kind: .challenge, user: "ann", sale: "mug", id: "c2", expires: Date() + 60, digest: digest))
+        #expect(try code(answer(shop, "ann", challenge: forged, with: "blue")) == "captcha_failed")
+    }
+
     /// A token refused after the pass was checked (here: the admission window is full) gives
     /// the pass back, so the buyer does not solve another captcha to retry.
     @Test func aRefusedTokenLeavesThePassUnspent() throws {

@@ -1,4 +1,6 @@
+import Challenges
 import Foundation
+import Identity
 import Segment
 import Store
 import TestSupport
@@ -88,5 +90,49 @@ import Testing
         let (truth, orders) = try shop.truth("fair")
         #expect(orders.count == honest.created.count + bot.created.count && truth.remaining == 40 - Int64(orders.count))
         #expect(try shop.slot(sale).count(.rejectedRateLimited) > 0)
+    }
+
+    /// Every other losing pattern, through lighttpd: a forged challenge, a wrong answer,
+    /// another user's pass, an account below the sale's level, a forged proof of work.
+    @Test func forgedAndBorrowedChallengesAndLowAccountsLose() throws {
+        let shop = try LiveShop()
+        _ = try shop.desk.create(
+            NewSale(
+                id: "guarded", title: "G", price: 100, stock: 5, startsAt: LiveShop.now(), endsAt: nil, minLevel: 2,
+                captcha: .question, questions: [SaleQuestion(question: "Two and two?", answer: "four")], powBits: 4),
+            nowMs: LiveShop.now())
+        let challenge = { (user: String) throws -> String in
+            try #require(
+                try shop.request("GET", "/api/captcha?sale=guarded", user: user).json()["challenge"] as? String)
+        }
+        let verify = { (user: String, challenge: String, answer: String) throws -> HTTPAnswer in
+            try shop.request(
+                "POST", "/api/captcha/verify", user: user,
+                body: #"{"challenge":"\#(challenge)","answer":"\#(answer)"}"#)
+        }
+        let forged = try TokenSigner(secret: Array(repeating: 1, count: 32)).sign(
+            CaptchaClaims(kind: .challenge, user: "ann", sale: "guarded", id: "c1", expires: Date() + 60, digest: "x"))
+        #expect(try verify("ann", forged, "four").errorCode == "captcha_failed")
+        #expect(try verify("ann", try challenge("ann"), "five").errorCode == "captcha_failed")
+        let pass = try #require(try verify("ann", try challenge("ann"), "four").json()["pass"] as? String)
+        let nonce = try #require(try shop.request("GET", "/api/captcha/pow?sale=guarded").json()["nonce"] as? String)
+        let counter = (0...).first { ProofOfWork.solves(nonce: nonce, counter: "\($0)", bits: 4) }!
+        let token = { (user: String, level: Int?, pass: String, counter: Int) throws -> HTTPAnswer in
+            let identity = try shop.identitySigner.sign(UserClaims(user: user, expires: Date() + 600, level: level))
+            return try HTTPClient.request(
+                port: shop.serve.port, method: "POST", target: "/api/token",
+                headers: ["Authorization": "Bearer \(identity)"],
+                body: Array(
+                    #"{"sale":"guarded","pass":"\#(pass)","pow":{"nonce":"\#(nonce)","counter":"\#(counter)"}}"#.utf8))
+        }
+        let unsolved = (0...).first { !ProofOfWork.solves(nonce: nonce, counter: "\($0)", bits: 4) }!
+        #expect(try token("ann", 2, pass, unsolved).errorCode == "captcha_failed")  // forged proof of work
+        #expect(try token("bob", 2, pass, counter).errorCode == "captcha_failed")  // ann's pass
+        let second = ((counter + 1)...).first { ProofOfWork.solves(nonce: nonce, counter: "\($0)", bits: 4) }!
+        let low = try token("ann", 1, pass, second)
+        #expect(low.status == 403 && low.errorCode == "forbidden")
+        let third = ((second + 1)...).first { ProofOfWork.solves(nonce: nonce, counter: "\($0)", bits: 4) }!
+        #expect(try token("ann", 2, pass, third).status == 200)
+        #expect(try shop.truth("guarded").orders.isEmpty)
     }
 }

@@ -326,7 +326,9 @@
     const ms = retryAfter
       ? Math.min(retryAfter, 60) * 1000 + Math.round(Math.random() * 250)
       : backoffDelay(attempt);
-    const why = code === "network" ? "The connection failed." : "The shop is busy.";
+    const why = code === "network" ? "The connection failed."
+      : code === "rate_limited" ? "Too many attempts from your connection; the shop asks you to wait."
+      : "The shop is busy.";
     show("buying", `${why} Trying again in ${Math.max(1, Math.round(ms / 1000))} s…`);
     await sleep(ms);
     show("buying");
