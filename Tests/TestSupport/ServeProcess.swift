@@ -1,5 +1,6 @@
 import Foundation
 import Hosting
+import Synchronization
 
 /// `flashsale serve` on a free loopback port with a fresh data directory: real lighttpd,
 /// real function processes. `stop()` stops it the way an operator does; deinit makes sure
@@ -40,6 +41,7 @@ public final class ServeProcess {
             }
             if answered && process.status == nil {
                 (self.host, self.port, self.process, self.data, self.directory) = (host, port, process, data, directory)
+                Self.enrol(pid: process.pid, data: data)
                 return
             }
             Self.killEverything(process, data: data)
@@ -87,6 +89,7 @@ public final class ServeProcess {
 
     private func cleanUp() {
         Self.killEverything(process, data: data)
+        Self.live.withLock { _ = $0.removeValue(forKey: process.pid) }
         directory.remove()
     }
 
@@ -94,6 +97,10 @@ public final class ServeProcess {
     private static func killEverything(_ serve: ChildProcess, data: DataDirectory) {
         serve.signal(SIGKILL)
         serve.reap()
+        killServed(data)
+    }
+
+    private static func killServed(_ data: DataDirectory) {
         if let lighttpd = lighttpdPID(data), kill(lighttpd, 0) == 0 {
             kill(-lighttpd, SIGKILL)
         }
@@ -101,6 +108,24 @@ public final class ServeProcess {
             kill(pid, SIGKILL)
         }
     }
+
+    /// Every serve not cleaned up yet, by pid. When the test run exits, what is left is killed:
+    /// a test whose buyer threads still hold its shop as the run ends never reaches deinit.
+    private static let live = Mutex<[pid_t: DataDirectory]>([:])
+
+    private static func enrol(pid: pid_t, data: DataDirectory) {
+        live.withLock { $0[pid] = data }
+        _ = killAtExit
+    }
+
+    private static let killAtExit: Void = {
+        atexit {
+            for (pid, data) in ServeProcess.live.withLock({ $0 }) {
+                kill(pid, SIGKILL)
+                ServeProcess.killServed(data)
+            }
+        }
+    }()
 }
 
 public struct ServeError: Error, CustomStringConvertible {
