@@ -101,7 +101,10 @@ let package = Package(
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Functions", "TestSupport"]),
         .testTarget(name: "HostingTests", dependencies: ["Hosting", "Store", "TestSupport"]),
         .testTarget(name: "SegmentTests", dependencies: ["Segment", "TestSupport"]),
-        .testTarget(name: "IdentityTests", dependencies: ["Identity", "FastCGI", "TestSupport"]),
+        .testTarget(
+            name: "IdentityTests",
+            dependencies: ["Identity", "FastCGI", "TestSupport", .product(name: "JWTKit", package: "jwt-kit")]
+        ),
         .testTarget(name: "SalesTests", dependencies: ["Sales", "Segment", "Store", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "StorefrontTests", dependencies: ["Store", "Storefront", "TestSupport"]),

@@ -11,12 +11,20 @@ enum AbuseChecks {
         .busy, "another request of this account is in progress; retry when it has answered",
         headers: [.retryAfter: "1"])
 
+    /// What a client address's rate is counted for: buying (token and order), or the captcha
+    /// (challenges and answers), so that solving one does not eat the rate to buy.
+    enum Scope: String {
+        case buying, captcha
+    }
+
     /// Refuses with 429 `rate_limited` and `Retry-After` when the client address is over the
     /// sale's per-address rate.
-    static func limitRate(_ request: Request, sale: Sale, slot: SaleSlot, context: BuyingContext) throws {
+    static func limitRate(
+        _ request: Request, sale: Sale, slot: SaleSlot, context: BuyingContext, scope: Scope = .buying
+    ) throws {
         guard sale.perIPRate > 0 else { return }
         let address = ClientAddress.of(request, trusting: context.settings.trustedProxies)
-        let key = fnv1a64(Array(address.utf8)) ^ StockSegment.saleKey(sale.id)
+        let key = context.tableKeys.key("rate", scope.rawValue, sale.id, ClientAddress.bucket(address))
         let verdict = context.segment.addressRates.admit(
             key, nowMs: context.clock(), perSecond: Int(sale.perIPRate), maxBlockMs: context.settings.rateBlockMs)
         switch verdict {
@@ -38,9 +46,8 @@ enum AbuseChecks {
         _ user: String, slot: SaleSlot, context: BuyingContext, _ body: () throws -> T
     ) throws -> T {
         let leases = context.segment.accountLeases
-        switch leases.acquire(
-            fnv1a64(Array(user.utf8)), nowMs: context.clock(), leaseMs: context.settings.accountLeaseMs)
-        {
+        let key = context.tableKeys.key("account", user)
+        switch leases.acquire(key, nowMs: context.clock(), leaseMs: context.settings.accountLeaseMs) {
         case .busy:
             throw accountBusy
         case .tableFull:

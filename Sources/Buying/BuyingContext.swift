@@ -24,6 +24,8 @@ public final class BuyingContext: @unchecked Sendable {
     let answers: AnswerDigest
     /// Proof-of-work nonces, under the same secret.
     let work: ProofOfWork
+    /// Where accounts, addresses and spent challenges land in the shared tables.
+    let tableKeys: TableKeys
     let clock: @Sendable () -> Int64
 
     private let lock = Mutex(())
@@ -35,7 +37,8 @@ public final class BuyingContext: @unchecked Sendable {
     private var slotIndexByKey: [UInt64: Int] = [:]
     private var slotsScannedAtMs: Int64?
     private var segmentCheckedAtMs: Int64
-    /// Per sale, the questions of its question captcha, read once.
+    /// Per sale (and its creation, which the demo's restart changes), its question captcha's
+    /// questions, read once.
     private var questionsBySale: [String: [SaleQuestion]] = [:]
     /// Per sale, the users this process admitted in the current window.
     private var admitted: [String: (window: UInt32, users: Set<String>)] = [:]
@@ -52,6 +55,7 @@ public final class BuyingContext: @unchecked Sendable {
         orderTokens = TokenSigner(secret: secret)
         answers = AnswerDigest(secret: secret)
         work = ProofOfWork(secret: secret)
+        tableKeys = TableKeys(secret: secret)
         busyGate = BusyGate(
             queueLimit: Int(settings.orderQueueLimit), maxRefusalsInARow: Int(settings.orderRefusalsInARow))
         let now = clock()
@@ -88,9 +92,10 @@ public final class BuyingContext: @unchecked Sendable {
 
     /// The questions of `sale`'s question captcha (read from SQLite once per process).
     func questions(of sale: Sale) throws -> [SaleQuestion] {
-        if let known = questionsBySale[sale.id] { return known }
+        let key = "\(sale.id)@\(sale.createdAt)"
+        if let known = questionsBySale[key] { return known }
         let questions = try store.questions(ofSale: sale.id)
-        questionsBySale[sale.id] = questions
+        questionsBySale[key] = questions
         return questions
     }
 

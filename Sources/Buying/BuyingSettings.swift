@@ -72,17 +72,18 @@ public struct BuyingSettings: Sendable, Equatable {
             try Self.integer(environment, "FLASHSALE_ORDER_REFUSALS_IN_A_ROW", in: 0...1_000_000)
             ?? orderRefusalsInARow
         accountLeaseMs =
-            try Self.integer(environment, "FLASHSALE_ACCOUNT_LEASE_MS", in: 100...AccountLeases.maxLeaseMs)
+            try Self.integer(environment, "FLASHSALE_ACCOUNT_LEASE_MS", in: 1_000...AccountLeases.maxLeaseMs)
             ?? accountLeaseMs
         if let seconds = try Self.integer(environment, "FLASHSALE_RATE_BLOCK_SECONDS", in: 1...3_600) {
             rateBlockMs = seconds * 1000
         }
         if let raw = environment["FLASHSALE_TRUSTED_PROXIES"] {
             let addresses = raw.split(separator: ",", omittingEmptySubsequences: false)
-            trustedProxies = Set(addresses.map { $0.trimmingCharacters(in: .whitespaces) })
-            guard !trustedProxies.contains("") else {
-                throw BuyingError("FLASHSALE_TRUSTED_PROXIES=\(raw) must be addresses separated by commas")
+            let normalised = addresses.map { ClientAddress.normalised($0.trimmingCharacters(in: .whitespaces)) }
+            guard !normalised.contains(nil) else {
+                throw BuyingError("FLASHSALE_TRUSTED_PROXIES=\(raw) must be IPv4 or IPv6 addresses separated by commas")
             }
+            trustedProxies = Set(normalised.compactMap { $0 })
         }
         if let raw = environment["FLASHSALE_SYNCHRONOUS"] {
             guard let value = SaleStore.Synchronous(rawValue: raw.uppercased()) else {

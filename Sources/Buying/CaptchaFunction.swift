@@ -2,6 +2,7 @@ import Challenges
 import FastCGI
 import Foundation
 import Identity
+import Sales
 import Segment
 import Store
 
@@ -71,7 +72,9 @@ public enum CaptchaFunction {
         }
         guard sale.captcha != .off else { throw HTTPError(.notFound, "sale \"\(id)\" asks for no captcha") }
         let slot = try context.slot(for: sale, nowMs: now)
-        try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context)
+        // No challenge before the start: a script must not collect passes while people wait.
+        if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now) { throw refusal }
+        try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context, scope: .captcha)
         let user = try context.identity.user(of: request)
         let challengeID = randomHex(bytes: 12)
         let answer: String
@@ -100,7 +103,8 @@ public enum CaptchaFunction {
         guard let sale = try context.sale(id: id, nowMs: now), sale.powBits > 0 else {
             throw HTTPError(.notFound, "sale \"\(id)\" asks for no proof of work")
         }
-        try AbuseChecks.limitRate(request, sale: sale, slot: try context.slot(for: sale, nowMs: now), context: context)
+        try AbuseChecks.limitRate(
+            request, sale: sale, slot: try context.slot(for: sale, nowMs: now), context: context, scope: .captcha)
         return Work(
             nonce: context.work.nonce(sale: sale.id, nowMs: now), bits: sale.powBits,
             expiresAt: ProofOfWork.expiry(nowMs: now))
@@ -117,7 +121,7 @@ public enum CaptchaFunction {
         let slot = try context.slot(for: sale, nowMs: now)
         do {
             try CaptchaTokens.check(claims, isFor: user)
-            try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context)
+            try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context, scope: .captcha)
             // One answer per challenge: a script cannot try every code against one image.
             _ = try CaptchaTokens.spend(claims, context: context)
             guard let digest = claims.digest,
@@ -167,17 +171,22 @@ enum CaptchaTokens {
         }
     }
 
-    /// Marks the challenge or pass used until it expires; 403 `captcha_failed` if it was.
-    /// The lease is the way to take the spending back.
-    static func spend(_ claims: CaptchaClaims, context: BuyingContext) throws(HTTPError) -> AccountLeases.Lease? {
-        let left = Int64(claims.exp.value.timeIntervalSince1970 * 1000) - context.clock()
-        let key = fnv1a64(Array("\(claims.kind.rawValue):\(claims.jti)".utf8))
-        let leaseMs = min(max(left, 1), AccountLeases.maxLeaseMs)
-        switch context.segment.accountLeases.acquire(key, nowMs: context.clock(), leaseMs: leaseMs) {
+    /// Marks the challenge or pass used until it expires (and a tick more); 403
+    /// `captcha_failed` if it was. The lease is the way to take the spending back.
+    static func spend(_ claims: CaptchaClaims, context: BuyingContext) throws(HTTPError) -> AccountLeases.Lease {
+        let left = Int64(claims.exp.value.timeIntervalSince1970 * 1000) - context.clock() + 16
+        let key = context.tableKeys.key("spent", claims.kind.rawValue, claims.jti)
+        let outcome = context.segment.spentChallenges.acquire(
+            key, nowMs: context.clock(), leaseMs: min(max(left, 1), AccountLeases.maxLeaseMs))
+        switch outcome {
         case .acquired(let lease): return lease
-        case .tableFull: return nil
+        case .tableFull: throw tableFull
         case .busy:
             throw HTTPError(.captchaFailed, "this captcha \(claims.kind.rawValue) was used already; ask for another")
         }
     }
+
+    /// A full table of spent challenges fails closed: letting one through could let it twice.
+    static let tableFull = HTTPError.fixed(
+        .busy, "too many challenges are being answered at once; retry shortly", headers: [.retryAfter: "1"])
 }

@@ -9,16 +9,52 @@ import HTTPTypes
 enum ClientAddress {
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
 
+    /// The client's address, normalised (see ``normalised(_:)``).
     static func of(_ request: Request, trusting proxies: Set<String>) -> String {
-        var address = request.remoteAddress
+        var address = normalised(request.remoteAddress) ?? request.remoteAddress
         guard proxies.contains(address) else { return address }
         let hops = request.headers[values: forwardedFor].joined(separator: ",").split(separator: ",")
         for hop in hops.reversed() {
-            let hop = hop.trimmingCharacters(in: .whitespaces)
-            guard !hop.isEmpty else { break }
+            guard let hop = normalised(hop.trimmingCharacters(in: .whitespaces)) else { break }
             address = hop
             if !proxies.contains(hop) { break }
         }
         return address
+    }
+
+    /// What a rate is counted against: an IPv4 address, or an IPv6 address's /64 (one
+    /// subscriber's share, which is theirs to vary).
+    static func bucket(_ address: String) -> String {
+        guard address.contains(":"), let bytes = bytes(of: address, family: AF_INET6) else { return address }
+        return bytes.prefix(8).map { String(format: "%02x", $0) }.joined() + "::/64"
+    }
+
+    /// `address` in one spelling: without brackets or port, IPv6 in its shortest form, an
+    /// IPv4-mapped IPv6 address as IPv4; nil when it is no address.
+    static func normalised(_ address: String) -> String? {
+        var text = address
+        if text.hasPrefix("["), let end = text.firstIndex(of: "]") {
+            text = String(text[text.index(after: text.startIndex)..<end])
+        } else if text.filter({ $0 == ":" }).count == 1 {
+            text = String(text.prefix { $0 != ":" })  // IPv4 with a port
+        }
+        if let bytes = bytes(of: text, family: AF_INET) { return format(bytes, family: AF_INET) }
+        guard let bytes = bytes(of: text, family: AF_INET6) else { return nil }
+        if bytes.prefix(12) == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] {
+            return format(Array(bytes.suffix(4)), family: AF_INET)
+        }
+        return format(bytes, family: AF_INET6)
+    }
+
+    private static func bytes(of text: String, family: Int32) -> [UInt8]? {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        guard inet_pton(family, text, &buffer) == 1 else { return nil }
+        return Array(buffer.prefix(family == AF_INET ? 4 : 16))
+    }
+
+    private static func format(_ bytes: [UInt8], family: Int32) -> String? {
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard inet_ntop(family, bytes, &text, socklen_t(text.count)) != nil else { return nil }
+        return String(cString: text)
     }
 }

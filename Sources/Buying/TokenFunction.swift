@@ -66,10 +66,11 @@ public enum TokenFunction {
                 throw HTTPError(.forbidden, "this sale is for accounts of level \(sale.minLevel) or above")
             }
             return try AbuseChecks.oneAtATime(user, slot: slot, context: context) {
+                // A buyer who ordered hears so before being asked for a captcha.
+                if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
                 // A pass is spent only by a token issued: a refusal below gives it back.
                 let spent = try spendPass(body.pass, user: user, sale: sale, context: context)
                 do {
-                    if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
                     let expiresAt = now + context.settings.tokenLifetimeMs
                     let token = try context.orderTokens.sign(
                         OrderTokenClaims(
@@ -78,7 +79,7 @@ public enum TokenFunction {
                     return Answer(
                         token: token, expiresAt: expiresAt, orderUrl: OrderFunction.orderPath(secret: sale.secret))
                 } catch {
-                    if let spent { context.segment.accountLeases.release(spent) }
+                    if let spent { context.segment.spentChallenges.release(spent) }
                     throw error
                 }
             }
@@ -105,10 +106,11 @@ public enum TokenFunction {
         guard ProofOfWork.solves(nonce: work.nonce, counter: work.counter, bits: Int(sale.powBits)) else {
             throw HTTPError(.captchaFailed, "the proof of work does not start with \(sale.powBits) zero bits")
         }
-        let key = fnv1a64(Array("pow:\(work.nonce):\(work.counter)".utf8))
-        let accepted = ProofOfWork.windowMs * 2
-        if context.segment.accountLeases.acquire(key, nowMs: context.clock(), leaseMs: accepted) == .busy {
-            throw HTTPError(.captchaFailed, "this proof of work was used already")
+        let key = context.tableKeys.key("spent", "pow", work.nonce, work.counter)
+        switch context.segment.spentChallenges.acquire(key, nowMs: context.clock(), leaseMs: ProofOfWork.windowMs * 2) {
+        case .acquired: return
+        case .tableFull: throw CaptchaTokens.tableFull
+        case .busy: throw HTTPError(.captchaFailed, "this proof of work was used already")
         }
     }
 

@@ -1,9 +1,12 @@
 import Foundation
 
-/// A code drawn as an SVG a person reads and the markup does not give away: every digit is a
-/// stroked path of its own shape, turned, scaled, shifted and wobbled at random, under and over
-/// random curves and dots. There are no text nodes, no fonts and no ids; the answer appears in
-/// neither the markup nor its order (paths are written in no fixed order).
+/// A code drawn as an SVG a person reads and the markup does not give away: every digit's
+/// strokes are turned, scaled, shifted and wobbled at random, then cut into short segments,
+/// each a `<path>` of its own in the same colour and width range as the many decoy segments
+/// and noise lines around them, and all of them shuffled. There are no text nodes, no fonts,
+/// no ids, and neither a path's style nor its place in the markup tells digit from noise;
+/// reading it means looking at the picture. (It is no defence against a solver that renders
+/// and reads images; the rate limits and the proof of work bound what such a solver gets.)
 public enum CaptchaImage {
     public static let width = 200
     public static let height = 70
@@ -34,13 +37,7 @@ public enum CaptchaImage {
     public static func svg(_ code: String) -> String {
         var generator = SystemRandomNumberGenerator()
         let random = { (range: ClosedRange<Double>) in Double.random(in: range, using: &generator) }
-        var shapes: [String] = []
-        for _ in 0..<6 { shapes.append(noiseCurve(random)) }
-        for _ in 0..<40 {
-            shapes.append(
-                "<circle cx=\"\(fixed(random(0...Double(width))))\" cy=\"\(fixed(random(0...Double(height))))\" r=\"\(fixed(random(0.6...1.8)))\" fill=\"#555\"/>"
-            )
-        }
+        var segments: [((Double, Double), (Double, Double))] = []
         let step = Double(width - 20) / Double(max(code.count, 1))
         for (index, character) in code.enumerated() {
             let angle = random(-0.35...0.35)
@@ -56,31 +53,37 @@ public enum CaptchaImage {
                         originY + 3 * scale + x * sin(angle) + y * cos(angle) + random(-1.5...1.5)
                     )
                 }
-                let path = points.enumerated().map {
-                    "\($0.offset == 0 ? "M" : "L")\(fixed($0.element.0)) \(fixed($0.element.1))"
+                // Each line of the stroke cut into two to four pieces that meet where they are cut.
+                for (from, to) in zip(points, points.dropFirst()) {
+                    let cuts = Int(random(2...4.99))
+                    var previous = from
+                    for cut in 1...cuts {
+                        let t = Double(cut) / Double(cuts)
+                        let next = (from.0 + (to.0 - from.0) * t, from.1 + (to.1 - from.1) * t)
+                        segments.append((previous, next))
+                        previous = next
+                    }
                 }
-                shapes.append(
-                    "<path d=\"\(path.joined(separator: " "))\" stroke=\"#1a1a2e\" stroke-width=\"\(fixed(random(2.6...3.6)))\" fill=\"none\" stroke-linecap=\"round\" stroke-linejoin=\"round\"/>"
-                )
             }
         }
-        for _ in 0..<3 { shapes.append(noiseCurve(random)) }
-        shapes.shuffle(using: &generator)
+        // Decoys as long as the digits' pieces, and longer noise lines across.
+        let (w, h) = (Double(width), Double(height))
+        for _ in 0..<22 {
+            let start = (random(0...w), random(0...h))
+            let length = random(4...14)
+            let angle = random(0...(2 * Double.pi))
+            segments.append((start, (start.0 + length * cos(angle), start.1 + length * sin(angle))))
+        }
+        for _ in 0..<3 {
+            segments.append(((random(0...w), random(0...h)), (random(0...w), random(0...h))))
+        }
+        segments.shuffle(using: &generator)
+        let paths = segments.map { from, to in
+            "<path d=\"M\(fixed(from.0)) \(fixed(from.1)) L\(fixed(to.0)) \(fixed(to.1))\" stroke=\"#1a1a2e\" stroke-width=\"\(fixed(random(1.8...3.4)))\" stroke-linecap=\"round\"/>"
+        }
         return
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" viewBox=\"0 0 \(width) \(height)\">"
-            + "<rect width=\"\(width)\" height=\"\(height)\" fill=\"#f4f4f8\"/>" + shapes.joined() + "</svg>"
-    }
-
-    private static func noiseCurve(_ random: (ClosedRange<Double>) -> Double) -> String {
-        let w = Double(width)
-        let h = Double(height)
-        let points = [
-            (random(0...w / 4), random(0...h)), (random(0...w), random(0...h)), (random(0...w), random(0...h)),
-            (random(3 * w / 4...w), random(0...h)),
-        ]
-        let d =
-            "M\(fixed(points[0].0)) \(fixed(points[0].1)) C\(points.dropFirst().map { "\(fixed($0.0)) \(fixed($0.1))" }.joined(separator: ", "))"
-        return "<path d=\"\(d)\" stroke=\"#777\" stroke-width=\"\(fixed(random(1...2.2)))\" fill=\"none\"/>"
+            + "<rect width=\"\(width)\" height=\"\(height)\" fill=\"#f4f4f8\"/>" + paths.joined() + "</svg>"
     }
 
     private static func fixed(_ value: Double) -> String {

@@ -38,6 +38,7 @@ extension UserClaims {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.sub = try container.decodeIfPresent(SubjectClaim.self, forKey: .sub) ?? SubjectClaim(value: "")
         self.exp = try container.decode(ExpirationClaim.self, forKey: .exp)
-        self.level = try container.decodeIfPresent(Int.self, forKey: .level)
+        // A level that is not a whole number (a main site's own scheme) counts as none.
+        self.level = (try? container.decodeIfPresent(Int.self, forKey: .level)) ?? nil
     }
 }

@@ -35,9 +35,18 @@ public struct AccountLeases: Sendable {
     /// The longest lease: far below half the deadline cycle.
     public static let maxLeaseMs: Int64 = 60_000
 
-    /// Takes `key`'s lease (a hash of the account) for `leaseMs`, unless a live one exists.
+    /// Takes `key`'s lease (a hash of the account) for `leaseMs`, unless a live one exists. A
+    /// word taken by another key between the look and the claim is looked for again, a few times.
     public func acquire(_ key: UInt64, nowMs: Int64, leaseMs: Int64) -> Outcome {
         precondition(leaseMs > 0 && leaseMs <= Self.maxLeaseMs, "a lease lasts 1 ms to \(Self.maxLeaseMs) ms")
+        for _ in 0..<3 {
+            if let outcome = attempt(key, nowMs: nowMs, leaseMs: leaseMs) { return outcome }
+        }
+        return .busy
+    }
+
+    /// One look and claim; nil when the word chosen was taken meanwhile.
+    private func attempt(_ key: UInt64, nowMs: Int64, leaseMs: Int64) -> Outcome? {
         let fingerprint = Self.fingerprint(key)
         let now = Self.tick(nowMs)
         let home = table.home(of: key)
@@ -49,6 +58,10 @@ public struct AccountLeases: Sendable {
                 if seen >> Self.deadlineBits == fingerprint { return .busy }
             } else if free == nil {
                 free = (index, seen)
+            } else if seen != 0 {
+                // An ended lease nobody gave back: cleared, so that it cannot look live again
+                // when the deadline clock comes round.
+                _ = table.word(index).compareExchange(expected: seen, desired: 0, ordering: .relaxed)
             }
         }
         guard let free else { return .tableFull }
@@ -58,7 +71,7 @@ public struct AccountLeases: Sendable {
         // account claiming at once, at least one sees the other.
         let (claimed, _) = table.word(free.index).compareExchange(
             expected: free.seen, desired: word, ordering: .sequentiallyConsistent)
-        guard claimed else { return .busy }  // another request took the word first: ask again
+        guard claimed else { return nil }  // another request took the word first: look again
         // Two requests of one account may have claimed two words at once: each then sees the
         // other's, and both stand down. Never two through; a retry gets in.
         for step in 0..<SharedTable.probeLength where home + step != free.index {

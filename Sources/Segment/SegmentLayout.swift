@@ -1,9 +1,10 @@
-/// Byte offsets and sizes of the segment file, layout version 3. Header at 0 (64 bytes used,
+/// Byte offsets and sizes of the segment file, layout version 4. Header at 0 (64 bytes used,
 /// the rest of the first page zero); `slotCount` slots of `slotSize` bytes from `slotsOffset`;
-/// then the account leases and the address rates, one 8-byte word an entry.
+/// then the account leases, the address rates and the spent challenges, one 8-byte word an
+/// entry.
 enum SegmentLayout {
     static let magic: UInt64 = 0x464C_4153_4853_4547  // "FLASHSEG"
-    static let version: UInt32 = 3
+    static let version: UInt32 = 4
     static let slotSize = 256
     static let slotCount = 1024
     static let slotsOffset = 4096
@@ -11,7 +12,9 @@ enum SegmentLayout {
     static let leasesOffset = slotsOffset + slotSize * slotCount
     static let rateCount = 65_536
     static let ratesOffset = leasesOffset + 8 * leaseCount
-    static let fileSize = ratesOffset + 8 * rateCount
+    static let spentCount = 65_536
+    static let spentOffset = ratesOffset + 8 * rateCount
+    static let fileSize = spentOffset + 8 * spentCount
 
     enum Header {
         static let magic = 0

@@ -52,6 +52,14 @@ public final class StockSegment: @unchecked Sendable {
             table: SharedTable(segment: self, offset: SegmentLayout.leasesOffset, count: SegmentLayout.leaseCount))
     }
 
+    /// The captcha challenges, passes and proof-of-work solutions used, each until it expires:
+    /// leases that are never given back, in a table of their own, so that no flood of them
+    /// can crowd out the accounts' leases.
+    public var spentChallenges: AccountLeases {
+        AccountLeases(
+            table: SharedTable(segment: self, offset: SegmentLayout.spentOffset, count: SegmentLayout.spentCount))
+    }
+
     /// The per-address rate limits.
     public var addressRates: AddressRates {
         AddressRates(
@@ -124,6 +132,7 @@ public final class StockSegment: @unchecked Sendable {
         for index in 0..<Self.slotCount { slot(at: index).clear() }
         accountLeases.table.clear()
         addressRates.table.clear()
+        spentChallenges.table.clear()
         // Plain header writes inside the live mapping: every reader of the header holds the same flock.
         memset(base + 8, 0, SegmentLayout.slotsOffset - 8)
         base.storeBytes(of: SegmentLayout.version, toByteOffset: Header.version, as: UInt32.self)

@@ -1,3 +1,4 @@
+import Challenges
 import FastCGI
 import Foundation
 import HTTPTypes
@@ -8,6 +9,11 @@ import Testing
 @testable import Buying
 
 @Suite struct AbuseChecksTests {
+    /// Where the functions keep `user`'s lease.
+    func accountKey(_ shop: Shop, _ user: String) throws -> UInt64 {
+        TableKeys(secret: try shop.data.keyBytes(shop.data.secretKey)).key("account", user)
+    }
+
     func code(_ response: Response) throws -> String? {
         let body = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
         return (body?["error"] as? [String: Any])?["code"] as? String
@@ -60,7 +66,8 @@ import Testing
         let sale = try shop.createSale("mug", stock: 5)
         let leases = shop.desk.segment.accountLeases
         guard
-            case .acquired(let lease) = leases.acquire(fnv1a64(Array("ann".utf8)), nowMs: shop.clock.ms, leaseMs: 5_000)
+            case .acquired(let lease) = leases.acquire(
+                try accountKey(shop, "ann"), nowMs: shop.clock.ms, leaseMs: 5_000)
         else {
             Issue.record("the test could not take ann's lease")
             return
@@ -84,7 +91,7 @@ import Testing
         let shop = try Shop()
         try shop.createSale("mug", stock: 5)
         _ = shop.desk.segment.accountLeases.acquire(
-            fnv1a64(Array("ann".utf8)), nowMs: shop.clock.ms, leaseMs: shop.context.settings.accountLeaseMs)
+            try accountKey(shop, "ann"), nowMs: shop.clock.ms, leaseMs: shop.context.settings.accountLeaseMs)
         #expect(try shop.askToken("ann", sale: "mug").status == .serviceUnavailable)
         shop.clock.advance(by: shop.context.settings.accountLeaseMs + 20)
         #expect(try shop.askToken("ann", sale: "mug").status == .ok)
@@ -100,6 +107,11 @@ import Testing
             ("10.0.0.1", ["10.0.0.1", "10.0.0.2"], "198.51.100.1, 10.0.0.2", "198.51.100.1"),
             ("10.0.0.1", ["10.0.0.1"], "", "10.0.0.1"),
             ("10.0.0.9", ["10.0.0.1"], "198.51.100.1", "10.0.0.9"),
+            // One spelling whatever the proxy writes: ports and brackets dropped, IPv6 shortened.
+            ("10.0.0.1", ["10.0.0.1"], "198.51.100.1:5123", "198.51.100.1"),
+            ("10.0.0.1", ["10.0.0.1"], "[2001:db8:0:0::7]:443", "2001:db8::7"),
+            ("10.0.0.1", ["10.0.0.1"], "::ffff:198.51.100.1", "198.51.100.1"),
+            ("10.0.0.1", ["10.0.0.1"], "not-an-address", "10.0.0.1"),
         ] as [(String, Set<String>, String, String)])
     func theClientAddressBelievesForwardedForOnlyFromTrustedProxies(
         _ remote: String, _ trusted: Set<String>, _ forwarded: String, _ client: String
@@ -126,5 +138,12 @@ import Testing
             #expect(try code(answer) == "forbidden")
             #expect(try shop.state(of: "vip").slot.count(.rejectedForbidden) == 1)
         }
+    }
+
+    /// An IPv6 subscriber's /64 is one address to the rate; IPv4 addresses are each their own.
+    @Test func anIPv6RateCountsItsSlash64() {
+        #expect(ClientAddress.bucket("2001:db8:1:2:aaaa::1") == ClientAddress.bucket("2001:db8:1:2:bbbb::9"))
+        #expect(ClientAddress.bucket("2001:db8:1:2::1") != ClientAddress.bucket("2001:db8:1:3::1"))
+        #expect(ClientAddress.bucket("198.51.100.1") == "198.51.100.1")
     }
 }

@@ -39,7 +39,12 @@ import Testing
             (["FLASHSALE_ORDER_QUEUE_LIMIT": ""], "FLASHSALE_ORDER_QUEUE_LIMIT= must be"),
             (["FLASHSALE_ACCOUNT_LEASE_MS": "60001"], "FLASHSALE_ACCOUNT_LEASE_MS=60001 must be"),
             (["FLASHSALE_RATE_BLOCK_SECONDS": "0"], "FLASHSALE_RATE_BLOCK_SECONDS=0 must be"),
-            (["FLASHSALE_TRUSTED_PROXIES": "10.0.0.1,,x"], "FLASHSALE_TRUSTED_PROXIES=10.0.0.1,,x must be addresses"),
+            (["FLASHSALE_TRUSTED_PROXIES": "10.0.0.0/8"], "FLASHSALE_TRUSTED_PROXIES=10.0.0.0/8 must be IPv4 or IPv6"),
+            (["FLASHSALE_ACCOUNT_LEASE_MS": "100"], "FLASHSALE_ACCOUNT_LEASE_MS=100 must be"),
+            (
+                ["FLASHSALE_TRUSTED_PROXIES": "10.0.0.1,,x"],
+                "FLASHSALE_TRUSTED_PROXIES=10.0.0.1,,x must be IPv4 or IPv6"
+            ),
         ] as [([String: String], String)])
     func aBadValueIsRefusedWithWhatToFix(environment: [String: String], message: String) {
         let withData = environment.isEmpty ? environment : environment.merging(["FLASHSALE_DATA": "/d"]) { $1 }

@@ -58,7 +58,10 @@ import Testing
         let svg = String(decoding: Data(base64Encoded: String(image.dropFirst(26)))!, as: UTF8.self)
         #expect(svg.hasPrefix("<svg ") && !svg.contains("<text") && !svg.contains("font"))
         let elements = Set(svg.matches(of: #/<([a-z]+)/#).map { String($0.output.1) })
-        #expect(elements == ["svg", "rect", "path", "circle"])
+        #expect(elements == ["svg", "rect", "path"])
+        // Digits and decoys alike: one colour, one kind of segment.
+        #expect(Set(svg.matches(of: #/stroke="([^"]+)"/#).map { String($0.output.1) }) == ["#1a1a2e"])
+        #expect(svg.matches(of: #/d="M[0-9. -]+ L[0-9. -]+"/#).count == svg.matches(of: #/<path/#).count)
         // The challenge's claims hold a digest, not the code: only the secret finds the code.
         let challenge = try #require(body["challenge"] as? String)
         let claims = try shop.orderSigner.verify(challenge, as: CaptchaClaims.self)
@@ -66,7 +69,14 @@ import Testing
         let codes = (0..<100_000).map { String(format: "%05d", $0) }
         let solution = try #require(
             codes.first { digests.matches(claims.digest ?? "", challenge: claims.jti, answer: $0) })
-        #expect(!challenge.contains(solution) && !svg.contains(">\(solution)<"))
+        // No claim of the challenge holds the code.
+        let payload = try #require(challenge.split(separator: ".").dropFirst().first)
+        let padded =
+            payload.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            + String(repeating: "=", count: (4 - payload.count % 4) % 4)
+        let decoded = try #require(Data(base64Encoded: padded))
+        let values = (try JSONSerialization.jsonObject(with: decoded) as? [String: Any] ?? [:]).values.map { "\($0)" }
+        #expect(!values.contains { $0.contains(solution) })
         let passed = try answer(shop, "ann", challenge: challenge, with: solution)
         #expect(passed.status == .ok)
         #expect(try json(passed)["pass"] is String)
@@ -146,6 +156,17 @@ import Testing
         #expect(try code(token(shop, "bob", sale: "mug", pass: bobs)) == "busy")
         shop.clock.advance(by: 30_000)  // the next admission window
         #expect(try token(shop, "bob", sale: "mug", pass: bobs).status == .ok)
+    }
+
+    /// A script must not collect passes while people wait for the start.
+    @Test func noChallengeBeforeTheSaleOpens() throws {
+        let shop = try Shop()
+        try shop.createSale("later", stock: 5, startsInMs: 60_000, captcha: .question, questions: Self.questions)
+        let early = try ask(shop, "ann", sale: "later")
+        #expect(early.status == .tooEarly)
+        #expect(try code(early) == "not_started")
+        shop.clock.advance(by: 60_000)
+        #expect(try ask(shop, "ann", sale: "later").status == .ok)
     }
 
     @Test func aSaleWithoutACaptchaOrAnUnknownSaleHasNoChallenge() throws {

@@ -2,6 +2,7 @@ import FastCGI
 import Foundation
 import HTTPTypes
 import Identity
+import JWTKit
 import Testing
 
 @Suite struct IdentityReaderTests {
@@ -20,6 +21,23 @@ import Testing
         } catch {
             return error
         }
+    }
+
+    /// A main site's own idea of a level (not a whole number) counts as no level, and the
+    /// identity still holds.
+    @Test func aLevelThatIsNoNumberCountsAsNone() throws {
+        struct SiteClaims: JWTPayload {
+            var sub: SubjectClaim
+            var exp: ExpirationClaim
+            var level: String
+            func verify(using _: some JWTAlgorithm) async throws {}
+        }
+        let token = try Fixtures.signer.sign(
+            SiteClaims(sub: SubjectClaim(value: "ann"), exp: ExpirationClaim(value: Fixtures.time(600)), level: "gold"))
+        let claims = try reader.claims(of: request([(.authorization, "Bearer \(token)")]))
+        #expect(claims.sub.value == "ann" && claims.level == nil)
+        let levelled = try Fixtures.signer.sign(UserClaims(user: "bob", expires: Fixtures.time(600), level: 3))
+        #expect(try reader.claims(of: request([(.authorization, "Bearer \(levelled)")])).level == 3)
     }
 
     @Test func readsTheBearerHeader() throws {

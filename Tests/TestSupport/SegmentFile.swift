@@ -1,14 +1,14 @@
 import Foundation
 import Segment
 
-/// Byte-level access to a segment file (layout version 3), for checking and corrupting it
+/// Byte-level access to a segment file (layout version 4), for checking and corrupting it
 /// from outside the mapping, as a damaged disk or a stray writer would.
 public enum SegmentFile {
     public static let headerMagic = 0x464C_4153_4853_4547 as UInt64
     public static let slotsOffset = 4096
     public static let slotSize = 256
-    /// The slots, then 65,536 account-lease words and 65,536 address-rate words.
-    public static let size = slotsOffset + slotSize * StockSegment.slotCount + 8 * 65_536 * 2
+    /// The slots, then 65,536 words each of account leases, address rates and spent challenges.
+    public static let size = slotsOffset + slotSize * StockSegment.slotCount + 8 * 65_536 * 3
 
     /// Byte offsets of a slot's fields inside the slot.
     public enum Field {

@@ -338,11 +338,24 @@
 
   let answerCaptcha = null;  // resolves the challenge shown with the buyer's choice
 
+  // A captcha request that waits out a 429 (as its Retry-After says) instead of failing the
+  // purchase: a low per-address rate must not make the captcha unsolvable.
+  async function captchaApi(method, url, body) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await api(method, url, body);
+      } catch (error) {
+        if (error.code !== "rate_limited" || attempt > MAX_RETRIES) throw error;
+        await backoff(attempt, error);
+      }
+    }
+  }
+
   // Shows challenges until one is answered right; resolves to the pass.
   async function solveCaptcha() {
     let message = MESSAGES.captcha;
     for (;;) {
-      const challenge = await api("GET", `/api/captcha?sale=${encodeURIComponent(saleId)}`);
+      const challenge = await captchaApi("GET", `/api/captcha?sale=${encodeURIComponent(saleId)}`);
       ui.captchaImage.hidden = !challenge.image;
       if (challenge.image) ui.captchaImage.src = challenge.image;
       ui.captchaImage.alt = challenge.image ? "A picture of digits to type" : "";
@@ -358,7 +371,7 @@
       }
       show("buying", "Checking your answer…");
       try {
-        const { pass } = await api("POST", "/api/captcha/verify", { challenge: challenge.challenge, answer: choice.answer });
+        const { pass } = await captchaApi("POST", "/api/captcha/verify", { challenge: challenge.challenge, answer: choice.answer });
         return pass;
       } catch (error) {
         if (error.code !== "captcha_failed") throw error;
@@ -372,7 +385,7 @@
   // Solves the sale's current proof-of-work task in a worker, showing progress; resolves to
   // what the token request carries.
   async function solveWork() {
-    const task = await api("GET", `/api/captcha/pow?sale=${encodeURIComponent(saleId)}`);
+    const task = await captchaApi("GET", `/api/captcha/pow?sale=${encodeURIComponent(saleId)}`);
     show("buying", "Preparing your order…", { progress: 0 });
     const worker = new Worker(main.dataset.powWorker);
     try {
