@@ -90,7 +90,8 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .executableTarget(
-            name: "segment-tables-benchmark", dependencies: ["Segment"], path: "Tests/Benchmarks/SegmentTables"),
+            name: "segment-tables-benchmark", dependencies: ["Challenges", "Segment"],
+            path: "Tests/Benchmarks/SegmentTables"),
         .testTarget(
             name: "BuyingTests",
             dependencies: [

@@ -5,17 +5,24 @@ import Foundation
 /// under a key derived from the data directory's secret, so that nobody without it can work
 /// out where an account or address lands, aim at its neighbourhood or collide with it.
 public struct TableKeys: Sendable {
-    private let key: SymmetricKey
+    /// The HMAC with its key already absorbed: each key copies it and adds only its message.
+    private let keyed: HMAC<SHA256>
 
     public init(secret: [UInt8]) {
         let derived = HMAC<SHA256>.authenticationCode(
             for: Data("flashsale shared table keys".utf8), using: SymmetricKey(data: secret))
-        key = SymmetricKey(data: Data(derived))
+        keyed = HMAC<SHA256>(key: SymmetricKey(data: Data(derived)))
     }
 
-    /// The key of `parts` (joined with newlines, which none of them holds).
+    /// The key of `parts`, each followed by a newline (which none of them holds).
     public func key(_ parts: String...) -> UInt64 {
-        let code = HMAC<SHA256>.authenticationCode(for: Data(parts.joined(separator: "\n").utf8), using: key)
-        return Data(code).prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+        var mac = keyed
+        for part in parts {
+            var part = part
+            // The string's own UTF-8 bytes, read in place for the length of the call.
+            part.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
+            mac.update(data: [0x0A])
+        }
+        return mac.finalize().withUnsafeBytes { bytes in bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) } }
     }
 }
