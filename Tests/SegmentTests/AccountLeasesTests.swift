@@ -5,70 +5,58 @@ import TestSupport
 import Testing
 
 @Suite struct AccountLeasesTests {
-    /// A fresh segment and its lease table.
-    struct Table {
-        let dir: TemporaryDirectory
-        let segment: StockSegment
-        var leases: AccountLeases { segment.accountLeases }
-
-        init() throws {
-            dir = try TemporaryDirectory()
-            segment = try StockSegment(path: dir.path + "/stock.segment", databaseID: 1)
-        }
-    }
-
     /// Keys that all start at the same word but differ in their fingerprints.
     static func neighbours(_ count: Int) -> [UInt64] {
         (0..<UInt64(count)).map { 77 + ($0 + 1) << 40 }
     }
 
     @Test func aSecondRequestOfTheAccountIsRefusedUntilTheFirstGivesItBack() throws {
-        let table = try Table()
+        let table = try FreshSegment()
         defer { table.dir.remove() }
-        guard case .acquired(let lease) = table.leases.acquire(42, nowMs: 1_000, leaseMs: 10_000) else {
+        guard case .acquired(let lease) = table.segment.accountLeases.acquire(42, nowMs: 1_000, leaseMs: 10_000) else {
             Issue.record("the first request did not get the lease")
             return
         }
-        #expect(table.leases.acquire(42, nowMs: 1_001, leaseMs: 10_000) == .busy)
-        #expect(table.leases.acquire(43, nowMs: 1_001, leaseMs: 10_000) != .busy)  // another account
-        table.leases.release(lease)
-        #expect(table.leases.acquire(42, nowMs: 1_002, leaseMs: 10_000) != .busy)
+        #expect(table.segment.accountLeases.acquire(42, nowMs: 1_001, leaseMs: 10_000) == .busy)
+        #expect(table.segment.accountLeases.acquire(43, nowMs: 1_001, leaseMs: 10_000) != .busy)  // another account
+        table.segment.accountLeases.release(lease)
+        #expect(table.segment.accountLeases.acquire(42, nowMs: 1_002, leaseMs: 10_000) != .busy)
     }
 
     /// A process that dies holding a lease locks its account out only until the lease ends.
     @Test func aLeaseNobodyGivesBackEndsByItself() throws {
-        let table = try Table()
+        let table = try FreshSegment()
         defer { table.dir.remove() }
-        _ = table.leases.acquire(42, nowMs: 5_000, leaseMs: 1_000)
-        #expect(table.leases.acquire(42, nowMs: 5_900, leaseMs: 1_000) == .busy)
-        #expect(table.leases.acquire(42, nowMs: 6_020, leaseMs: 1_000) != .busy)
+        _ = table.segment.accountLeases.acquire(42, nowMs: 5_000, leaseMs: 1_000)
+        #expect(table.segment.accountLeases.acquire(42, nowMs: 5_900, leaseMs: 1_000) == .busy)
+        #expect(table.segment.accountLeases.acquire(42, nowMs: 6_020, leaseMs: 1_000) != .busy)
     }
 
     /// Deadlines are kept modulo about 74 hours of 16 ms ticks: a lease across the wrap is
     /// still live, and ends on time.
     @Test func aLeaseAcrossTheWrapOfTheDeadlineClockHoldsAndEnds() throws {
-        let table = try Table()
+        let table = try FreshSegment()
         defer { table.dir.remove() }
         let cycle: Int64 = 16 << 24
         let start = 3 * cycle - 200
-        _ = table.leases.acquire(9, nowMs: start, leaseMs: 1_000)
-        #expect(table.leases.acquire(9, nowMs: start + 500, leaseMs: 1_000) == .busy)  // after the wrap
-        #expect(table.leases.acquire(9, nowMs: start + 1_040, leaseMs: 1_000) != .busy)
+        _ = table.segment.accountLeases.acquire(9, nowMs: start, leaseMs: 1_000)
+        #expect(table.segment.accountLeases.acquire(9, nowMs: start + 500, leaseMs: 1_000) == .busy)  // after the wrap
+        #expect(table.segment.accountLeases.acquire(9, nowMs: start + 1_040, leaseMs: 1_000) != .busy)
     }
 
     @Test func aFullNeighbourhoodLetsTheRequestThroughAndFreesWithTime() throws {
-        let table = try Table()
+        let table = try FreshSegment()
         defer { table.dir.remove() }
         let keys = Self.neighbours(9)
         for key in keys.prefix(8) {
-            guard case .acquired = table.leases.acquire(key, nowMs: 0, leaseMs: 1_000) else {
+            guard case .acquired = table.segment.accountLeases.acquire(key, nowMs: 0, leaseMs: 1_000) else {
                 Issue.record("key \(key) found no word")
                 return
             }
         }
-        #expect(table.leases.acquire(keys[8], nowMs: 10, leaseMs: 1_000) == .tableFull)
+        #expect(table.segment.accountLeases.acquire(keys[8], nowMs: 10, leaseMs: 1_000) == .tableFull)
         // The eight leases end; their words are taken again.
-        if case .acquired = table.leases.acquire(keys[8], nowMs: 1_100, leaseMs: 1_000) {
+        if case .acquired = table.segment.accountLeases.acquire(keys[8], nowMs: 1_100, leaseMs: 1_000) {
         } else {
             Issue.record("an ended lease's word was not reused")
         }
@@ -76,12 +64,12 @@ import Testing
 
     /// Threads hammering one account never hold its lease two at a time, and do get it.
     @Test func neverTwoHoldersAtOnce() throws {
-        let table = try Table()
+        let table = try FreshSegment()
         defer { table.dir.remove() }
         let holders = Atomic<Int>(0)
         let most = Atomic<Int>(0)
         let granted = Tally()
-        let leases = table.leases
+        let leases = table.segment.accountLeases
         #expect(
             onThreads(8) { _ in
                 for round in 0..<2_000 {

@@ -4,66 +4,61 @@ import TestSupport
 import Testing
 
 @Suite struct AddressRatesTests {
-    struct Table {
-        let dir: TemporaryDirectory
-        let segment: StockSegment
-        var rates: AddressRates { segment.addressRates }
-
-        init() throws {
-            dir = try TemporaryDirectory()
-            segment = try StockSegment(path: dir.path + "/stock.segment", databaseID: 1)
-        }
-    }
-
     @Test func aBurstOfTheRateThenOneRequestPerIntervalAndRetryAfterSaysWhen() throws {
-        let table = try Table()
+        let table = try FreshSegment()
         defer { table.dir.remove() }
-        let admit = { (now: Int64) in table.rates.admit(5, nowMs: now, perSecond: 5, maxBlockMs: 60_000) }
+        let admit = { (now: Int64) in table.segment.addressRates.admit(5, nowMs: now, perSecond: 5, maxBlockMs: 60_000)
+        }
         for _ in 0..<5 { #expect(admit(10_000) == .allowed) }
         #expect(admit(10_000) == .limited(retryAfterMs: 400))
         #expect(admit(10_399) == .limited(retryAfterMs: 201))  // asked too early: one interval more
         #expect(admit(10_800) == .allowed)  // waited as told
-        #expect(table.rates.admit(6, nowMs: 10_000, perSecond: 5, maxBlockMs: 60_000) == .allowed)  // another key
+        // Another key has its own bucket.
+        #expect(table.segment.addressRates.admit(6, nowMs: 10_000, perSecond: 5, maxBlockMs: 60_000) == .allowed)
     }
 
     /// An address that keeps asking while refused blocks itself, up to the longest block.
     @Test func hammeringGrowsTheBlockUpToItsLimit() throws {
-        let table = try Table()
+        let table = try FreshSegment()
         defer { table.dir.remove() }
         var last = AddressRates.Verdict.allowed
-        for _ in 0..<200 { last = table.rates.admit(8, nowMs: 50_000, perSecond: 2, maxBlockMs: 30_000) }
+        for _ in 0..<200 { last = table.segment.addressRates.admit(8, nowMs: 50_000, perSecond: 2, maxBlockMs: 30_000) }
         #expect(last == .limited(retryAfterMs: 30_000))
-        #expect(table.rates.admit(8, nowMs: 79_000, perSecond: 2, maxBlockMs: 30_000) != .allowed)
-        #expect(table.rates.admit(8, nowMs: 80_600, perSecond: 2, maxBlockMs: 30_000) == .allowed)
+        #expect(table.segment.addressRates.admit(8, nowMs: 79_000, perSecond: 2, maxBlockMs: 30_000) != .allowed)
+        #expect(table.segment.addressRates.admit(8, nowMs: 80_600, perSecond: 2, maxBlockMs: 30_000) == .allowed)
     }
 
     /// Times are kept modulo 2^40 ms: a bucket across the wrap behaves as any other.
     @Test func aBucketAcrossTheWrapOfTheClock() throws {
-        let table = try Table()
+        let table = try FreshSegment()
         defer { table.dir.remove() }
         let start = (Int64(1) << 40) * 2 - 300
-        for _ in 0..<4 { #expect(table.rates.admit(3, nowMs: start, perSecond: 4, maxBlockMs: 1_000) == .allowed) }
-        #expect(table.rates.admit(3, nowMs: start, perSecond: 4, maxBlockMs: 1_000) == .limited(retryAfterMs: 500))
-        #expect(table.rates.admit(3, nowMs: start + 500, perSecond: 4, maxBlockMs: 1_000) == .allowed)
+        for _ in 0..<4 {
+            #expect(table.segment.addressRates.admit(3, nowMs: start, perSecond: 4, maxBlockMs: 1_000) == .allowed)
+        }
+        #expect(
+            table.segment.addressRates.admit(3, nowMs: start, perSecond: 4, maxBlockMs: 1_000)
+                == .limited(retryAfterMs: 500))
+        #expect(table.segment.addressRates.admit(3, nowMs: start + 500, perSecond: 4, maxBlockMs: 1_000) == .allowed)
     }
 
     @Test func aFullNeighbourhoodLetsRequestsThroughAndFreesWithTime() throws {
-        let table = try Table()
+        let table = try FreshSegment()
         defer { table.dir.remove() }
         let keys = (0..<UInt64(9)).map { 123 + ($0 + 1) << 40 }
         for key in keys.prefix(8) {
-            #expect(table.rates.admit(key, nowMs: 1_000, perSecond: 1, maxBlockMs: 5_000) == .allowed)
+            #expect(table.segment.addressRates.admit(key, nowMs: 1_000, perSecond: 1, maxBlockMs: 5_000) == .allowed)
         }
-        #expect(table.rates.admit(keys[8], nowMs: 1_000, perSecond: 1, maxBlockMs: 5_000) == .tableFull)
-        #expect(table.rates.admit(keys[8], nowMs: 2_001, perSecond: 1, maxBlockMs: 5_000) == .allowed)
+        #expect(table.segment.addressRates.admit(keys[8], nowMs: 1_000, perSecond: 1, maxBlockMs: 5_000) == .tableFull)
+        #expect(table.segment.addressRates.admit(keys[8], nowMs: 2_001, perSecond: 1, maxBlockMs: 5_000) == .allowed)
     }
 
     /// Requests of one address on many threads at one instant: exactly the burst gets through.
     @Test func exactlyTheBurstGetsThroughFromManyThreads() throws {
-        let table = try Table()
+        let table = try FreshSegment()
         defer { table.dir.remove() }
         let allowed = Tally()
-        let rates = table.rates
+        let rates = table.segment.addressRates
         #expect(
             onThreads(8) { _ in
                 for _ in 0..<500 where rates.admit(11, nowMs: 7_000, perSecond: 50, maxBlockMs: 60_000) == .allowed {

@@ -38,3 +38,14 @@ public enum SegmentFile {
         slotsOffset + index * slotSize + field
     }
 }
+
+/// A fresh segment file of its own, mapped, for tests of the segment's tables.
+public struct FreshSegment {
+    public let dir: TemporaryDirectory
+    public let segment: StockSegment
+
+    public init() throws {
+        dir = try TemporaryDirectory()
+        segment = try StockSegment(path: dir.path + "/stock.segment", databaseID: 1)
+    }
+}
