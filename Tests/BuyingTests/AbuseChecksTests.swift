@@ -14,11 +14,6 @@ import Testing
         TableKeys(secret: try shop.data.keyBytes(shop.data.secretKey)).key("account", user)
     }
 
-    func code(_ response: Response) throws -> String? {
-        let body = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
-        return (body?["error"] as? [String: Any])?["code"] as? String
-    }
-
     /// Many accounts from one address: the sale's rate per address, then 429 with the wait.
     @Test func oneAddressGetsItsRateOfTokensAndThenAWait() throws {
         let shop = try Shop()
@@ -27,7 +22,7 @@ import Testing
         #expect(answers.prefix(3).allSatisfy { $0.status == .ok })
         for refused in answers.suffix(2) {
             #expect(refused.status == .tooManyRequests)
-            #expect(try code(refused) == "rate_limited")
+            #expect(refused.errorCode == "rate_limited")
             #expect(Int(refused.headers[.retryAfter] ?? "") ?? 0 >= 1)
         }
         #expect(try shop.askToken("other", sale: "mug", from: "198.51.100.7").status == .ok)
@@ -47,7 +42,7 @@ import Testing
         #expect(first.status == .created)
         let second = try shop.placeOrder("bob", path: path, sale: "mug", token: token, from: "192.0.2.1")
         #expect(second.status == .tooManyRequests)
-        #expect(try code(second) == "rate_limited")
+        #expect(second.errorCode == "rate_limited")
         #expect(try shop.state(of: "mug").sale.remaining == 99)
     }
 
@@ -74,7 +69,7 @@ import Testing
         }
         let token = try shop.askToken("ann", sale: "mug")
         #expect(token.status == .serviceUnavailable)
-        #expect(try code(token) == "busy")
+        #expect(token.errorCode == "busy")
         #expect(token.headers[.retryAfter] == "1")
         let order = try shop.placeOrder(
             "ann", path: OrderFunction.orderPath(secret: sale.secret), sale: "mug",
@@ -135,7 +130,7 @@ import Testing
                 body: Array(#"{"sale":"vip"}"#.utf8)))
         #expect(answer.status.code == status)
         if status == 403 {
-            #expect(try code(answer) == "forbidden")
+            #expect(answer.errorCode == "forbidden")
             #expect(try shop.state(of: "vip").slot.count(.rejectedForbidden) == 1)
         }
     }

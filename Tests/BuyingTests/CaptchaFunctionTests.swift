@@ -10,14 +10,6 @@ import Testing
 @Suite struct CaptchaFunctionTests {
     static let questions = [SaleQuestion(question: "What colour is the sky?", answer: "Blue")]
 
-    func json(_ response: Response) throws -> [String: Any] {
-        try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
-    }
-
-    func code(_ response: Response) throws -> String? {
-        (try json(response)["error"] as? [String: Any])?["code"] as? String
-    }
-
     func ask(_ shop: Shop, _ user: String, sale: String) throws -> Response {
         shop.call(
             shop.captcha,
@@ -43,8 +35,8 @@ import Testing
 
     /// A pass for `user`, from a question challenge answered right.
     func pass(_ shop: Shop, _ user: String, sale: String) throws -> String {
-        let challenge = try #require(try json(ask(shop, user, sale: sale))["challenge"] as? String)
-        return try #require(try json(answer(shop, user, challenge: challenge, with: "blue"))["pass"] as? String)
+        let challenge = try #require(try ask(shop, user, sale: sale).jsonObject["challenge"] as? String)
+        return try #require(try answer(shop, user, challenge: challenge, with: "blue").jsonObject["pass"] as? String)
     }
 
     @Test func anImageChallengeHoldsNoTextAndOnlyItsCodeEarnsAPass() throws {
@@ -52,7 +44,7 @@ import Testing
         try shop.createSale("mug", stock: 5, captcha: .image)
         let asked = try ask(shop, "ann", sale: "mug")
         #expect(asked.status == .ok && asked.headers[.cacheControl] == "no-store")
-        let body = try json(asked)
+        let body = asked.jsonObject
         let image = try #require(body["image"] as? String)
         #expect(image.hasPrefix("data:image/svg+xml;base64,"))
         let svg = String(decoding: Data(base64Encoded: String(image.dropFirst(26)))!, as: UTF8.self)
@@ -79,21 +71,21 @@ import Testing
         #expect(!values.contains { $0.contains(solution) })
         let passed = try answer(shop, "ann", challenge: challenge, with: solution)
         #expect(passed.status == .ok)
-        #expect(try json(passed)["pass"] is String)
+        #expect(passed.jsonObject["pass"] is String)
     }
 
     @Test func aQuestionIsAnsweredOncePerChallengeAndWrongAnswersFail() throws {
         let shop = try Shop()
         try shop.createSale("mug", stock: 5, captcha: .question, questions: Self.questions)
-        let body = try json(ask(shop, "ann", sale: "mug"))
+        let body = try ask(shop, "ann", sale: "mug").jsonObject
         #expect(body["question"] as? String == "What colour is the sky?" && body["image"] == nil)
         let challenge = try #require(body["challenge"] as? String)
         let wrong = try answer(shop, "ann", challenge: challenge, with: "green")
         #expect(wrong.status == .forbidden)
-        #expect(try code(wrong) == "captcha_failed")
+        #expect(wrong.errorCode == "captcha_failed")
         // The same challenge cannot be tried again, even with the right answer.
-        #expect(try code(answer(shop, "ann", challenge: challenge, with: "blue")) == "captcha_failed")
-        let another = try #require(try json(ask(shop, "ann", sale: "mug"))["challenge"] as? String)
+        #expect(try answer(shop, "ann", challenge: challenge, with: "blue").errorCode == "captcha_failed")
+        let another = try #require(try ask(shop, "ann", sale: "mug").jsonObject["challenge"] as? String)
         #expect(try answer(shop, "bob", challenge: another, with: "blue").status == .forbidden)  // not bob's
         #expect(try answer(shop, "ann", challenge: another, with: "  BLUE ").status == .ok)
         #expect(try shop.state(of: "mug").slot.count(.rejectedCaptcha) == 3)
@@ -103,22 +95,22 @@ import Testing
         let shop = try Shop()
         try shop.createSale("mug", stock: 5, captcha: .question, questions: Self.questions)
         try shop.createSale("lamp", stock: 5, captcha: .question, questions: Self.questions)
-        #expect(try code(token(shop, "ann", sale: "mug", pass: nil)) == "captcha_required")
+        #expect(try token(shop, "ann", sale: "mug", pass: nil).errorCode == "captcha_required")
         let pass = try pass(shop, "ann", sale: "mug")
-        #expect(try code(token(shop, "bob", sale: "mug", pass: pass)) == "captcha_failed")  // another user's
-        #expect(try code(token(shop, "ann", sale: "lamp", pass: pass)) == "captcha_failed")  // another sale's
+        #expect(try token(shop, "bob", sale: "mug", pass: pass).errorCode == "captcha_failed")  // another user's
+        #expect(try token(shop, "ann", sale: "lamp", pass: pass).errorCode == "captcha_failed")  // another sale's
         let issued = try token(shop, "ann", sale: "mug", pass: pass)
         #expect(issued.status == .ok)
-        #expect(try code(token(shop, "ann", sale: "mug", pass: pass)) == "captcha_failed")  // replayed
+        #expect(try token(shop, "ann", sale: "mug", pass: pass).errorCode == "captcha_failed")  // replayed
         let forged = try TokenSigner(secret: Array(repeating: 9, count: 32)).sign(
             CaptchaClaims(kind: .pass, user: "ann", sale: "mug", id: "x1", expires: Date() + 60))
-        #expect(try code(token(shop, "ann", sale: "mug", pass: forged)) == "captcha_failed")
-        let challenge = try #require(try json(ask(shop, "ann", sale: "mug"))["challenge"] as? String)
-        #expect(try code(token(shop, "ann", sale: "mug", pass: challenge)) == "captcha_failed")  // not a pass
+        #expect(try token(shop, "ann", sale: "mug", pass: forged).errorCode == "captcha_failed")
+        let challenge = try #require(try ask(shop, "ann", sale: "mug").jsonObject["challenge"] as? String)
+        #expect(try token(shop, "ann", sale: "mug", pass: challenge).errorCode == "captcha_failed")  // not a pass
         // A pass is no order token, though signed with the same secret.
         let fresh = try self.pass(shop, "cat", sale: "mug")
         let url = OrderFunction.orderPath(secret: try shop.state(of: "mug").sale.secret)
-        #expect(try code(shop.placeOrder("cat", path: url, sale: "mug", token: fresh)) == "invalid_token")
+        #expect(try shop.placeOrder("cat", path: url, sale: "mug", token: fresh).errorCode == "invalid_token")
     }
 
     @Test func anExpiredPassFails() throws {
@@ -127,8 +119,8 @@ import Testing
         let expired = try shop.orderSigner.sign(
             CaptchaClaims(kind: .pass, user: "ann", sale: "mug", id: "p1", expires: Date() - 1))
         let refused = try token(shop, "ann", sale: "mug", pass: expired)
-        #expect(try code(refused) == "captcha_failed")
-        #expect(try json(refused).description.contains("expired"))
+        #expect(refused.errorCode == "captcha_failed")
+        #expect(refused.jsonObject.description.contains("expired"))
     }
 
     @Test func anExpiredOrForgedChallengeFails() throws {
@@ -139,11 +131,11 @@ import Testing
         let expired = try shop.orderSigner.sign(
             CaptchaClaims(kind: .challenge, user: "ann", sale: "mug", id: "c1", expires: Date() - 1, digest: digest))
         let refused = try answer(shop, "ann", challenge: expired, with: "blue")
-        #expect(try code(refused) == "captcha_failed")
-        #expect(try json(refused).description.contains("expired"))
+        #expect(refused.errorCode == "captcha_failed")
+        #expect(refused.jsonObject.description.contains("expired"))
         let forged = try TokenSigner(secret: Array(repeating: 5, count: 32)).sign(
             CaptchaClaims(kind: .challenge, user: "ann", sale: "mug", id: "c2", expires: Date() + 60, digest: digest))
-        #expect(try code(answer(shop, "ann", challenge: forged, with: "blue")) == "captcha_failed")
+        #expect(try answer(shop, "ann", challenge: forged, with: "blue").errorCode == "captcha_failed")
     }
 
     /// A token refused after the pass was checked (here: the admission window is full) gives
@@ -153,7 +145,7 @@ import Testing
         try shop.createSale("mug", stock: 1, captcha: .question, questions: Self.questions)
         #expect(try token(shop, "ann", sale: "mug", pass: try pass(shop, "ann", sale: "mug")).status == .ok)
         let bobs = try pass(shop, "bob", sale: "mug")
-        #expect(try code(token(shop, "bob", sale: "mug", pass: bobs)) == "busy")
+        #expect(try token(shop, "bob", sale: "mug", pass: bobs).errorCode == "busy")
         shop.clock.advance(by: 30_000)  // the next admission window
         #expect(try token(shop, "bob", sale: "mug", pass: bobs).status == .ok)
     }
@@ -164,7 +156,7 @@ import Testing
         try shop.createSale("later", stock: 5, startsInMs: 60_000, captcha: .question, questions: Self.questions)
         let early = try ask(shop, "ann", sale: "later")
         #expect(early.status == .tooEarly)
-        #expect(try code(early) == "not_started")
+        #expect(early.errorCode == "not_started")
         shop.clock.advance(by: 60_000)
         #expect(try ask(shop, "ann", sale: "later").status == .ok)
     }

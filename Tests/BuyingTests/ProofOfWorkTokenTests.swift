@@ -5,13 +5,6 @@ import Foundation
 import Testing
 
 @Suite struct ProofOfWorkTokenTests {
-    func json(_ response: Response) throws -> [String: Any] {
-        try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
-    }
-
-    func code(_ response: Response) throws -> String? {
-        (try json(response)["error"] as? [String: Any])?["code"] as? String
-    }
 
     func token(_ shop: Shop, _ user: String, nonce: String?, counter: String) throws -> Response {
         var object: [String: Any] = ["sale": "mug"]
@@ -34,18 +27,18 @@ import Testing
     @Test func eachTokenCostsASolutionOfItsOwn() throws {
         let shop = try Shop()
         try shop.createSale("mug", stock: 5, powBits: 8)
-        let work = try json(task(shop))
+        let work = try task(shop).jsonObject
         #expect(work["bits"] as? Int == 8)
         let nonce = try #require(work["nonce"] as? String)
-        #expect(try code(token(shop, "ann", nonce: nil, counter: "")) == "captcha_required")
+        #expect(try token(shop, "ann", nonce: nil, counter: "").errorCode == "captcha_required")
         let solution = solve(nonce, bits: 8)
         let unsolved = (0...).first { !ProofOfWork.solves(nonce: nonce, counter: "\($0)", bits: 8) }!
-        #expect(try code(token(shop, "ann", nonce: nonce, counter: "\(unsolved)")) == "captcha_failed")
-        #expect(try code(token(shop, "ann", nonce: nonce, counter: "1e3")) == "captcha_failed")
+        #expect(try token(shop, "ann", nonce: nonce, counter: "\(unsolved)").errorCode == "captcha_failed")
+        #expect(try token(shop, "ann", nonce: nonce, counter: "1e3").errorCode == "captcha_failed")
         #expect(try token(shop, "ann", nonce: nonce, counter: solution).status == .ok)
         // Sent again, by anyone, a solution is refused: a script pays for every attempt.
         let replayed = try token(shop, "bob", nonce: nonce, counter: solution)
-        #expect(try code(replayed) == "captcha_failed")
+        #expect(replayed.errorCode == "captcha_failed")
         #expect(
             try token(shop, "bob", nonce: nonce, counter: solve(nonce, bits: 8, from: Int(solution)! + 1)).status == .ok
         )
@@ -54,11 +47,11 @@ import Testing
     @Test func aNonceTwoWindowsOldIsRefused() throws {
         let shop = try Shop()
         try shop.createSale("mug", stock: 5, powBits: 4)
-        let nonce = try #require(try json(task(shop))["nonce"] as? String)
+        let nonce = try #require(try task(shop).jsonObject["nonce"] as? String)
         let solution = solve(nonce, bits: 4)
         shop.clock.advance(by: 2 * ProofOfWork.windowMs)
-        #expect(try code(token(shop, "ann", nonce: nonce, counter: solution)) == "captcha_failed")
-        #expect(try code(token(shop, "ann", nonce: "forged", counter: solution)) == "captcha_failed")
+        #expect(try token(shop, "ann", nonce: nonce, counter: solution).errorCode == "captcha_failed")
+        #expect(try token(shop, "ann", nonce: "forged", counter: solution).errorCode == "captcha_failed")
     }
 
     @Test func aSaleWithoutProofOfWorkHasNoTaskAndAsksNone() throws {

@@ -153,4 +153,9 @@ extension Response {
     }
 
     var text: String { String(decoding: body, as: UTF8.self) }
+
+    /// The body as a JSON object (empty when it is none).
+    var jsonObject: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+    }
 }
