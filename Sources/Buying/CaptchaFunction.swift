@@ -130,7 +130,7 @@ public enum CaptchaFunction {
                 throw HTTPError(.captchaFailed, "the answer is wrong; ask for another challenge")
             }
         } catch let error as HTTPError {
-            slot.increment(SaleGate.counter(for: error.code))
+            SaleGate.count(error, in: slot)
             throw error
         }
         let expiresAt = now + passLifetimeMs

@@ -73,7 +73,7 @@ public enum OrderFunction {
             slot.increment(.orders)
             return order
         } catch let error as HTTPError {
-            slot.increment(SaleGate.counter(for: error.code))
+            SaleGate.count(error, in: slot)
             throw error
         }
     }

@@ -37,6 +37,13 @@ enum SaleGate {
         slot.admissions(inWindow: window(nowMs: nowMs, settings: settings)) >= admissionLimit(slot, settings: settings)
     }
 
+    /// Counts a refusal in the sale's slot: by its code, and a second request of a busy
+    /// account also as such.
+    static func count(_ error: HTTPError, in slot: SaleSlot) {
+        slot.increment(counter(for: error.code))
+        if error == AbuseChecks.accountBusy { slot.increment(.rejectedAccountBusy) }
+    }
+
     /// The counter a refusal with `code` adds to.
     static func counter(for code: ErrorCode) -> SlotCounter {
         switch code {
@@ -48,7 +55,8 @@ enum SaleGate {
         case .unauthorized: .rejectedUnauthorized
         case .busy: .rejectedBusy
         case .rateLimited: .rejectedRateLimited
-        case .captchaRequired, .captchaFailed: .rejectedCaptcha
+        case .captchaRequired: .rejectedCaptchaRequired
+        case .captchaFailed: .rejectedCaptcha
         case .forbidden: .rejectedForbidden
         default: .rejectedOther
         }

@@ -84,7 +84,7 @@ public enum TokenFunction {
                 }
             }
         } catch let error as HTTPError {
-            slot.increment(SaleGate.counter(for: error.code))
+            SaleGate.count(error, in: slot)
             throw error
         }
     }

@@ -8,7 +8,8 @@ import Atomics
 /// one that waits for its `Retry-After` is never refused twice.
 ///
 /// A word is `fingerprint << 40 | tat`: 24 bits of the key's mixed hash (never zero) and the TAT in
-/// milliseconds modulo 2^40 (about 35 years), compared with signed modular differences. A word
+/// microseconds modulo 2^40 (about 12.7 days, far more than any block), compared with signed
+/// modular differences. A word
 /// whose TAT has passed holds nothing and may be taken by any address.
 public struct AddressRates: Sendable {
     let table: SharedTable
@@ -28,39 +29,56 @@ public struct AddressRates: Sendable {
     /// Counts one request of `key` against `perSecond` (1 to 1000) with bursts of `perSecond`.
     public func admit(_ key: UInt64, nowMs: Int64, perSecond: Int, maxBlockMs: Int64) -> Verdict {
         precondition((1...1000).contains(perSecond), "a rate is 1 to 1000 requests a second")
-        let interval = Int64(1000 / perSecond)
+        // Microseconds, so that every rate up to 1000 a second has its own interval.
+        let interval = Int64(1_000_000 / perSecond)
         let tolerance = interval * Int64(perSecond - 1)
         let fingerprint = (SharedTable.mixed(key) >> Self.timeBits) | 1
-        let now = UInt64(max(0, nowMs)) & Self.timeMask
+        let now = UInt64(max(0, nowMs) &* 1000) & Self.timeMask
         let home = table.home(of: key)
-        var chosen: Int?
-        var firstFree: Int?
-        for step in 0..<SharedTable.probeLength {
-            let seen = table.word(home + step).load(ordering: .relaxed)
-            if seen != 0 && seen >> Self.timeBits == fingerprint {
-                chosen = home + step
-                break
+        // A free word taken by another address between the look and the claim: look again.
+        for _ in 0..<3 {
+            var chosen: Int?
+            var firstFree: Int?
+            for step in 0..<SharedTable.probeLength {
+                let seen = table.word(home + step).load(ordering: .relaxed)
+                if seen != 0 && seen >> Self.timeBits == fingerprint {
+                    chosen = home + step
+                    break
+                }
+                if firstFree == nil && Self.ahead(seen, of: now) <= 0 { firstFree = home + step }
             }
-            if firstFree == nil && Self.ahead(seen, of: now) <= 0 { firstFree = home + step }
+            guard let index = chosen ?? firstFree else { return .tableFull }
+            if let verdict = count(
+                at: index, fingerprint: fingerprint, now: now, interval: interval,
+                tolerance: tolerance, maxBlock: maxBlockMs * 1000)
+            {
+                return verdict
+            }
         }
-        guard let index = chosen ?? firstFree else { return .tableFull }
+        return .tableFull
+    }
+
+    /// Moves the TAT of the word at `index` on; nil when another address took the word.
+    private func count(
+        at index: Int, fingerprint: UInt64, now: UInt64, interval: Int64, tolerance: Int64, maxBlock: Int64
+    ) -> Verdict? {
         let word = table.word(index)
         var seen = word.load(ordering: .relaxed)
         while true {
             let ours = seen != 0 && seen >> Self.timeBits == fingerprint
-            guard ours || Self.ahead(seen, of: now) <= 0 else { return .tableFull }  // taken meanwhile
-            let tat = ours ? max(Self.ahead(seen, of: now), 0) : 0  // ms ahead of now
+            guard ours || Self.ahead(seen, of: now) <= 0 else { return nil }
+            let tat = ours ? max(Self.ahead(seen, of: now), 0) : 0  // µs ahead of now
             let allowed = tat <= tolerance
-            let next = allowed ? tat + interval : min(tat + interval, tolerance + maxBlockMs)
+            let next = allowed ? tat + interval : min(tat + interval, tolerance + maxBlock)
             let desired = fingerprint << Self.timeBits | ((now &+ UInt64(next)) & Self.timeMask)
             // Relaxed: the word guards nothing but itself.
             let (stored, actual) = word.weakCompareExchange(expected: seen, desired: desired, ordering: .relaxed)
-            if stored { return allowed ? .allowed : .limited(retryAfterMs: max(1, next - tolerance)) }
+            if stored { return allowed ? .allowed : .limited(retryAfterMs: max(1, (next - tolerance + 999) / 1000)) }
             seen = actual
         }
     }
 
-    /// How far the TAT in `word` is ahead of `now`, in milliseconds (negative once passed).
+    /// How far the TAT in `word` is ahead of `now`, in microseconds (negative once passed).
     static func ahead(_ word: UInt64, of now: UInt64) -> Int64 {
         guard word != 0 else { return -1 }
         let difference = ((word & timeMask) &- now) & timeMask

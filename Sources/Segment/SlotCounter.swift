@@ -6,4 +6,9 @@ public enum SlotCounter: Int, CaseIterable, Sendable {
     /// Requests let through unguarded because the account or address table had no room.
     case unguardedTableFull
     case rejectedForbidden
+    /// Of the `busy` refusals, those of a second request while the account's first runs.
+    case rejectedAccountBusy
+    /// Asked for a captcha or proof of work not sent (an honest buyer's first try, often);
+    /// `rejectedCaptcha` counts the ones sent and refused.
+    case rejectedCaptchaRequired
 }

@@ -96,6 +96,7 @@ import Testing
         try shop.createSale("mug", stock: 5, captcha: .question, questions: Self.questions)
         try shop.createSale("lamp", stock: 5, captcha: .question, questions: Self.questions)
         #expect(try token(shop, "ann", sale: "mug", pass: nil).errorCode == "captcha_required")
+        #expect(try shop.state(of: "mug").slot.count(.rejectedCaptchaRequired) == 1)
         let pass = try pass(shop, "ann", sale: "mug")
         #expect(try token(shop, "bob", sale: "mug", pass: pass).errorCode == "captcha_failed")  // another user's
         #expect(try token(shop, "ann", sale: "lamp", pass: pass).errorCode == "captcha_failed")  // another sale's

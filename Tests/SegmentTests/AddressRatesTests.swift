@@ -28,11 +28,11 @@ import Testing
         #expect(table.segment.addressRates.admit(8, nowMs: 80_600, perSecond: 2, maxBlockMs: 30_000) == .allowed)
     }
 
-    /// Times are kept modulo 2^40 ms: a bucket across the wrap behaves as any other.
+    /// Times are kept modulo 2^40 µs: a bucket across the wrap behaves as any other.
     @Test func aBucketAcrossTheWrapOfTheClock() throws {
         let table = try FreshSegment()
         defer { table.dir.remove() }
-        let start = (Int64(1) << 40) * 2 - 300
+        let start = (Int64(1) << 40) * 3 / 1000 - 300  // ms, 300 ms before the µs clock wraps
         for _ in 0..<4 {
             #expect(table.segment.addressRates.admit(3, nowMs: start, perSecond: 4, maxBlockMs: 1_000) == .allowed)
         }
@@ -66,5 +66,17 @@ import Testing
                 }
             })
         #expect(allowed.value == 50)
+    }
+
+    /// High rates keep their own interval (kept in µs): 600 a second is not 1000.
+    @Test func aHighRateKeepsItsInterval() throws {
+        let table = try FreshSegment()
+        defer { table.dir.remove() }
+        let admit = { (now: Int64) in table.segment.addressRates.admit(4, nowMs: now, perSecond: 600, maxBlockMs: 1_000)
+        }
+        for _ in 0..<600 { #expect(admit(5_000) == .allowed) }
+        #expect(admit(5_000) == .limited(retryAfterMs: 4))  // one interval, 1.67 ms, and the refusal's own
+        #expect(admit(5_004) == .allowed)
+        #expect(admit(5_004) != .allowed)  // 1000 a second would allow this one
     }
 }
