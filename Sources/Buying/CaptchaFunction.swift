@@ -14,7 +14,7 @@ import Store
 /// the token function), both through the segment's shared lease table.
 public enum CaptchaFunction {
     static let challengeLifetimeMs: Int64 = 60_000
-    static let passLifetimeMs: Int64 = 60_000
+    static let passLifetimeMs: Int64 = 30_000
 
     /// A challenge as the page receives it.
     public struct Challenge: Codable, Sendable, Equatable {

@@ -8,7 +8,7 @@ import Foundation
 /// state; a nonce is accepted in its window and the next.
 public struct ProofOfWork: Sendable {
     /// How long one nonce is handed out.
-    public static let windowMs: Int64 = 30_000
+    public static let windowMs: Int64 = 15_000
 
     private let key: SymmetricKey
 

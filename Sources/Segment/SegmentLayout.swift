@@ -12,7 +12,9 @@ enum SegmentLayout {
     static let leasesOffset = slotsOffset + slotSize * slotCount
     static let rateCount = 65_536
     static let ratesOffset = leasesOffset + 8 * leaseCount
-    static let spentCount = 65_536
+    /// Spent challenges stay until they expire: at 10,000 tokens a second, each spending a pass
+    /// and a proof of work for 30 s, some 600,000 at once, under a third of the table.
+    static let spentCount = 1 << 21
     static let spentOffset = ratesOffset + 8 * rateCount
     static let fileSize = spentOffset + 8 * spentCount
 

@@ -24,7 +24,7 @@ public final class StockSegment: @unchecked Sendable {
     /// missing, too short, of another magic/layout/slot size/count, or made for another databaseID.
     public init(path: String, databaseID: UInt64) throws(SegmentError) {
         let descriptor = try systemCall("open", path) { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
-        let mapped: (base: UnsafeMutableRawPointer, grown: Bool)
+        let mapped: (base: UnsafeMutableRawPointer, grown: Bool, wasEmpty: Bool)
         do throws(SegmentError) {
             mapped = try Self.lockAndMap(descriptor, path: path)
         } catch {
@@ -37,7 +37,7 @@ public final class StockSegment: @unchecked Sendable {
         base = mapped.base
         assert(SegmentLayout.Slot.counters + 8 * SlotCounter.allCases.count <= SegmentLayout.slotSize)
         wasReinitialised = mapped.grown || !Self.headerMatches(mapped.base, databaseID: databaseID)
-        if wasReinitialised { reinitialise(databaseID: databaseID) }
+        if wasReinitialised { reinitialise(databaseID: databaseID, isNew: mapped.wasEmpty) }
         flock(descriptor, LOCK_UN)
     }
 
@@ -88,7 +88,7 @@ public final class StockSegment: @unchecked Sendable {
     /// hold it) that serialises checking and re-initialising; grows a short file; maps it.
     private static func lockAndMap(
         _ descriptor: Int32, path: String
-    ) throws(SegmentError) -> (base: UnsafeMutableRawPointer, grown: Bool) {
+    ) throws(SegmentError) -> (base: UnsafeMutableRawPointer, grown: Bool, wasEmpty: Bool) {
         try systemCall("flock", path) { flock(descriptor, LOCK_EX) }
         var status = stat()
         try systemCall("fstat", path) { fstat(descriptor, &status) }
@@ -100,7 +100,7 @@ public final class StockSegment: @unchecked Sendable {
         guard let base, base != UnsafeMutableRawPointer(bitPattern: -1) else {
             throw SegmentError(call: "mmap", subject: path, errno: errno)
         }
-        return (base, grown)
+        return (base, grown, status.st_size == 0)
     }
 
     /// The magic as an atomic: it is written last by `reinitialise`, so it publishes the header.
@@ -123,16 +123,20 @@ public final class StockSegment: @unchecked Sendable {
 
     /// Empties every slot and writes a fresh header. The magic is cleared first and set last, so a
     /// process killed part-way leaves a segment that the next open re-initialises again.
-    private func reinitialise(databaseID: UInt64) {
+    /// A new file is all zeros already: its tables (megabytes, mostly never touched) are left
+    /// as the kernel gives them rather than written page by page.
+    private func reinitialise(databaseID: UInt64, isNew: Bool) {
         typealias Header = SegmentLayout.Header
         let magic = Self.magic(base)
         magic.store(0, ordering: .relaxed)
         // Releasing fence: the cleared magic lands before any slot or header byte changes.
         atomicMemoryFence(ordering: .releasing)
         for index in 0..<Self.slotCount { slot(at: index).clear() }
-        accountLeases.table.clear()
-        addressRates.table.clear()
-        spentChallenges.table.clear()
+        if !isNew {
+            accountLeases.table.clear()
+            addressRates.table.clear()
+            spentChallenges.table.clear()
+        }
         // Plain header writes inside the live mapping: every reader of the header holds the same flock.
         memset(base + 8, 0, SegmentLayout.slotsOffset - 8)
         base.storeBytes(of: SegmentLayout.version, toByteOffset: Header.version, as: UInt32.self)

@@ -7,8 +7,9 @@ public enum SegmentFile {
     public static let headerMagic = 0x464C_4153_4853_4547 as UInt64
     public static let slotsOffset = 4096
     public static let slotSize = 256
-    /// The slots, then 65,536 words each of account leases, address rates and spent challenges.
-    public static let size = slotsOffset + slotSize * StockSegment.slotCount + 8 * 65_536 * 3
+    /// The slots, then 65,536 words each of account leases and address rates, and 2^21 words
+    /// of spent challenges.
+    public static let size = slotsOffset + slotSize * StockSegment.slotCount + 8 * (65_536 * 2 + (1 << 21))
 
     /// Byte offsets of a slot's fields inside the slot.
     public enum Field {
