@@ -29,9 +29,12 @@ public struct Server: Sendable {
         try PortCheck.ensureFree(host: config.host, port: config.port)
     }
 
-    /// Runs until lighttpd exits or a stop signal arrives; returns the exit code to use.
-    public func run(log: (String) -> Void) throws -> Int32 {
+    /// Checks what an operator could have got wrong, runs `beforeStart` (what must happen only
+    /// once the checks pass: a demo sale started over, the site published), then runs until
+    /// lighttpd exits or a stop signal arrives; returns the exit code to use.
+    public func run(beforeStart: () throws -> Void = {}, log: (String) -> Void) throws -> Int32 {
         try preflight()
+        try beforeStart()
         try config.write()
         var stopSignals = sigset_t()
         sigemptyset(&stopSignals)

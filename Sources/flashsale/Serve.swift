@@ -57,13 +57,13 @@ func serve(
         manifests: manifests
     )
     let server = Server(config: config, lighttpd: try Server.findLighttpd(environment: environment))
-    try server.preflight()
-    try prepare()
-    try data.publishSite(try root.storefront(), sales: try SaleStore(path: data.database).sales())
     let status = try withExtendedLifetime(lock) {
-        try server.run { line in
-            FileHandle.standardError.write(Data((line + "\n").utf8))
-        }
+        try server.run(
+            beforeStart: {
+                try prepare()
+                try data.publishSite(try root.storefront(), sales: try SaleStore(path: data.database).sales())
+            },
+            log: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) })
     }
     if status != 0 { throw ExitCode(status) }
 }
