@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-extras/swift-extras-base64", from: "1.2.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
@@ -52,7 +53,14 @@ let package = Package(
         .target(name: "Store", dependencies: ["CSQLite"]),
         .target(name: "POSIX"),
         .target(name: "Segment", dependencies: ["POSIX", .product(name: "Atomics", package: "swift-atomics")]),
-        .target(name: "Identity", dependencies: ["FastCGI", .product(name: "JWTKit", package: "jwt-kit")]),
+        .target(
+            name: "Identity",
+            dependencies: [
+                "FastCGI", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ]
+        ),
         .target(
             name: "Sales",
             dependencies: ["Segment", "Store", .product(name: "CSV", package: "CSV.swift")]
@@ -90,8 +98,8 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .executableTarget(
-            name: "segment-tables-benchmark", dependencies: ["Challenges", "Segment"],
-            path: "Tests/Benchmarks/SegmentTables"),
+            name: "hot-path-benchmark", dependencies: ["Challenges", "Identity", "Segment", "Store"],
+            path: "Tests/Benchmarks/HotPath"),
         .testTarget(
             name: "BuyingTests",
             dependencies: [

@@ -6,7 +6,7 @@ import JWTKit
 /// shared table spends, so each is used once. A challenge carries its answer's digest, never
 /// the answer. `kind` keeps the three tokens signed with that secret apart: neither is an
 /// order token (whose claims refuse any kind), nor the other.
-public struct CaptchaClaims: JWTPayload, Equatable {
+public struct CaptchaClaims: CheckedClaims, Equatable {
     public enum Kind: String, Codable, Sendable {
         case challenge, pass
     }
@@ -28,7 +28,7 @@ public struct CaptchaClaims: JWTPayload, Equatable {
         self.digest = digest
     }
 
-    public func verify(using _: some JWTAlgorithm) async throws {
+    public func check() throws {
         try exp.verifyNotExpired()
         try sub.verifyUserID()
         guard !sale.isEmpty, !jti.isEmpty, (kind == .challenge) == (digest != nil) else {

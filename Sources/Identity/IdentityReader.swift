@@ -22,12 +22,11 @@ public struct IdentityReader: Sendable {
 
     /// The verified identity of `request`, with its account level; refused as ``user(of:)``.
     public func claims(of request: Request) throws(HTTPError) -> UserClaims {
-        let headers = request.headers
         let token: Substring
         let source: String
-        if let bearer = headers.bearerToken {
+        if let bearer = request.bearerToken {
             (token, source) = (bearer, "the Bearer token")
-        } else if let cookie = headers.cookie(named: Self.cookieName) {
+        } else if let cookie = request.cookie(named: Self.cookieName) {
             (token, source) = (cookie, "the \(Self.cookieName) cookie")
         } else {
             throw Self.unauthorized("no identity: send Authorization: Bearer <token> or the \(Self.cookieName) cookie")

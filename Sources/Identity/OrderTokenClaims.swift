@@ -4,7 +4,7 @@ import JWTKit
 /// An order token: bound to a user (`sub`) and a sale, short-lived (`exp`). Whoever accepts one
 /// still compares `sub` and `sale` with the user and sale of the request. It has no `kind`:
 /// a captcha challenge or pass, signed with the same secret, is refused as an order token.
-public struct OrderTokenClaims: JWTPayload, Equatable {
+public struct OrderTokenClaims: CheckedClaims, Equatable {
     public var sub: SubjectClaim
     public var sale: String
     public var exp: ExpirationClaim
@@ -22,7 +22,7 @@ public struct OrderTokenClaims: JWTPayload, Equatable {
     }
 
     /// Refuses an expired token, then an unacceptable user id or an empty sale.
-    public func verify(using _: some JWTAlgorithm) async throws {
+    public func check() throws {
         try exp.verifyNotExpired()
         try sub.verifyUserID()
         guard !sale.isEmpty else {

@@ -1,55 +1,113 @@
+import Crypto
+import ExtrasBase64
+import Foundation
 import JWTKit
+import Synchronization
 
 /// HS256 signing and verification with one shared secret, synchronously.
 ///
-/// jwt-kit does the work (its key collection is an actor, bridged by ``runBlocking(_:)``); this
-/// type adds the synchronous surface, a check that the header says HS256, and ``TokenError``.
+/// jwt-kit encodes and decodes (its parser, serializer and JSON coders) and swift-crypto computes
+/// the HMAC. jwt-kit's own signing and verifying go through its key collection, an actor, which
+/// a synchronous function could reach only by blocking on a task: that hop cost more than
+/// everything else in a token request. This type also checks that the header says HS256 and
+/// turns every refusal into a ``TokenError``.
 public final class TokenSigner: Sendable {
-    private let keys: JWTKeyCollection
-    private let parser = DefaultJWTParser()
-
-    /// The name of the one algorithm signed and accepted.
+    /// The one algorithm signed and accepted.
     public static let algorithm = "HS256"
+
+    /// The HMAC with the secret already absorbed: each token copies it and adds only its bytes.
+    private let keyed: HMAC<SHA256>
+    private let parser = DefaultJWTParser()
+    private let serializer = DefaultJWTSerializer()
+    /// The base64url header this signer writes: `{"alg":"HS256","typ":"JWT"}` in jwt-kit's spelling.
+    private let signedHeader: [UInt8]
+    /// Encoded headers seen to say HS256, so that each spelling is decoded once. A main site
+    /// uses one or two; a forger's inventions are decoded each time and never kept.
+    private let acceptedHeaders: Mutex<Set<[UInt8]>>
 
     /// `secret` is the HMAC key: at least 32 bytes (the SHA-256 output), as RFC 7518 §3.2 requires.
     public init(secret: [UInt8]) {
         precondition(secret.count >= 32, "an HS256 secret needs at least 32 bytes; this one has \(secret.count)")
-        let key = HMACKey(from: secret)
-        keys = runBlocking { await JWTKeyCollection().add(hmac: key, digestAlgorithm: .sha256) }
+        keyed = HMAC<SHA256>(key: SymmetricKey(data: secret))
+        var header = JWTHeader()
+        header.alg = Self.algorithm
+        header.typ = "JWT"
+        // Encoding a two-string header cannot fail.
+        signedHeader = Base64.encodeToBytes(bytes: try! serializer.jsonEncoder.encode(header), options: Self.base64URL)
+        acceptedHeaders = Mutex([signedHeader])
     }
 
-    /// The compact JWT for `payload`; its header says `"alg":"HS256","typ":"JWT"` (in no fixed order).
-    public func sign<Payload: JWTPayload>(_ payload: Payload) throws -> String {
-        let keys = keys
-        return try runBlocking { try await keys.sign(payload) }
+    /// The compact JWT for `payload`.
+    public func sign(_ payload: some JWTPayload) throws -> String {
+        var token = signedHeader
+        token.append(UInt8(ascii: "."))
+        token.append(contentsOf: try serializer.serialize(payload))
+        let signature = Array(keyed.finalizingCopy(adding: token[...]))
+        token.append(UInt8(ascii: "."))
+        token.append(contentsOf: Base64.encodeToBytes(bytes: signature, options: Self.base64URL))
+        return String(decoding: token, as: UTF8.self)
     }
 
-    /// The payload of `token` once its shape, header, signature and the payload's own `verify`
-    /// (expiry, for the claims in this module) have passed.
-    public func verify<Payload: JWTPayload>(
+    /// The payload of `token` once its shape and header (else ``TokenError/malformed`` or
+    /// ``TokenError/invalid(_:)``), its signature (``TokenError/badSignature``) and the payload's
+    /// own ``CheckedClaims/check()`` (expiry and the rest) have passed.
+    public func verify<Payload: CheckedClaims>(
         _ token: String, as _: Payload.Type = Payload.self
     ) throws(TokenError) -> Payload {
-        // jwt-kit reports bad base64 in the signature with its base64 library's error and checks
-        // no `alg`, so the shape and the header are checked here first.
-        let header: JWTHeader
+        let bytes = Array(token.utf8)
+        let parts: (header: ArraySlice<UInt8>, payload: ArraySlice<UInt8>, signature: ArraySlice<UInt8>)
+        let payload: Payload
+        let signature: [UInt8]
         do {
-            header = try parser.parse(Array(token.utf8), as: AnyClaims.self).header
+            parts = try parser.getTokenParts(bytes)
+            try checkHeader(parts.header)
+            let json = try Base64.decode(bytes: parts.payload, options: Self.unpaddedBase64URL)
+            payload = try parser.jsonDecoder.decode(Payload.self, from: Data(json))
+            signature = try Base64.decode(bytes: parts.signature, options: Self.unpaddedBase64URL)
+        } catch let error as TokenError {
+            throw error
         } catch {
             throw .malformed
         }
-        guard header.alg == Self.algorithm else {
-            throw .invalid("the token is signed with \(header.alg ?? "no algorithm"), not \(Self.algorithm)")
+        // Constant time: the comparison of a MAC with bytes does not stop at the first difference.
+        guard keyed.finalizingCopy(adding: bytes[..<parts.payload.endIndex]) == signature else {
+            throw .badSignature
         }
-        let keys = keys
         do {
-            return try runBlocking { try await keys.verify(token, as: Payload.self) }
+            try payload.check()
         } catch {
             throw TokenError(error)
         }
+        return payload
     }
+
+    private func checkHeader(_ encoded: ArraySlice<UInt8>) throws {
+        let encoded = Array(encoded)
+        if acceptedHeaders.withLock({ $0.contains(encoded) }) { return }
+        let json = try Base64.decode(bytes: encoded, options: Self.unpaddedBase64URL)
+        let header = try parser.jsonDecoder.decode(JWTHeader.self, from: Data(json))
+        guard header.alg == Self.algorithm else {
+            throw TokenError.invalid("the token is signed with \(header.alg ?? "no algorithm"), not \(Self.algorithm)")
+        }
+        acceptedHeaders.withLock { accepted in
+            if accepted.count < Self.acceptedHeaderLimit { accepted.insert(encoded) }
+        }
+    }
+
+    /// JWTs spell their parts in base64url without padding (RFC 7515 §2).
+    private static let base64URL: Base64.EncodingOptions = [.base64UrlAlphabet, .omitPaddingCharacter]
+    private static let unpaddedBase64URL: Base64.DecodingOptions = [.base64UrlAlphabet, .omitPaddingCharacter]
+
+    /// How many header spellings are remembered.
+    private static let acceptedHeaderLimit = 8
 }
 
-/// Any JSON object: decoding the payload as this checks the token's shape and nothing else.
-private struct AnyClaims: JWTPayload {
-    func verify(using _: some JWTAlgorithm) async throws {}
+extension HMAC {
+    /// The code of the bytes absorbed so far plus `input`, leaving `self` as it was.
+    fileprivate func finalizingCopy(adding input: ArraySlice<UInt8>) -> HashedAuthenticationCode<H> {
+        var copy = self
+        // As raw bytes: HMAC's update is generic over DataProtocol, and a slice's regions cost more.
+        input.withUnsafeBytes { copy.update(data: $0) }
+        return copy.finalize()
+    }
 }

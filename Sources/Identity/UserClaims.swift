@@ -4,7 +4,7 @@ import JWTKit
 /// A buyer's identity, as the main site signs it: `sub` is the user id, `exp` is enforced,
 /// `level` (optional) is the account's level, which a sale may require a minimum of. Other
 /// claims the site adds (`iss`, `iat`, …) are ignored.
-public struct UserClaims: JWTPayload, Equatable {
+public struct UserClaims: CheckedClaims, Equatable {
     public var sub: SubjectClaim
     public var exp: ExpirationClaim
     /// The account's level on the main site; none counts as 0.
@@ -21,7 +21,7 @@ public struct UserClaims: JWTPayload, Equatable {
     }
 
     /// Refuses an expired token first, then a user id that is missing or not acceptable.
-    public func verify(using _: some JWTAlgorithm) async throws {
+    public func check() throws {
         try exp.verifyNotExpired()
         try sub.verifyUserID()
     }

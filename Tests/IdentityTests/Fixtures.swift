@@ -36,7 +36,7 @@ enum Fixtures {
 }
 
 /// A payload that only carries an expiry and enforces nothing.
-struct ExpiryOnly: JWTPayload, Equatable {
+struct ExpiryOnly: CheckedClaims, Equatable {
     var exp: ExpirationClaim
-    func verify(using _: some JWTAlgorithm) async throws {}
+    func check() {}
 }

@@ -26,11 +26,11 @@ import Testing
     /// A main site's own idea of a level (not a whole number) counts as no level, and the
     /// identity still holds.
     @Test func aLevelThatIsNoNumberCountsAsNone() throws {
-        struct SiteClaims: JWTPayload {
+        struct SiteClaims: CheckedClaims {
             var sub: SubjectClaim
             var exp: ExpirationClaim
             var level: String
-            func verify(using _: some JWTAlgorithm) async throws {}
+            func check() {}
         }
         let token = try Fixtures.signer.sign(
             SiteClaims(sub: SubjectClaim(value: "ann"), exp: ExpirationClaim(value: Fixtures.time(600)), level: "gold"))

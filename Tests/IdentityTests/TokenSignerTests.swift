@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Identity
 import JWTKit
@@ -5,7 +6,7 @@ import Testing
 
 @Suite struct TokenSignerTests {
     /// The claims of RFC 7515 appendix A.1, with no expiry check: its `exp` is in 2011.
-    struct ExampleClaims: JWTPayload, Equatable {
+    struct ExampleClaims: CheckedClaims, Equatable {
         var iss: IssuerClaim
         var exp: ExpirationClaim
         var isRoot: BoolClaim
@@ -15,7 +16,7 @@ import Testing
             case isRoot = "http://example.com/is_root"
         }
 
-        func verify(using _: some JWTAlgorithm) async throws {}
+        func check() {}
     }
 
     static let exampleKey =
@@ -59,6 +60,43 @@ import Testing
         #expect(try Fixtures.signer.verify(token, as: UserClaims.self) == claims)
     }
 
+    @Test func tokensOfJWTKitsOwnKeyCollectionVerifyAndOursVerifyThere() async throws {
+        let keys = await JWTKeyCollection().add(hmac: HMACKey(from: Fixtures.secret), digestAlgorithm: .sha256)
+        let claims = UserClaims(user: "user-42", expires: Fixtures.time(600), level: 3)
+        let theirs = try await keys.sign(claims)
+        #expect(try Fixtures.signer.verify(theirs, as: UserClaims.self) == claims)
+        let ours = try Fixtures.signer.sign(claims)
+        #expect(try await keys.verify(ours, as: UserClaims.self) == claims)
+        let forged = try await JWTKeyCollection().add(
+            hmac: HMACKey(from: Fixtures.otherSecret), digestAlgorithm: .sha256
+        )
+        .sign(claims)
+        #expect(throws: TokenError.badSignature) { try Fixtures.signer.verify(forged, as: UserClaims.self) }
+    }
+
+    @Test func anyHeaderSpellingOfHS256IsAcceptedAndAnotherAlgorithmStillRefusedAfterIt() throws {
+        let signer = TokenSigner(secret: Fixtures.secret)
+        let payload = Fixtures.base64URL(#"{"sub":"user-42","exp":4102444800}"#)
+        // As PyJWT writes it, with spaces, and with the fields the other way round.
+        for header in [#"{"alg": "HS256", "typ": "JWT"}"#, #"{"typ":"JWT","alg":"HS256"}"#, #"{"alg":"HS256"}"#] {
+            let input = "\(Fixtures.base64URL(header)).\(payload)"
+            let signature = Data(
+                HMAC<SHA256>.authenticationCode(for: Data(input.utf8), using: SymmetricKey(data: Fixtures.secret)))
+            let token =
+                input + "."
+                + signature.base64EncodedString()
+                .replacing("+", with: "-").replacing("/", with: "_").replacing("=", with: "")
+            #expect(try signer.verify(token, as: UserClaims.self).sub.value == "user-42", "\(header)")
+            #expect(throws: TokenError.badSignature) {
+                try signer.verify(token.dropLast(2) + (token.hasSuffix("AA") ? "AB" : "AA"), as: UserClaims.self)
+            }
+        }
+        let none = "\(Fixtures.base64URL(#"{"alg":"none","typ":"JWT"}"#)).\(payload)."
+        #expect(throws: TokenError.invalid("the token is signed with none, not HS256")) {
+            try signer.verify(none, as: UserClaims.self)
+        }
+    }
+
     @Test func signsAndVerifiesOrderTokenClaims() throws {
         let claims = OrderTokenClaims(user: "user-42", sale: "spring-2026", expires: Fixtures.time(30))
         let token = try Fixtures.signer.sign(claims)
@@ -93,9 +131,9 @@ import Testing
     }
 
     @Test func aWellSignedPayloadWithoutExpiryIsMalformedForUserClaims() throws {
-        struct SubjectOnly: JWTPayload {
+        struct SubjectOnly: CheckedClaims {
             var sub: SubjectClaim
-            func verify(using _: some JWTAlgorithm) async throws {}
+            func check() {}
         }
         let token = try Fixtures.signer.sign(SubjectOnly(sub: "user-42"))
         #expect(throws: TokenError.malformed) { try Fixtures.signer.verify(token, as: UserClaims.self) }

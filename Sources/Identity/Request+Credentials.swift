@@ -1,10 +1,10 @@
-import HTTPTypes
+import FastCGI
 
-extension HTTPFields {
+extension Request {
     /// The credentials of `Authorization: Bearer <token>` (scheme in any case), `""` when the
     /// scheme is Bearer but the token is missing, or nil when there is no Bearer header.
     var bearerToken: Substring? {
-        guard let value = self[.authorization]?.trimmingSpaces else { return nil }
+        guard let value = values(ofHeader: .authorization).first?.trimmingSpaces else { return nil }
         let scheme = value.prefix { $0 != " " && $0 != "\t" }
         guard scheme.lowercased() == "bearer" else { return nil }
         return value.dropFirst(scheme.count).trimmingSpaces
@@ -13,7 +13,7 @@ extension HTTPFields {
     /// The value of the first cookie called `name`, across every `Cookie` header
     /// (`a=1; name=value; b=2`), without the optional double quotes of RFC 6265.
     func cookie(named name: String) -> Substring? {
-        for field in self[values: .cookie] {
+        for field in values(ofHeader: .cookie) {
             for pair in field.split(separator: ";") {
                 guard let equals = pair.firstIndex(of: "="), pair[..<equals].trimmingSpaces == name else { continue }
                 let value = pair[pair.index(after: equals)...].trimmingSpaces
