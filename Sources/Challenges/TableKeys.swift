@@ -16,13 +16,14 @@ public struct TableKeys: Sendable {
 
     /// The key of `parts`, each followed by a newline (which none of them holds).
     public func key(_ parts: String...) -> UInt64 {
-        var mac = keyed
+        var message = [UInt8]()
+        message.reserveCapacity(parts.reduce(0) { $0 + $1.utf8.count + 1 })
         for part in parts {
-            var part = part
-            // The string's own UTF-8 bytes, read in place for the length of the call.
-            part.withUTF8 { mac.update(data: UnsafeRawBufferPointer($0)) }
-            mac.update(data: [0x0A])
+            message.append(contentsOf: part.utf8)
+            message.append(0x0A)
         }
+        var mac = keyed
+        message.withUnsafeBytes { mac.update(data: $0) }
         return mac.finalize().withUnsafeBytes { bytes in bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) } }
     }
 }
