@@ -13,9 +13,9 @@ enum ClientAddress {
     static func of(_ request: Request, trusting proxies: Set<String>) -> String {
         var address = normalised(request.remoteAddress) ?? request.remoteAddress
         guard proxies.contains(address) else { return address }
-        let hops = request.headers[values: forwardedFor].joined(separator: ",").split(separator: ",")
+        let hops = request.values(ofHeader: forwardedFor).flatMap { $0.split(separator: ",") }
         for hop in hops.reversed() {
-            guard let hop = normalised(hop.trimmingCharacters(in: .whitespaces)) else { break }
+            guard let hop = normalised(trimmed(hop)) else { break }
             address = hop
             if !proxies.contains(hop) { break }
         }
@@ -25,18 +25,19 @@ enum ClientAddress {
     /// What a rate is counted against: an IPv4 address, or an IPv6 address's /64 (one
     /// subscriber's share, which is theirs to vary).
     static func bucket(_ address: String) -> String {
-        guard address.contains(":"), let bytes = bytes(of: address, family: AF_INET6) else { return address }
+        guard address.utf8.contains(colon), let bytes = bytes(of: address, family: AF_INET6) else { return address }
         return bytes.prefix(8).map { String(format: "%02x", $0) }.joined() + "::/64"
     }
 
     /// `address` in one spelling: without brackets or port, IPv6 in its shortest form, an
     /// IPv4-mapped IPv6 address as IPv4; nil when it is no address.
     static func normalised(_ address: String) -> String? {
+        let utf8 = address.utf8
         var text = address
-        if text.hasPrefix("["), let end = text.firstIndex(of: "]") {
-            text = String(text[text.index(after: text.startIndex)..<end])
-        } else if text.filter({ $0 == ":" }).count == 1 {
-            text = String(text.prefix { $0 != ":" })  // IPv4 with a port
+        if utf8.first == UInt8(ascii: "["), let end = utf8.firstIndex(of: UInt8(ascii: "]")) {
+            text = String(address[utf8.index(after: utf8.startIndex)..<end])
+        } else if let colon = utf8.firstIndex(of: colon), !utf8[utf8.index(after: colon)...].contains(Self.colon) {
+            text = String(address[..<colon])  // IPv4 with a port
         }
         if let bytes = bytes(of: text, family: AF_INET) { return format(bytes, family: AF_INET) }
         guard let bytes = bytes(of: text, family: AF_INET6) else { return nil }
@@ -44,6 +45,17 @@ enum ClientAddress {
             return format(Array(bytes.suffix(4)), family: AF_INET)
         }
         return format(bytes, family: AF_INET6)
+    }
+
+    private static let colon = UInt8(ascii: ":")
+
+    /// `text` without leading and trailing spaces and tabs.
+    private static func trimmed(_ text: Substring) -> String {
+        let utf8 = text.utf8
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = utf8.firstIndex(where: { !isSpace($0) }), let last = utf8.lastIndex(where: { !isSpace($0) })
+        else { return "" }
+        return String(text[first...last])
     }
 
     private static func bytes(of text: String, family: Int32) -> [UInt8]? {
@@ -55,6 +67,6 @@ enum ClientAddress {
     private static func format(_ bytes: [UInt8], family: Int32) -> String? {
         var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         guard inet_ntop(family, bytes, &text, socklen_t(text.count)) != nil else { return nil }
-        return String(cString: text)
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -35,6 +35,25 @@ import Testing
         #expect(request.remoteAddress == "192.0.2.7")
     }
 
+    @Test func readsOneHeaderStraightFromTheParamsAsTheFieldsWouldGiveIt() throws {
+        let fromParams = try Request(
+            params: params([
+                "HTTP_X_FORWARDED_FOR": "198.51.100.1, 203.0.113.9", "HTTP_AUTHORIZATION": "Bearer abc",
+                "CONTENT_TYPE": "application/json", "HTTP_COOKIE": "a=1; b=2",
+            ]))
+        let names: [HTTPField.Name] = [
+            HTTPField.Name("X-Forwarded-For")!, .authorization, .contentType, .cookie, .userAgent, .contentLength,
+        ]
+        for name in names {
+            #expect(fromParams.values(ofHeader: name) == fromParams.headers[values: name], "\(name)")
+        }
+        #expect(fromParams.values(ofHeader: HTTPField.Name("x-forwarded-for")!) == ["198.51.100.1, 203.0.113.9"])
+        #expect(fromParams.values(ofHeader: .userAgent) == [])
+        let built = Request(method: .get, path: "/", headers: [.cookie: "a=1", .authorization: "Bearer x"])
+        #expect(built.values(ofHeader: .cookie) == ["a=1"])
+        #expect(built.values(ofHeader: .authorization) == ["Bearer x"])
+    }
+
     @Test func takesTheQueryFromTheURIWhenQueryStringIsAbsent() throws {
         var values = params(["REQUEST_URI": "/api/time?a=1"]).values
         values["QUERY_STRING"] = nil

@@ -25,6 +25,35 @@ public struct Request: Sendable {
         set { headerSource = .fields(newValue) }
     }
 
+    /// The values of header `name`, in order. From CGI parameters this compares names in place
+    /// (a token request asks for three headers of a few dozen) instead of building ``headers``.
+    public func values(ofHeader name: HTTPField.Name) -> [String] {
+        switch headerSource {
+        case .fields(let fields):
+            return fields[values: name]
+        case .params(let entries):
+            return entries.filter { Self.param($0.name, carries: name.canonicalName) }.map(\.value)
+        }
+    }
+
+    /// Whether CGI parameter `param` (`HTTP_X_FORWARDED_FOR`, `CONTENT_TYPE`) carries the header
+    /// whose lowercase name is `header` (`x-forwarded-for`, `content-type`).
+    private static func param(_ param: String, carries header: String) -> Bool {
+        var spelled = param.utf8[...]
+        if spelled.starts(with: "HTTP_".utf8) {
+            spelled = spelled.dropFirst(5)
+        } else if !(param == "CONTENT_TYPE" || param == "CONTENT_LENGTH") {
+            return false
+        }
+        return spelled.elementsEqual(header.utf8) { cgi, byte in
+            switch cgi {
+            case UInt8(ascii: "_"): byte == UInt8(ascii: "-")
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte == cgi | 0x20
+            default: byte == cgi
+            }
+        }
+    }
+
     private enum HeaderSource: Sendable {
         case fields(HTTPFields)
         case params([Params.Entry])
