@@ -80,7 +80,7 @@ bench: build
 	PARTS=2 CONNECTIONS=512 Tests/Benchmarks/buying.sh $(RELEASE_BIN)
 	PARTS=2 CONNECTIONS=512 ORDER_ENV=FLASHSALE_ORDER_QUEUE_LIMIT=1000000 Tests/Benchmarks/buying.sh $(RELEASE_BIN)
 	Tests/Benchmarks/storefront.sh $(RELEASE_BIN)
-	$(RELEASE_BIN)/segment-tables-benchmark
+	$(RELEASE_BIN)/hot-path-benchmark
 	Tests/Benchmarks/checks.sh $(RELEASE_BIN)
 
 clean:

@@ -2,7 +2,8 @@
 # The anti-abuse checks at full strength: `token` for a sale with every check on (a per-address
 # rate, a minimum level, a question captcha and a proof of work), each request a new buyer
 # from a new address (through a trusted proxy) with a fresh pass and solution; and
-# `captcha/verify`, each request a fresh challenge. Both beside `noop`, in one run. Identities,
+# `captcha/verify`, each request a fresh challenge; `token` for a sale with no checks; and the
+# image and question challenges. All beside `noop`, in one run. Identities,
 # passes, challenges and solutions are made by the script with the data directory's keys, as
 # the main site, the captcha function and a browser would. Prints a Markdown section.
 #
@@ -32,6 +33,12 @@ start_serve "$root"
 "$bin/flashsale" sale create checks --data "$data" --root "$root" --title Checks --price 100 --stock 5000000 \
   --starts-in 0 --per-ip-rate 5 --min-level 1 --captcha question --question "Two and two?" --answer four \
   --pow 4 >/dev/null
+"$bin/flashsale" sale create image --data "$data" --root "$root" --title Image --price 100 --stock 10 \
+  --starts-in 0 --captcha image >/dev/null
+"$bin/flashsale" sale create question --data "$data" --root "$root" --title Question --price 100 --stock 10 \
+  --starts-in 0 --captcha question --question "Two and two?" --answer four >/dev/null
+"$bin/flashsale" sale create plain --data "$data" --root "$root" --title Plain --price 100 --stock 5000000 \
+  --starts-in 0 >/dev/null
 
 # mint.py KIND COUNT FOLDER: one line per request, split into one file per wrk thread. Token
 # lines get their proof of work last (`mint.py solve FOLDER`), just before they are sent: a
@@ -74,7 +81,9 @@ for n in range(count):
     user = "buyer-%07d" % n
     identity = jwt.encode({"sub": user, "exp": exp, "level": 1}, identity_key, algorithm="HS256")
     address = "10.%d.%d.%d" % (n >> 16 & 255, n >> 8 & 255, n & 255)
-    if kind == "token":
+    if kind == "plain":
+        body = json.dumps({"sale": "plain"})
+    elif kind == "token":
         passed = jwt.encode({"sub": user, "sale": "checks", "kind": "pass", "jti": secrets.token_hex(12),
                              "exp": int(time.time()) + 60}, secret, algorithm="HS256")
         body = json.dumps({"sale": "checks", "pass": passed})
@@ -89,7 +98,8 @@ for out in outs:
     out.close()
 PY
 
-# lines.lua: each wrk thread sends the lines of LIST/<id> once each, then stops; counts answers.
+# lines.lua: each wrk thread sends the lines of LIST/<id> once each, then stops (or, given
+# "cycle", starts over); counts answers.
 cat >"$work/lines.lua" <<'LUA'
 local count, threads = 0, {}
 function setup(thread)
@@ -98,10 +108,11 @@ function setup(thread)
   threads[#threads + 1] = thread
 end
 function init(args)
-  lines, next_line, ok, refused, codes = {}, 1, 0, 0, ""
+  lines, next_line, ok, refused, codes, cycle = {}, 1, 0, 0, "", args[2] == "cycle"
   for line in io.lines(args[1] .. "/" .. id) do lines[#lines + 1] = line end
 end
 function request()
+  if cycle and next_line > #lines then next_line = 1 end
   local line = lines[next_line]
   if not line then
     wrk.thread:stop()
@@ -128,10 +139,10 @@ function done(summary, latency, requests)
 end
 LUA
 
-# Runs the lines of $1 against path $2: "answers-200/s p99-ms refused".
+# Runs the lines of $1 against path $2 (over and over with $3 = cycle): "answers-200/s p99-ms refused".
 run() {
   local out
-  out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$work/lines.lua" "$base$2" "$1")
+  out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$work/lines.lua" "$base$2" "$1" ${3:-})
   read -r _ ok refused seconds p99 codes < <(grep '^RESULT' <<<"$out")
   if [ "$refused" -ne 0 ]; then echo "refused on $2: $refused ($codes)" >&2; exit 1; fi
   awk -v ok="$ok" -v s="$seconds" -v p="$p99" -v r="$refused" 'BEGIN {printf "%.0f %.2f %d %d\n", ok / s, p, ok, r}'
@@ -147,18 +158,37 @@ mint token "$buyers" "$work/token"
 nonce=$(curl -fsS "$base/api/captcha/pow?sale=checks" | python3 -c 'import json, sys; print(json.load(sys.stdin)["nonce"])')
 NONCE="$nonce" mint solve "$work/token"
 read -r token_rps token_p99 token_ok _ < <(run "$work/token" /api/token)
+mint plain "$buyers" "$work/plain"
+read -r plain_rps plain_p99 _ < <(run "$work/plain" /api/token)
 read -r noop_rps noop_p99 < <(noop)
+# The same requests (headers and body) to noop: the yardstick that costs wrk and lighttpd the same.
+read -r same_rps same_p99 _ < <(run "$work/token" /api/noop cycle)
 mint verify "$buyers" "$work/verify"
 read -r verify_rps verify_p99 verify_ok _ < <(run "$work/verify" /api/captcha/verify)
+# Challenges for one buyer (the sales have no address rate): `GET /api/captcha?sale=…`.
+identity=$("$bin/flashsale" user-token --data "$data" challenger --ttl 3600)
+challenges() {
+  local out
+  out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -H "Authorization: Bearer $identity" \
+    "$base/api/captcha?sale=$1")
+  if grep -qE "Non-2xx|Socket errors" <<<"$out"; then echo "wrk saw errors on the $1 challenge:" >&2; echo "$out" >&2; exit 1; fi
+  awk '/Requests\/sec/ {r = $2} $1 == "99%" {v = $2; if (v ~ /us$/) p = v / 1000; else if (v ~ /ms$/) p = v + 0; else p = v * 1000} END {printf "%s %.2f\n", r, p}' <<<"$out"
+}
+read -r image_rps image_p99 < <(challenges image)
+read -r question_rps question_p99 < <(challenges question)
 
 echo "### Every check on — $(date -u +%Y-%m-%d), $(nproc) cores, $(lighttpd -v | cut -d' ' -f1)"
 echo
-echo "\`Tests/Benchmarks/checks.sh\` (DURATION=$duration CONNECTIONS=$connections THREADS=$threads; wrk on the same machine; one run each, \`noop\` between the two)"
+echo "\`Tests/Benchmarks/checks.sh\` (DURATION=$duration CONNECTIONS=$connections THREADS=$threads; wrk on the same machine; one run each)"
 echo
 echo "| request | answered 200 per second | p99 latency (ms) | ÷ noop |"
 echo "|---|---:|---:|---:|"
 awk -v r="$token_rps" -v p="$token_p99" -v n="$noop_rps" 'BEGIN {printf "| `POST /api/token`: rate, proof of work, level, account lease, captcha pass (%s) | %.0f | %.2f | %.2f |\n", "new buyer, address, pass and solution each", r, p, r / n}'
+awk -v r="$plain_rps" -v p="$plain_p99" -v n="$noop_rps" 'BEGIN {printf "| `POST /api/token` for a sale with no checks (new buyer each) | %.0f | %.2f | %.2f |\n", r, p, r / n}'
 awk -v r="$noop_rps" -v p="$noop_p99" 'BEGIN {printf "| `GET /api/noop` | %.0f | %.2f | 1.00 |\n", r, p}'
+awk -v r="$same_rps" -v p="$same_p99" -v n="$noop_rps" 'BEGIN {printf "| `POST /api/noop` with the token requests (same headers and body) | %.0f | %.2f | %.2f |\n", r, p, r / n}'
 awk -v r="$verify_rps" -v p="$verify_p99" -v n="$noop_rps" 'BEGIN {printf "| `POST /api/captcha/verify` (a fresh challenge each) | %.0f | %.2f | %.2f |\n", r, p, r / n}'
+awk -v r="$image_rps" -v p="$image_p99" -v n="$noop_rps" 'BEGIN {printf "| `GET /api/captcha?sale=…`: an image challenge | %.0f | %.2f | %.2f |\n", r, p, r / n}'
+awk -v r="$question_rps" -v p="$question_p99" -v n="$noop_rps" 'BEGIN {printf "| `GET /api/captcha?sale=…`: a question challenge | %.0f | %.2f | %.2f |\n", r, p, r / n}'
 echo
 echo "$token_ok tokens and $verify_ok passes issued, every answer a 200 (the script fails on any other)."
