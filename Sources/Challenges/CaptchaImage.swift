@@ -35,7 +35,7 @@ public enum CaptchaImage {
 
     /// The SVG of `code`.
     public static func svg(_ code: String) -> String {
-        var generator = SystemRandomNumberGenerator()
+        var generator = BufferedSecureRandom()
         let random = { (range: ClosedRange<Double>) in Double.random(in: range, using: &generator) }
         var segments: [((Double, Double), (Double, Double))] = []
         let step = Double(width - 20) / Double(max(code.count, 1))
@@ -86,7 +86,10 @@ public enum CaptchaImage {
             + "<rect width=\"\(width)\" height=\"\(height)\" fill=\"#f4f4f8\"/>" + paths.joined() + "</svg>"
     }
 
-    private static func fixed(_ value: Double) -> String {
-        String(format: "%.1f", value)
+    /// `value` to the nearest tenth, with one decimal (`%.1f` without the cost of a format string).
+    static func fixed(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        let magnitude = tenths.magnitude
+        return "\(tenths < 0 ? "-" : "")\(magnitude / 10).\(magnitude % 10)"
     }
 }
