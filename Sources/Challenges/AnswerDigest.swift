@@ -2,13 +2,13 @@ import Crypto
 import Foundation
 
 /// What a signed challenge carries instead of its answer: an HMAC of the challenge's id and
-/// the normalised answer under the data directory's secret, base64. The challenge travels to
+/// the normalised answer under a key derived from the data directory's secret, base64. The challenge travels to
 /// the client, which can read its claims but not turn the digest back into the answer.
 public struct AnswerDigest: Sendable {
     private let key: SymmetricKey
 
     public init(secret: [UInt8]) {
-        key = SymmetricKey(data: secret)
+        key = SubKey.derive(from: secret, for: "answer digest")
     }
 
     /// The digest of `answer` for the challenge `id`.

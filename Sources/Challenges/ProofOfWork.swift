@@ -5,7 +5,7 @@ import Synchronization
 /// Hashcash over a server nonce: a solution is a counter such that SHA-256 of
 /// `<nonce>:<counter>` starts with the sale's number of zero bits. An honest browser pays once
 /// per token, a script pays for every attempt. The nonce is an HMAC of the sale and the
-/// current window under the data directory's secret, so issuing and checking it needs no
+/// current window under a key derived from the data directory's secret, so issuing and checking it needs no
 /// state; a nonce is accepted in its window and the next.
 public final class ProofOfWork: Sendable {
     /// How long one nonce is handed out.
@@ -19,7 +19,7 @@ public final class ProofOfWork: Sendable {
     private static let cachedSales = 256
 
     public init(secret: [UInt8]) {
-        key = SymmetricKey(data: secret)
+        key = SubKey.derive(from: secret, for: "proof-of-work nonce")
     }
 
     /// The nonce of `sale` for the window holding `nowMs`.

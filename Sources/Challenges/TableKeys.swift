@@ -9,9 +9,7 @@ public struct TableKeys: Sendable {
     private let keyed: HMAC<SHA256>
 
     public init(secret: [UInt8]) {
-        let derived = HMAC<SHA256>.authenticationCode(
-            for: Data("flashsale shared table keys".utf8), using: SymmetricKey(data: secret))
-        keyed = HMAC<SHA256>(key: SymmetricKey(data: Data(derived)))
+        keyed = HMAC<SHA256>(key: SubKey.derive(from: secret, for: "shared table keys"))
     }
 
     /// The key of `parts`, each followed by a newline (which none of them holds).
