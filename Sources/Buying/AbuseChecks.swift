@@ -40,6 +40,29 @@ enum AbuseChecks {
         }
     }
 
+    /// Challenges one account may ask for per sale, per second and at once: enough for a person
+    /// who asks for another picture, too few to stock up on challenges from many addresses.
+    static let challengesPerSecond = 2
+
+    /// Refuses with 429 `rate_limited` when `user` asks for challenges of `sale` faster than
+    /// ``challengesPerSecond``, whatever the address and whether or not the sale has a rate.
+    static func limitChallenges(of user: String, sale: Sale, slot: SaleSlot, context: BuyingContext) throws {
+        let key = context.tableKeys.key("rate", "challenge", sale.id, user)
+        let verdict = context.segment.addressRates.admit(
+            key, nowMs: context.clock(), perSecond: challengesPerSecond, maxBlockMs: context.settings.rateBlockMs)
+        switch verdict {
+        case .allowed:
+            return
+        case .tableFull:
+            slot.increment(.unguardedTableFull)
+        case .limited(let retryAfterMs):
+            let seconds = (retryAfterMs + 999) / 1000
+            throw HTTPError(
+                .rateLimited, "this account asked for too many challenges; retry in \(seconds) s",
+                headers: [.retryAfter: String(seconds)])
+        }
+    }
+
     /// Runs `body` holding `user`'s lease; `busy` at once while another request of the account
     /// holds it. The lease is given back when `body` returns or throws.
     static func oneAtATime<T>(

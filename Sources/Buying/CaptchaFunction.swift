@@ -76,6 +76,7 @@ public enum CaptchaFunction {
         if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now) { throw refusal }
         try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context, scope: .captcha)
         let user = try context.identity.user(of: request)
+        try AbuseChecks.limitChallenges(of: user, sale: sale, slot: slot, context: context)
         let challengeID = randomHex(bytes: 12)
         let answer: String
         var challenge = Challenge(challenge: "", expiresAt: now + challengeLifetimeMs)

@@ -152,6 +152,20 @@ import Testing
     }
 
     /// A script must not collect passes while people wait for the start.
+    @Test func oneAccountGetsTwoChallengesASecondFromAnyAddress() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 5, captcha: .image)
+        #expect(try ask(shop, "ann", sale: "mug").status == .ok)
+        #expect(try ask(shop, "ann", sale: "mug").status == .ok)
+        let third = try ask(shop, "ann", sale: "mug")
+        #expect(third.status == .tooManyRequests && third.errorCode == "rate_limited")
+        #expect(third.headers[.retryAfter] == "1")
+        // Another account is not held back by ann's.
+        #expect(try ask(shop, "bob", sale: "mug").status == .ok)
+        shop.clock.advance(by: 1_000)
+        #expect(try ask(shop, "ann", sale: "mug").status == .ok)
+    }
+
     @Test func noChallengeBeforeTheSaleOpens() throws {
         let shop = try Shop()
         try shop.createSale("later", stock: 5, startsInMs: 60_000, captcha: .question, questions: Self.questions)
