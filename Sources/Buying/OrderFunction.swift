@@ -63,7 +63,7 @@ public enum OrderFunction {
             if let refusal = SaleGate.refusal(slot, configuration, nowMs: now) { throw refusal }
             if context.busyGate.refuses(queuedBehind: request.queuedBehind()) { throw busy }
             try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context)
-            let user = try verify(request, sale: sale, context: context)
+            let (user, window) = try verify(request, sale: sale, context: context)
             let order = try AbuseChecks.oneAtATime(user, slot: slot, context: context) {
                 if let refusal = SaleGate.refusal(slot, configuration, nowMs: context.clock()) { throw refusal }
                 if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
@@ -71,6 +71,7 @@ public enum OrderFunction {
                 return try write(sale: sale, user: user, slot: slot, nowMs: now, context: context)
             }
             slot.increment(.orders)
+            if let window { slot.releaseAdmission(window: window) }
             return order
         } catch let error as HTTPError {
             SaleGate.count(error, in: slot)
@@ -78,8 +79,11 @@ public enum OrderFunction {
         }
     }
 
-    /// The caller's user id, once the identity and the order token agree on user and sale.
-    private static func verify(_ request: Request, sale: Sale, context: BuyingContext) throws(HTTPError) -> String {
+    /// The caller's user id and the admission window of their token, once the identity and the
+    /// order token agree on user and sale.
+    private static func verify(
+        _ request: Request, sale: Sale, context: BuyingContext
+    ) throws(HTTPError) -> (user: String, window: UInt32?) {
         let user = try context.identity.user(of: request)
         let body = try request.decodeJSON(Body.self, example: #"{"sale":"ID","token":"…"}"#)
         guard body.sale == sale.id else {
@@ -96,7 +100,7 @@ public enum OrderFunction {
         guard claims.sub.value == user, claims.sale == sale.id else {
             throw HTTPError(.invalidToken, "the order token was issued to another user or for another sale")
         }
-        return user
+        return (user, claims.window)
     }
 
     /// Writes the order after the segment gave a unit; any failure returns the unit.

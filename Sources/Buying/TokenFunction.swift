@@ -72,10 +72,12 @@ public enum TokenFunction {
                 let spent = try spendPass(body.pass, user: user, sale: sale, context: context)
                 do {
                     let expiresAt = now + context.settings.tokenLifetimeMs
+                    let window = SaleGate.window(nowMs: context.clock(), settings: context.settings)
                     let token = try context.orderTokens.sign(
                         OrderTokenClaims(
-                            user: user, sale: sale.id, expires: Date(timeIntervalSince1970: Double(expiresAt) / 1000)))
-                    try admit(user, to: sale, slot: slot, context: context)
+                            user: user, sale: sale.id, expires: Date(timeIntervalSince1970: Double(expiresAt) / 1000),
+                            window: window))
+                    try admit(user, to: sale, slot: slot, window: window, context: context)
                     return Answer(
                         token: token, expiresAt: expiresAt, orderUrl: OrderFunction.orderPath(secret: sale.secret))
                 } catch {
@@ -130,12 +132,13 @@ public enum TokenFunction {
         return try CaptchaTokens.spend(claims, context: context)
     }
 
-    /// Counts the buyer into the current admission window, once per window in this process;
+    /// Counts the buyer into admission window `window`, once per window in this process;
     /// refuses with `busy` when the window has handed out its share of the units left.
-    private static func admit(_ user: String, to sale: Sale, slot: SaleSlot, context: BuyingContext) throws {
+    private static func admit(
+        _ user: String, to sale: Sale, slot: SaleSlot, window: UInt32, context: BuyingContext
+    ) throws {
         let settings = context.settings
         let now = context.clock()
-        let window = SaleGate.window(nowMs: now, settings: settings)
         if context.wasAdmitted(user, sale: sale.id, window: window) { return }
         let limit = SaleGate.admissionLimit(slot, settings: settings)
         // Nothing left but the sold-out flag not yet set (a take in flight): sold out, not busy.

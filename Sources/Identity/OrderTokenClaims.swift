@@ -8,17 +8,26 @@ public struct OrderTokenClaims: CheckedClaims, Equatable {
     public var sub: SubjectClaim
     public var sale: String
     public var exp: ExpirationClaim
+    /// The admission window the token was issued in (`win`), which its order gives back; none
+    /// in a token from elsewhere (a test or a benchmark).
+    public var window: UInt32?
     /// Always nil in an order token; decoded only to refuse other tokens.
     var kind: String?
 
-    public init(sub: SubjectClaim, sale: String, exp: ExpirationClaim) {
+    private enum CodingKeys: String, CodingKey {
+        case sub, sale, exp, kind
+        case window = "win"
+    }
+
+    public init(sub: SubjectClaim, sale: String, exp: ExpirationClaim, window: UInt32? = nil) {
         self.sub = sub
         self.sale = sale
         self.exp = exp
+        self.window = window
     }
 
-    public init(user: String, sale: String, expires: Date) {
-        self.init(sub: SubjectClaim(value: user), sale: sale, exp: ExpirationClaim(value: expires))
+    public init(user: String, sale: String, expires: Date, window: UInt32? = nil) {
+        self.init(sub: SubjectClaim(value: user), sale: sale, exp: ExpirationClaim(value: expires), window: window)
     }
 
     /// Refuses an expired token, then an unacceptable user id or an empty sale.

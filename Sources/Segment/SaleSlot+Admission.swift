@@ -26,7 +26,25 @@ extension SaleSlot {
         }
     }
 
-    /// How many buyers the window `window` has admitted so far.
+    /// Gives back one admission of `window` once its buyer has ordered, so that a window counts
+    /// the buyers holding a token who have not bought yet: with the units they took gone, the
+    /// limit (a multiple of the units left) still leaves room for the next buyers. Nothing
+    /// happens once the window has moved on (its count starts from zero) or at zero.
+    public func releaseAdmission(window: UInt32) {
+        let word = signed(Field.admissionWindow)
+        var current = word.load(ordering: .relaxed)  // a first guess; the compare-and-swap checks it
+        while true {
+            let (stored, count) = Self.split(current)
+            guard stored == window, count > 0 else { return }
+            // Relaxed, as in admit: the count orders nothing else.
+            let (swapped, actual) = word.weakCompareExchange(
+                expected: current, desired: Self.join(stored, count - 1), ordering: .relaxed)
+            if swapped { return }
+            current = actual
+        }
+    }
+
+    /// How many buyers the window `window` has admitted and not yet seen order.
     public func admissions(inWindow window: UInt32) -> Int64 {
         let (currentWindow, count) = Self.split(signed(Field.admissionWindow).load(ordering: .relaxed))
         return currentWindow == window ? count : 0

@@ -32,6 +32,34 @@ import Testing
         #expect(slots[0].admit(window: 7, limit: 1_001))
     }
 
+    @Test func anOrderGivesItsAdmissionBackInItsOwnWindowOnly() {
+        defer { dir.remove() }
+        let slot = segment.slot(at: 3)
+        #expect(slot.admit(window: 9, limit: 2) && slot.admit(window: 9, limit: 2) && !slot.admit(window: 9, limit: 2))
+        slot.releaseAdmission(window: 9)
+        #expect(slot.admissions(inWindow: 9) == 1)
+        #expect(slot.admit(window: 9, limit: 2))
+        // A token of the window before: the current window's count is not its to touch.
+        slot.releaseAdmission(window: 8)
+        #expect(slot.admissions(inWindow: 9) == 2)
+        for _ in 0..<5 { slot.releaseAdmission(window: 9) }
+        #expect(slot.admissions(inWindow: 9) == 0)
+        // Never below zero, so a later window still starts from zero.
+        #expect(slot.admit(window: 10, limit: 1) && !slot.admit(window: 10, limit: 1))
+    }
+
+    @Test func admissionsAndReleasesFromManyThreadsBalance() {
+        defer { dir.remove() }
+        let slots = [segment.slot(at: 4), other.slot(at: 4)]
+        #expect(
+            onThreads(8) { thread in
+                for _ in 0..<500 where slots[thread % 2].admit(window: 3, limit: 10_000) {
+                    slots[(thread + 1) % 2].releaseAdmission(window: 3)
+                }
+            })
+        #expect(slots[0].admissions(inWindow: 3) == 0)
+    }
+
     @Test func aNewWindowStartsFromZeroAndAnOldOneReadsAsEmpty() {
         defer { dir.remove() }
         let slot = segment.slot(at: 0)

@@ -424,8 +424,11 @@
           if (work) body.pow = work;
           token = await api("POST", "/api/token", body);
         }
+        // With a token in hand the buyer is admitted: a busy window no longer holds them back.
         const check = await api("GET", `/api/precheck?sale=${encodeURIComponent(saleId)}`);
-        if (!check.ok) throw new ApiError(check.reason === "unknown_sale" ? "not_found" : check.reason);
+        if (!check.ok && check.reason !== "busy") {
+          throw new ApiError(check.reason === "unknown_sale" ? "not_found" : check.reason);
+        }
         const url = token.orderUrl || orderUrl;
         if (!url) throw new ApiError("not_started");
         return { state: "success", order: await api("POST", url, { sale: saleId, token: token.token }) };
