@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 # What the product needs to build and run, what the tests add, what the benchmarks add.
 RUN_PACKAGES   := lighttpd libfcgi-dev libsqlite3-dev pkg-config
-TEST_PACKAGES  := e2fsprogs chromium chromium-driver python3 python3-pip
+TEST_PACKAGES  := e2fsprogs chromium chromium-driver python3 python3-pip wrk
 BENCH_PACKAGES := wrk curl nginx-light python3 python3-pip
 # From PyPI: the browser test's driver, and the benchmarks' token minting.
 TEST_PYTHON_PACKAGES  := selenium

@@ -71,6 +71,7 @@ let package = Package(
             dependencies: ["Challenges", "FastCGI", "Hosting", "Identity", "POSIX", "Sales", "Segment", "Store"]
         ),
         .target(name: "CProcessShims"),
+        .target(name: "LoadTest", dependencies: ["Identity"]),
         .target(
             name: "Storefront",
             dependencies: [
@@ -88,7 +89,7 @@ let package = Package(
         .executableTarget(
             name: "flashsale",
             dependencies: [
-                "Hosting", "Identity", "Sales", "Storefront",
+                "Hosting", "Identity", "LoadTest", "Sales", "Storefront",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -107,6 +108,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ChallengesTests", dependencies: ["Challenges"]),
+        .testTarget(name: "LoadTestTests", dependencies: ["LoadTest"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Functions", "TestSupport"]),
         .testTarget(name: "HostingTests", dependencies: ["Hosting", "Store", "TestSupport"]),
         .testTarget(name: "SegmentTests", dependencies: ["Segment", "TestSupport"]),

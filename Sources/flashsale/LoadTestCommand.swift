@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import Identity
+import LoadTest
+import POSIX
+import Sales
+import Store
+
+struct LoadTestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loadtest",
+        abstract: "Rehearse a sale: a crowd of buyers (and bots) against a running host, through wrk.",
+        discussion: """
+            Each buyer asks for a token, prechecks and orders, once; a bot repeats that with its one \
+            account without waiting. Identities are signed with the data directory's identity.key, so \
+            the host must share it. With --create the sale is made in the data directory (the host's \
+            own, when it runs here); orders are then checked against the database.
+            """
+    )
+
+    @OptionGroup var data: DataOption
+    @Option(help: "The host's base URL.") var url = "http://127.0.0.1:8080"
+    @Option(help: "The sale to buy from (with --create: the id to give it; default loadtest-<run>).")
+    var sale: String?
+    @Flag(help: "Create the sale first, open now, in the data directory.") var create = false
+    @Option(help: "With --create: the units for sale.") var stock: Int64 = 1000
+    @Option(help: "Buyers, each with an account of their own.") var buyers = 10_000
+    @Option(help: "Connections (and wrk threads) at once.") var concurrency = 64
+    @Option(help: "The longest the crowd runs, in seconds.") var duration = 60
+    @Option(help: "The share of the buyers that are bots (0 to 1).") var bots = 0.0
+    @Option(help: "How many times in a row each bot buys.") var botRounds = 20
+    @Option(help: "Write the summary as JSON to this file.") var json: String?
+    @Option(help: "Write the latencies over time as an SVG plot to this file.") var plot: String?
+    @Option(help: "The wrk executable (default: wrk on PATH).") var wrk = "wrk"
+
+    func validate() throws {
+        if !create && sale == nil { throw ValidationError("name the sale (--sale ID) or --create one") }
+        if create && stock < 1 { throw ValidationError("--stock must be at least 1") }
+        if let problem = plan(sale: sale ?? "loadtest").problem { throw ValidationError(problem) }
+    }
+
+    func run() throws {
+        try runReporting {
+            let wrkPath = try executable(wrk)
+            let run = String(wallClockMilliseconds() / 1000, radix: 36)
+            let saleID = sale ?? "loadtest-\(run)"
+            if create {
+                let desk = try openDesk(data)
+                _ = try desk.create(
+                    NewSale(
+                        id: saleID, title: "Load test \(run)", price: 1, stock: stock,
+                        startsAt: wallClockMilliseconds(),
+                        endsAt: nil), nowMs: wallClockMilliseconds())
+            }
+            let plan = plan(sale: saleID)
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("flashsale-loadtest-\(run)")
+            let crowd = Crowd(plan: plan, wrk: wrkPath, folder: folder)
+            let directory = data.directory
+            try crowd.writeLists(run: run, signer: TokenSigner(secret: try directory.keyBytes(directory.identityKey)))
+            FileHandle.standardError.write(
+                Data(
+                    "loadtest \(run): \(plan.buyers) buyers on \(plan.concurrency) connections → \(url) sale \(saleID)\n"
+                        .utf8))
+            // One line rewritten in place on a terminal; a line every 5 s in a log.
+            let live = isatty(STDERR_FILENO) == 1
+            var shown = -5.0
+            let records = try crowd.run { progress in
+                guard live || progress.seconds - shown >= 5 else { return }
+                shown = progress.seconds
+                let line = String(
+                    format: "%@%6.1f s  %9d answers  %8d orders  %9d of %d buyers done%@", live ? "\r" : "",
+                    progress.seconds, progress.answers, progress.orders, progress.buyersDone, plan.buyers,
+                    live ? " " : "\n")
+                FileHandle.standardError.write(Data(line.utf8))
+            }
+            if live { FileHandle.standardError.write(Data("\n".utf8)) }
+            let users = plan.users(run: run)
+            let summary = CrowdSummary(records: records, buyers: users.count, bots: users.filter(\.isBot).count)
+            print(LoadTestReport.lines(summary, plan: plan).joined(separator: "\n"))
+            if let json { try prettyJSON(summary).write(to: URL(fileURLWithPath: json)) }
+            if let plot {
+                let title =
+                    "flashsale loadtest \(run): sale \(saleID), \(plan.buyers) buyers, \(plan.concurrency) connections"
+                try Data(LatencyPlot.svg(records, title: title).utf8).write(to: URL(fileURLWithPath: plot))
+            }
+            try checkDatabase(sale: saleID, run: run, summary: summary)
+            try? FileManager.default.removeItem(at: folder)
+        }
+    }
+
+    private func plan(sale: String) -> CrowdPlan {
+        CrowdPlan(
+            base: URL(string: url) ?? URL(fileURLWithPath: "/"), sale: sale, buyers: buyers, concurrency: concurrency,
+            seconds: duration, botShare: bots, botRounds: botRounds)
+    }
+
+    /// When the sale is in this data directory's database: its orders by this run's buyers must
+    /// be exactly the 201s seen, each buyer's at most once, and never more than the stock.
+    private func checkDatabase(sale: String, run: String, summary: CrowdSummary) throws {
+        let directory = data.directory
+        guard FileManager.default.fileExists(atPath: directory.database),
+            let desk = try? openDesk(data), let known = try desk.store.sale(sale)
+        else {
+            print("database: not checked (the sale is not in \(directory.path))")
+            return
+        }
+        let mine = try desk.store.orders(ofSale: sale).filter { $0.user.hasPrefix("loadtest-\(run)-") }
+        let distinct = Set(mine.map(\.user)).count
+        print(
+            "database: \(mine.count) orders by \(distinct) distinct buyers of this run; \(known.sold) of \(known.stock) sold"
+        )
+        guard mine.count == summary.orders, distinct == mine.count, known.sold <= known.stock else {
+            throw ValidationError("the database does not match the answers: \(summary.orders) orders were acknowledged")
+        }
+    }
+}
+
+/// `name` itself when it holds a slash, else the first executable of that name on PATH.
+private func executable(_ name: String) throws -> String {
+    if name.contains("/") {
+        guard FileManager.default.isExecutableFile(atPath: name) else {
+            throw ValidationError("\(name) is not an executable: install wrk (Debian package wrk) or fix --wrk")
+        }
+        return name
+    }
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    for folder in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(folder)/\(name)") {
+        return "\(folder)/\(name)"
+    }
+    throw ValidationError("\(name) is not on PATH: install wrk (Debian package wrk) or give --wrk")
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Sales
+import Store
+import TestSupport
+import Testing
+
+/// `flashsale loadtest` against a real host: lighttpd, the functions and wrk.
+@Suite struct LoadTestCommandTests {
+    @Test func aCrowdWithBotsBuysTheStockOncePerBuyerAndTheDatabaseAgrees() throws {
+        let serve = try ServeProcess()
+        defer { _ = serve.stop() }
+        let folder = try TemporaryDirectory("loadtest")
+        defer { folder.remove() }
+        let result = try FlashsaleCommand.run(
+            "loadtest --data \(serve.data.path) --url http://127.0.0.1:\(serve.port) --create --sale crowd --stock 40"
+                + " --buyers 300 --concurrency 8 --duration 60 --bots 0.1 --bot-rounds 5"
+                + " --json \(folder.path)/summary.json --plot \(folder.path)/plot.svg")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("database: 40 orders by 40 distinct buyers of this run; 40 of 40 sold"))
+
+        let summary = try #require(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: "\(folder.path)/summary.json")))
+                as? [String: Any])
+        #expect(summary["orders"] as? Int == 40)
+        #expect(summary["buyers"] as? Int == 300 && summary["bots"] as? Int == 30)
+        // A bot repeats its buy with one account: at most one order each.
+        #expect((summary["botOrders"] as? Int ?? 99) <= 30)
+        let steps = try #require(summary["steps"] as? [String: [String: Any]])
+        #expect((steps["order"]?["outcomes"] as? [String: Int])?["ok"] == 40)
+        // Everyone after the last unit hears sold_out, from token or from order.
+        let tokenOutcomes = try #require(steps["token"]?["outcomes"] as? [String: Int])
+        #expect((tokenOutcomes["sold_out"] ?? 0) > 0)
+        #expect((tokenOutcomes["already_ordered"] ?? 0) > 0, "the bots' repeats: \(tokenOutcomes)")
+
+        let plot = try String(contentsOfFile: "\(folder.path)/plot.svg", encoding: .utf8)
+        #expect(plot.hasPrefix("<svg ") && plot.hasSuffix("</svg>\n"))
+        #expect(plot.matches(of: #/<circle /#).count > 100)
+        #expect(plot.contains("sale crowd, 300 buyers, 8 connections"))
+
+        let desk = try SaleDesk(
+            databasePath: serve.data.database, segmentPath: serve.data.segment,
+            nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+        let orders = try desk.store.orders(ofSale: "crowd")
+        #expect(orders.count == 40 && Set(orders.map(\.user)).count == 40)
+        #expect(orders.allSatisfy { $0.user.hasPrefix("loadtest-") })
+    }
+
+    @Test(arguments: [
+        ("", "--create"),
+        ("--sale x --bots 2", "share of bots"),
+        ("--sale x --concurrency 0", "concurrency"),
+        ("--sale Bad_Id", "sale id"),
+        ("--sale x --url ftp://example.com", "http"),
+        ("--sale x --url http://example.com/shop", "no path"),
+        ("--sale x --buyers 5 --concurrency 10", "more connections"),
+        ("--create --stock 0", "--stock"),
+        ("--sale x --wrk /nonexistent/wrk", "wrk"),
+    ])
+    func badOptionsAreRefusedBeforeAnythingRuns(arguments: String, says: String) throws {
+        let data = try TemporaryDirectory("loadtest-bad")
+        defer { data.remove() }
+        #expect(try FlashsaleCommand.run("init --data \(data.path)").status == 0)
+        let result = try FlashsaleCommand.run("loadtest --data \(data.path) --url http://127.0.0.1:9 \(arguments)")
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(says), "\(result.stderr)")
+        let desk = try SaleDesk(
+            databasePath: data.path + "/flashsale.db", segmentPath: data.path + "/stock.segment",
+            nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+        #expect(try desk.store.sales().isEmpty)
+    }
+}
