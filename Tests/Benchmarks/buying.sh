@@ -16,7 +16,7 @@
 # Knobs: ROUNDS (5), DURATION (10s), CONNECTIONS (64), THREADS (2, part 1 only),
 #        STOCK (10000) and BUYERS (100000) for part 3, PARTS ("1 2 3": which to run),
 #        ORDER_ENV ("NAME=value …": added to the order manifest's environment, in a copy).
-# Needs: wrk (with LuaJIT), curl, python3 with PyJWT (make bench installs both).
+# Needs: wrk (with LuaJIT), curl, python3 with PyJWT (make bench-deps installs both).
 set -euo pipefail
 
 source "$(dirname "$0")/common.sh"

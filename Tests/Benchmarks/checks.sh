@@ -7,7 +7,7 @@
 # passes, challenges and solutions are made by the script with the data directory's keys, as
 # the main site, the captcha function and a browser would. Prints a Markdown section.
 #
-# Usage: Tests/Benchmarks/checks.sh [BIN_DIR]   (make bench builds and passes .build/release)
+# Usage: Tests/Benchmarks/checks.sh [BIN_DIR]   (make bench-topics builds and passes .build/release)
 # Knobs: DURATION (10s), CONNECTIONS (64), THREADS (2), BUYERS per measured path (120000).
 set -euo pipefail
 
@@ -104,52 +104,12 @@ for out in outs:
     out.close()
 PY
 
-# lines.lua: each wrk thread sends the lines of LIST/<id> once each, then stops (or, given
-# "cycle", starts over); counts answers.
-cat >"$work/lines.lua" <<'LUA'
-local count, threads = 0, {}
-function setup(thread)
-  thread:set("id", count)
-  count = count + 1
-  threads[#threads + 1] = thread
-end
-function init(args)
-  lines, next_line, ok, refused, codes, cycle = {}, 1, 0, 0, "", args[2] == "cycle"
-  for line in io.lines(args[1] .. "/" .. id) do lines[#lines + 1] = line end
-end
-function request()
-  if cycle and next_line > #lines then next_line = 1 end
-  local line = lines[next_line]
-  if not line then
-    wrk.thread:stop()
-    line = lines[#lines]
-  end
-  next_line = next_line + 1
-  local identity, address, body = line:match("^(%S+)\t(%S+)\t(.*)$")
-  return wrk.format("POST", nil, {["Authorization"] = "Bearer " .. identity, ["X-Forwarded-For"] = address,
-    ["Content-Type"] = "application/json"}, body)
-end
-function response(status, headers, body)
-  if status == 200 then ok = ok + 1 else
-    refused = refused + 1
-    if refused <= 3 then codes = codes .. " " .. status .. ":" .. (body:match('"message":"([^"]*)"') or "?") end
-  end
-end
-function done(summary, latency, requests)
-  local ok, refused, codes = 0, 0, ""
-  for _, thread in ipairs(threads) do
-    ok, refused, codes = ok + thread:get("ok"), refused + thread:get("refused"), codes .. thread:get("codes")
-  end
-  io.write(string.format("RESULT %d %d %.3f %.2f%s\n", ok, refused, summary.duration / 1e6,
-    latency:percentile(99) / 1000, codes))
-end
-LUA
 
 # Runs the lines of $1 against path $2 (over and over with $3 = cycle): "answers-200/s p99-ms refused".
 run() {
   local out
-  out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$work/lines.lua" "$base$2" "$1" ${3:-})
-  read -r _ ok refused seconds p99 codes < <(grep '^RESULT' <<<"$out")
+  out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$(dirname "$0")/lines.lua" "$base$2" "$1" ${3:-})
+  read -r _ ok refused seconds _ p99 codes < <(grep '^RESULT' <<<"$out")
   if [ "$refused" -ne 0 ]; then echo "refused on $2: $refused ($codes)" >&2; exit 1; fi
   awk -v ok="$ok" -v s="$seconds" -v p="$p99" -v r="$refused" 'BEGIN {printf "%.0f %.2f %d %d\n", ok / s, p, ok, r}'
 }

@@ -4,7 +4,7 @@
 # three alike. Prints medians, ratios and the resident memory of the time processes as a
 # Markdown section for BENCHMARKS.md.
 #
-# Usage: Tests/Benchmarks/host.sh [BIN_DIR]   (make bench builds and passes .build/release)
+# Usage: Tests/Benchmarks/host.sh [BIN_DIR]   (make bench-topics builds and passes .build/release)
 # Knobs: ROUNDS (5), DURATION (10s), CONNECTIONS (64), THREADS (2).
 set -euo pipefail
 
@@ -43,7 +43,7 @@ static=$(med "${rps[/robots.txt]}")
 noop=$(med "${rps[/api/noop]}")
 echo "### Host ceiling — $(date -u +%Y-%m-%d), $(nproc) cores, $(lighttpd -v | cut -d' ' -f1), $(swift --version 2>&1 | head -1 | sed 's/ (.*//')"
 echo
-echo "\`make bench\` (ROUNDS=$rounds DURATION=$duration CONNECTIONS=$connections THREADS=$threads; wrk on the same machine; medians of $rounds interleaved rounds)"
+echo "\`make bench-topics\` → \`Tests/Benchmarks/host.sh\` (ROUNDS=$rounds DURATION=$duration CONNECTIONS=$connections THREADS=$threads; wrk on the same machine; medians of $rounds interleaved rounds)"
 echo
 echo "| path | requests/s | p99 latency (ms) | ÷ noop | ÷ static |"
 echo "|---|---:|---:|---:|---:|"

@@ -5,7 +5,7 @@
 # rounds so machine noise falls on all alike. Then the page's weight. Prints a Markdown
 # section for BENCHMARKS.md.
 #
-# Usage: Tests/Benchmarks/storefront.sh [BIN_DIR]   (make bench builds and passes .build/release)
+# Usage: Tests/Benchmarks/storefront.sh [BIN_DIR]   (make bench-topics builds and passes .build/release)
 # Knobs: ROUNDS (5), DURATION (5s), CONNECTIONS (64), THREADS (2).
 set -euo pipefail
 
@@ -95,7 +95,7 @@ static=$(med "${rps[static]}")
 noop=$(med "${rps[noop]}")
 echo "### Storefront — $(date -u +%Y-%m-%d), $(nproc) cores, $(lighttpd -v | cut -d' ' -f1), $(nginx -v 2>&1 | sed 's/.*: //')"
 echo
-echo "\`make bench\` → \`Tests/Benchmarks/storefront.sh\` (ROUNDS=$rounds DURATION=$duration CONNECTIONS=$connections THREADS=$threads; wrk on the same machine; medians of $rounds interleaved rounds; a sale an hour from opening)"
+echo "\`make bench-topics\` → \`Tests/Benchmarks/storefront.sh\` (ROUNDS=$rounds DURATION=$duration CONNECTIONS=$connections THREADS=$threads; wrk on the same machine; medians of $rounds interleaved rounds; a sale an hour from opening)"
 echo
 echo "| path | requests/s | p99 latency (ms) | ÷ small static file | ÷ same bytes as a plain file | ÷ noop |"
 echo "|---|---:|---:|---:|---:|---:|"

@@ -3,7 +3,7 @@
 // shared tables' keys, an account lease and an address rate. Each step runs over distinct
 // inputs, the median of 5 rounds. Prints Markdown.
 //
-// Usage: .build/release/hot-path-benchmark   (make bench builds and runs it)
+// Usage: .build/release/hot-path-benchmark   (make bench-topics builds and runs it)
 import Challenges
 import Foundation
 import Identity

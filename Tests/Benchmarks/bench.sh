@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# `make bench` in one run, behind one `flashsale serve`: every path against its ceiling (a
+# static file or the no-op function) in interleaved rounds, a full sale rehearsed with
+# `flashsale loadtest` (token, precheck and order per buyer, the database checked), the same
+# sale at three scales, and the resident memory of every process. Prints a Markdown section;
+# with WRITE=BENCHMARKS.md it replaces the part of that file between its two "make bench"
+# markers. Exits 1 when a check fails (a path that answers otherwise than expected, orders
+# that do not match the database).
+#
+# Usage: Tests/Benchmarks/bench.sh [BIN_DIR]   (make bench and make bench-quick pass .build/release)
+# Knobs: ROUNDS (3), DURATION (5s), CONNECTIONS (64), THREADS (2), SALE ("10000:100000": stock
+#        and buyers of the full sale), SCALES ("100:10000 10000:100000 1000000:1000000").
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-5s}
+source "$(dirname "$0")/common.sh"
+sale_size=${SALE:-10000:100000}
+scales=${SCALES:-100:10000 10000:100000 1000000:1000000}
+here=$(cd "$(dirname "$0")" && pwd)
+trap stop_serve EXIT
+start_serve "$project"
+fs() { "$bin/flashsale" "$@" --data "$data"; }
+note() { echo "$*" >&2; }
+
+# --- The sales and what the paths need --------------------------------------------------------
+fs sale create open --root "$project" --title "Open mug" --price 1299 --stock 10000000 --starts-in 0 >/dev/null
+fs sale create gone --root "$project" --title "Gone mug" --price 1299 --stock 1 --starts-in 0 >/dev/null
+fs loadtest --url "$base" --sale gone --buyers 4 --concurrency 1 --duration 30 >/dev/null 2>&1
+secret=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(
+  "SELECT secret FROM sales WHERE id = ?", ("gone",)).fetchone()[0])' "$data/flashsale.db")
+# Token requests of distinct buyers (cycled: a buyer asking again gets a fresh token).
+python3 - "$data" "$work/buyers" "$threads" <<'PY'
+import os, sys, time
+import jwt  # PyJWT
+data, folder, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+key = open(os.path.join(data, "identity.key"), "rb").read().rstrip(b"\n")
+os.makedirs(folder)
+outs = [open(os.path.join(folder, str(i)), "w") for i in range(threads)]
+for n in range(20000):
+    identity = jwt.encode({"sub": "bench-%05d" % n, "exp": int(time.time()) + 86400}, key, algorithm="HS256")
+    outs[n % threads].write("%s\t127.0.0.1\t{\"sale\":\"open\"}\n" % identity)
+PY
+
+# name|kind|method|path|expected: kind is static (÷ the static file) or function (÷ noop).
+paths=(
+  "static file|static|GET|/robots.txt|200"
+  "sale page|static|GET|/s/open/|200"
+  "noop|function|GET|/api/noop|200"
+  "time|function|GET|/api/time|200"
+  "sale.js|function|GET|/sale/open/sale.js?v=1|200"
+  "precheck, open|function|GET|/api/precheck?sale=open|200"
+  "precheck, sold out|function|GET|/api/precheck?sale=gone|200"
+  "token (a new buyer each)|function|TOKEN|/api/token|200"
+  "order, sold out|function|POST|/api/order/$secret|409"
+)
+# One wrk run of entry $1: "requests/s p50-ms p99-ms".
+measure_path() {
+  local name kind method path expected out
+  IFS='|' read -r name kind method path expected <<<"$1"
+  case $method in
+    GET) out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency "$base$path") ;;
+    POST) out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/post.lua" "$base$path" \
+      '{"sale":"gone","token":"none"}') ;;
+    TOKEN) out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/lines.lua" "$base$path" \
+      "$work/buyers" cycle) ;;
+  esac
+  if grep -qE "Socket errors" <<<"$out" || { [ "$expected" = 200 ] && grep -qE "Non-2xx" <<<"$out"; } \
+    || grep -qE '^RESULT [0-9]+ [1-9]' <<<"$out"; then
+    echo "$name ($path) answered otherwise than $expected:" >&2; echo "$out" >&2; exit 1
+  fi
+  awk '/Requests\/sec/ {r = $2}
+       function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
+       $1 == "50%" {p50 = ms($2)} $1 == "99%" {p99 = ms($2)}
+       END {printf "%s %.2f %.2f\n", r, p50, p99}' <<<"$out"
+}
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"sale":"gone","token":"none"}' "$base/api/order/$secret")" = 409 ]
+
+declare -A rps p50 p99
+for round in $(seq 1 "$rounds"); do
+  for entry in "${paths[@]}"; do
+    read -r r a b < <(measure_path "$entry")
+    rps[$entry]+="$r " p50[$entry]+="$a " p99[$entry]+="$b "
+    note "round $round ${entry%%|*}: $r requests/s"
+  done
+done
+
+# Resident memory (kB) of lighttpd and each function's processes: "name pid kB" lines.
+rss() {
+  for pid in $(pgrep -f "lighttpd -D -f $data/" ; pgrep -f "^$bin/flashsale-"); do
+    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "FLASHSALE_DATA=$data" \
+      || [ "$(basename "$(readlink "/proc/$pid/exe")")" = lighttpd ] || continue
+    echo "$(basename "$(readlink "/proc/$pid/exe")") $pid $(awk '/VmRSS/ {print $2}' "/proc/$pid/status")"
+  done | sort
+}
+rss >"$work/rss.before"
+requests_before=$(for entry in "${paths[@]}"; do for r in ${rps[$entry]}; do echo "$r"; done; done \
+  | awk -v s="${duration%s}" '{n += $1 * s} END {printf "%.0f", n}')
+
+# --- The full sale and the scales, rehearsed with flashsale loadtest --------------------------
+rehearse() { # stock buyers name → the JSON summary in $work/<name>.json
+  fs loadtest --url "$base" --create --sale "$3" --stock "$1" --buyers "$2" --concurrency "$connections" \
+    --duration 900 --json "$work/$3.json" >"$work/$3.txt" 2>"$work/$3.err" \
+    || { cat "$work/$3.txt" "$work/$3.err" >&2; exit 1; }
+  grep '^database:' "$work/$3.txt" >&2
+}
+note "full sale ${sale_size/:/ units, } buyers"
+rehearse "${sale_size%%:*}" "${sale_size##*:}" full
+for scale in $scales; do
+  note "scale ${scale/:/ units, } buyers"
+  rehearse "${scale%%:*}" "${scale##*:}" "scale-${scale%%:*}"
+done
+rss >"$work/rss.after"
+
+# --- The Markdown ------------------------------------------------------------------------------
+static=$(med "${rps[${paths[0]}]}")
+noop=$(med "${rps[${paths[2]}]}")
+{
+  echo "### make bench — $(date -u +%Y-%m-%d)"
+  echo
+  echo "Machine: $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p')), $(free -g | awk '/Mem:/ {print $2}') GB," \
+    "Linux $(uname -r); $(lighttpd -v | cut -d' ' -f1), $(swift --version 2>&1 | head -1 | sed 's/ (.*//'), SQLite" \
+    "$(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); wrk on the same machine."
+  echo
+  echo "Command: \`make bench\` → \`Tests/Benchmarks/bench.sh .build/release\` (ROUNDS=$rounds DURATION=$duration" \
+    "CONNECTIONS=$connections THREADS=$threads SALE=$sale_size SCALES=\"$scales\")."
+  echo
+  echo "#### Every path against its ceiling (medians of $rounds interleaved rounds)"
+  echo
+  echo "| path | requests/s | p50 ms | p99 ms | ÷ ceiling |"
+  echo "|---|---:|---:|---:|---|"
+  for entry in "${paths[@]}"; do
+    IFS='|' read -r name kind method path expected <<<"$entry"
+    ceiling=$noop label="noop"
+    [ "$kind" = static ] && ceiling=$static label="static file"
+    awk -v n="$name" -v m="$method" -v p="$path" -v r="$(med "${rps[$entry]}")" -v a="$(med "${p50[$entry]}")" \
+      -v b="$(med "${p99[$entry]}")" -v c="$ceiling" -v l="$label" -v s="$secret" 'BEGIN {
+        sub(s, "<secret>", p); if (m == "TOKEN") m = "POST"
+        printf "| %s: `%s %s` | %.0f | %.2f | %.2f | %.2f× %s |\n", n, m, p, r, a, b, r / c, l }'
+  done
+  echo
+  python3 - "$work" "$sale_size" "$scales" <<'PY'
+import json, os, sys
+work, sale, scales = sys.argv[1], sys.argv[2], sys.argv[3].split()
+def load(name): return json.load(open(os.path.join(work, name + ".json")))
+def row(label, s):
+    steps = s["steps"]
+    def step(name, key, fmt="%.2f"): return fmt % steps[name][key] if name in steps else "–"
+    refusals = {}
+    for name in ("token", "precheck", "order"):
+        for code, n in steps.get(name, {}).get("outcomes", {}).items():
+            if code != "ok": refusals[f"{name} {code}"] = n
+    last = "%.2f s" % s["lastOrderSeconds"] if s.get("lastOrderSeconds") is not None else "–"
+    rate = "%.0f" % s["ordersPerSecond"] if s.get("ordersPerSecond") else "–"
+    return (f"| {label} | {s['orders']} | {last} | {rate} | {s['answersPerSecond']:.0f} | "
+            f"{step('token', 'p50Ms')} / {step('token', 'p99Ms')} | {step('precheck', 'p50Ms')} / {step('precheck', 'p99Ms')} | "
+            f"{step('order', 'p50Ms')} / {step('order', 'p99Ms')} | "
+            + ", ".join(f"{k} {v}" for k, v in sorted(refusals.items(), key=lambda kv: -kv[1])) + " |")
+header = ("| sale (units : buyers) | orders | last order | orders/s | answers/s | token p50 / p99 ms | "
+          "precheck p50 / p99 ms | order p50 / p99 ms | refusals |\n|---|---:|---:|---:|---:|---|---|---|---|")
+print(f"#### A full sale: {sale.replace(':', ' units to ')} buyers, each token → precheck → order")
+print()
+print("`flashsale loadtest --create --stock N --buyers M --concurrency", os.environ.get("CONNECTIONS", "64") + "`;",
+      "every buyer has an account of their own. The database held exactly the acknowledged orders, one per buyer",
+      "(the command checks it and fails otherwise).")
+print()
+print(header)
+print(row(sale, load("full")))
+print()
+print("#### Scaling: the same sale at three sizes")
+print()
+print(header)
+for scale in scales:
+    print(row(scale, load("scale-" + scale.split(":")[0])))
+PY
+  echo
+  echo "#### Resident memory (kB): after the path rounds (about $requests_before requests) → at the end"
+  echo
+  echo "| process | pid | after the rounds | at the end |"
+  echo "|---|---:|---:|---:|"
+  join -j 2 <(awk '{print $1, $2, $3}' "$work/rss.before" | sort -k2) <(awk '{print $1, $2, $3}' "$work/rss.after" | sort -k2) \
+    | awk '{printf "| %s | %s | %s | %s |\n", $2, $1, $3, $5}' | sort
+} >"$work/section.md"
+cat "$work/section.md"
+
+if [ -n "${WRITE:-}" ]; then
+  python3 - "$WRITE" "$work/section.md" <<'PY'
+import sys
+path, section = sys.argv[1], open(sys.argv[2]).read().strip()
+start, end = "<!-- make bench: start -->", "<!-- make bench: end -->"
+text = open(path).read()
+if start not in text or end not in text:
+    sys.exit(f"{path} has no {start} … {end} block to replace")
+head, rest = text.split(start, 1)
+open(path, "w").write(head + start + "\n" + section + "\n" + end + rest.split(end, 1)[1])
+PY
+  note "wrote the section into $WRITE"
+fi
