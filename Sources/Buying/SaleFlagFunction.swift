@@ -43,7 +43,8 @@ public enum SaleFlagFunction {
                 Route(prefix: prefix, methods: [.get]) { request in
                     guard let id = saleID(in: request.path) else { throw Router.notFound }
                     let current = try context.serially { try flag(saleID: id, context: context) }
-                    return try answer(current, ifNoneMatch: request.headers[.ifNoneMatch], scripts: scripts)
+                    let ifNoneMatch = request.values(ofHeader: .ifNoneMatch).first
+                    return try answer(current, ifNoneMatch: ifNoneMatch, scripts: scripts)
                 }
             ])
     }
@@ -52,7 +53,8 @@ public enum SaleFlagFunction {
     static func saleID(in path: String) -> String? {
         guard path.hasPrefix(prefix), path.hasSuffix(file) else { return nil }
         let id = path.dropFirst(prefix.count).dropLast(file.count)
-        return id.isEmpty || id.contains("/") ? nil : String(id)
+        // A byte, not a string: Foundation's contains(_: StringProtocol) searches through NSString.
+        return id.isEmpty || id.utf8.contains(UInt8(ascii: "/")) ? nil : String(id)
     }
 
     static func flag(saleID id: String, context: BuyingContext) throws -> Flag {
