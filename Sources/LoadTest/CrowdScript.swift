@@ -35,6 +35,7 @@ enum CrowdScript {
         function init(args)
           lists, sale, seconds, bot_rounds, out = args[1], args[2], tonumber(args[3]), tonumber(args[4]), args[5]
           math.randomseed(os.time() * 1000 + id)
+          host = wrk.headers["Host"]
           buyers = {}
           for line in io.lines(lists .. "/" .. id) do buyers[#buyers + 1] = line end
           records, answers, orders, done = {}, 0, 0, 0
@@ -57,14 +58,16 @@ enum CrowdScript {
           step, rounds, retries, has_token = "token", (kind == "b") and bot_rounds or 1, 0, false
         end
 
+        -- Written out rather than through wrk.format, which costs a crowd a tenth of its rate.
         local function build()
-          local auth = { ["Authorization"] = "Bearer " .. identity, ["Content-Type"] = "application/json" }
-          if step == "token" then
-            return wrk.format("POST", "/api/token", auth, '{"sale":"' .. sale .. '"}')
-          elseif step == "precheck" then
-            return wrk.format("GET", "/api/precheck?sale=" .. sale, auth)
+          local head = "\r\nHost: " .. host .. "\r\nAuthorization: Bearer " .. identity
+          if step == "precheck" then
+            return "GET /api/precheck?sale=" .. sale .. " HTTP/1.1" .. head .. "\r\n\r\n"
           end
-          return wrk.format("POST", order_url, auth, '{"sale":"' .. sale .. '","token":"' .. token .. '"}')
+          local path, body = "/api/token", '{"sale":"' .. sale .. '"}'
+          if step == "order" then path, body = order_url, '{"sale":"' .. sale .. '","token":"' .. token .. '"}' end
+          return "POST " .. path .. " HTTP/1.1" .. head .. "\r\nContent-Type: application/json\r\nContent-Length: " ..
+            #body .. "\r\n\r\n" .. body
         end
 
         local function finish()
