@@ -2,7 +2,8 @@
 # `make bench` in one run, behind one `flashsale serve`: every path against its ceiling (a
 # static file or the no-op function) in interleaved rounds, a full sale rehearsed with
 # `flashsale loadtest` (token, precheck and order per buyer, the database checked), the same
-# sale at three scales, and the resident memory of every process. Prints a Markdown section;
+# sale at three scales, and the resident memory of every process (after the rounds, after the
+# full sale and at the end). Prints a Markdown section;
 # with WRITE=BENCHMARKS.md it replaces the part of that file between its two "make bench"
 # markers. Exits 1 when a check fails (a path that answers otherwise than expected, orders
 # that do not match the database).
@@ -105,6 +106,7 @@ rehearse() { # stock buyers name → the JSON summary in $work/<name>.json
 }
 note "full sale ${sale_size/:/ units, } buyers"
 rehearse "${sale_size%%:*}" "${sale_size##*:}" full
+rss >"$work/rss.middle"
 for scale in $scales; do
   note "scale ${scale/:/ units, } buyers"
   rehearse "${scale%%:*}" "${scale##*:}" "scale-${scale%%:*}"
@@ -173,12 +175,22 @@ for scale in scales:
     print(row(scale, load("scale-" + scale.split(":")[0])))
 PY
   echo
-  echo "#### Resident memory (kB): after the path rounds (about $requests_before requests) → at the end"
+  echo "#### Resident memory (kB): after the path rounds (about $requests_before requests), after the full sale, at the end"
   echo
-  echo "| process | pid | after the rounds | at the end |"
-  echo "|---|---:|---:|---:|"
-  join -j 2 <(awk '{print $1, $2, $3}' "$work/rss.before" | sort -k2) <(awk '{print $1, $2, $3}' "$work/rss.after" | sort -k2) \
-    | awk '{printf "| %s | %s | %s | %s |\n", $2, $1, $3, $5}' | sort
+  echo "| process | pid | after the rounds | after the full sale | at the end |"
+  echo "|---|---:|---:|---:|---:|"
+  python3 - "$work" <<'PY'
+import os, sys
+def load(name):
+    rows = {}
+    for line in open(os.path.join(sys.argv[1], name)):
+        process, pid, kb = line.split()
+        rows[pid] = (process, kb)
+    return rows
+before, middle, after = load("rss.before"), load("rss.middle"), load("rss.after")
+for pid, (process, kb) in sorted(before.items(), key=lambda item: (item[1][0], int(item[0]))):
+    print(f"| {process} | {pid} | {kb} | {middle.get(pid, ('', '–'))[1]} | {after.get(pid, ('', '–'))[1]} |")
+PY
 } >"$work/section.md"
 cat "$work/section.md"
 
