@@ -12,6 +12,8 @@ public struct Crowd {
         public var answers: Int
         public var orders: Int
         public var buyersDone: Int
+        /// Answers other than `ok`, by error code, a precheck's reason or the status.
+        public var refusals: [String: Int]
     }
 
     public let plan: CrowdPlan
@@ -87,7 +89,10 @@ public struct Crowd {
                     Progress(
                         seconds: now.timeIntervalSince(started), answers: reports.values.reduce(0) { $0 + $1.answers },
                         orders: reports.values.reduce(0) { $0 + $1.orders },
-                        buyersDone: reports.values.reduce(0) { $0 + $1.buyersDone }))
+                        buyersDone: reports.values.reduce(0) { $0 + $1.buyersDone },
+                        refusals: reports.values.reduce(into: [:]) { total, report in
+                            total.merge(report.refusals, uniquingKeysWith: +)
+                        }))
             }
             if finishedThreads() == plan.concurrency {
                 process.interrupt()
@@ -117,11 +122,22 @@ public struct Crowd {
         }.count
     }
 
-    /// `P <thread> <answers> <orders> <buyers done>`.
-    private static func progress(_ line: String) -> (thread: Int, progress: Progress)? {
-        let fields = line.split(separator: " ").compactMap { Int($0) }
-        guard line.hasPrefix("P "), fields.count == 4 else { return nil }
-        return (fields[0], Progress(seconds: 0, answers: fields[1], orders: fields[2], buyersDone: fields[3]))
+    /// `P <thread> <answers> <orders> <buyers done> [<code>=<count> …]`.
+    static func progress(_ line: String) -> (thread: Int, progress: Progress)? {
+        let fields = line.split(separator: " ")
+        guard fields.count >= 5, fields[0] == "P" else { return nil }
+        let numbers = fields[1...4].compactMap { Int($0) }
+        guard numbers.count == 4 else { return nil }
+        var refusals: [String: Int] = [:]
+        for pair in fields.dropFirst(5) {
+            let parts = pair.split(separator: "=")
+            guard parts.count == 2, let count = Int(parts[1]) else { return nil }
+            refusals[String(parts[0])] = count
+        }
+        return (
+            numbers[0],
+            Progress(seconds: 0, answers: numbers[1], orders: numbers[2], buyersDone: numbers[3], refusals: refusals)
+        )
     }
 }
 

@@ -7,7 +7,8 @@
 /// and wrk, reconnecting during a delay, sends the next request twice.
 /// A bot's line (`bot <identity>`) plays its one account again and again, never waiting, up
 /// to the bot round limit. Every 250 ms a thread
-/// prints `P <thread> <answers> <orders> <buyers done>` (flushed, one `write` each); when its
+/// prints `P <thread> <answers> <orders> <buyers done> [<code>=<count> …]` (its refusals so
+/// far; flushed, one `write` each); when its
 /// list ends or the time is up it writes one `<kind> <step> <status> <code> <start µs>
 /// <latency µs>` line per answer to `<out>/<thread>` and stops.
 ///
@@ -38,7 +39,7 @@ enum CrowdScript {
           host = wrk.headers["Host"]
           buyers = {}
           for line in io.lines(lists .. "/" .. id) do buyers[#buyers + 1] = line end
-          records, answers, orders, done = {}, 0, 0, 0
+          records, answers, orders, done, refusals = {}, 0, 0, 0, {}
           current, step, rounds, inflight, finished = 0, nil, 0, false, false
           retries, wait_until, has_token = 0, 0, false
           deadline, reported = nil, 0
@@ -124,6 +125,10 @@ enum CrowdScript {
           answers = answers + 1
           local code = body:match('"code":"([^"]*)"') or body:match('"reason":"([^"]*)"')
           if status < 300 and code == nil then code = "ok" end
+          if code ~= "ok" then
+            local key = code or tostring(status)
+            refusals[key] = (refusals[key] or 0) + 1
+          end
           records[#records + 1] = string.format("%s %s %d %s %d %d", kind, step, status, code or "-", started,
             now - started)
           local again = status == 429 or status >= 500 or (status == 200 and code == "busy")
@@ -145,13 +150,11 @@ enum CrowdScript {
             if step == "order" and status == 201 then orders = orders + 1 end
             buyer_done()
           end
-          if now - reported >= 250000 then
+          if now - reported >= 250000 or step == nil then
             reported = now
-            io.write(string.format("P %d %d %d %d\n", id, answers, orders, done))
-            io.stdout:flush()
-          end
-          if step == nil then
-            io.write(string.format("P %d %d %d %d\n", id, answers, orders, done))
+            local line = { "P", id, answers, orders, done }
+            for key, count in pairs(refusals) do line[#line + 1] = key .. "=" .. count end
+            io.write(table.concat(line, " "), "\n")
             io.stdout:flush()
           end
         end

@@ -63,14 +63,18 @@ struct LoadTestCommand: ParsableCommand {
                         .utf8))
             // One line rewritten in place on a terminal; a line every 5 s in a log.
             let live = isatty(STDERR_FILENO) == 1
-            var shown = -5.0
+            var shown = (seconds: -5.0, answers: 0)
             let records = try crowd.run { progress in
-                guard live || progress.seconds - shown >= 5 else { return }
-                shown = progress.seconds
+                guard live || progress.seconds - shown.seconds >= 5 else { return }
+                let rate = Double(progress.answers - shown.answers) / max(0.001, progress.seconds - shown.seconds)
+                shown = (progress.seconds, progress.answers)
+                let refusals = progress.refusals.sorted { $0.value > $1.value }.prefix(4)
+                    .map { "\($0.key) \($0.value)" }.joined(separator: "  ")
                 let line = String(
-                    format: "%@%6.1f s  %9d answers  %8d orders  %9d of %d buyers done%@", live ? "\r" : "",
-                    progress.seconds, progress.answers, progress.orders, progress.buyersDone, plan.buyers,
-                    live ? " " : "\n")
+                    format: "%@%6.1f s  %7.0f/s  %9d answers  %8d orders  %9d of %d buyers done  %@%@",
+                    live ? "\r" : "",
+                    progress.seconds, rate, progress.answers, progress.orders, progress.buyersDone, plan.buyers,
+                    refusals, live ? "\u{1B}[K" : "\n")
                 FileHandle.standardError.write(Data(line.utf8))
             }
             if live { FileHandle.standardError.write(Data("\n".utf8)) }

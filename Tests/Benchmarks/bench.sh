@@ -42,10 +42,25 @@ for n in range(20000):
     outs[n % threads].write("%s\t127.0.0.1\t{\"sale\":\"open\"}\n" % identity)
 PY
 
-# name|kind|method|path|expected: kind is static (÷ the static file) or function (÷ noop).
+# The page's hashed script and stylesheet, as the page names them, and the same bytes as plain
+# files beside the site: the ceiling for a file of each size.
+page_html=$(curl -fsS "$base/s/open/")
+script=$(grep -oE 'src="/assets/[^"]+\.js"' <<<"$page_html" | head -1 | sed -E 's/^src="//; s/"$//')
+style=$(grep -oE 'href="/assets/[^"]+\.css"' <<<"$page_html" | head -1 | sed -E 's/^href="//; s/"$//')
+curl -fsS -o "$data/site/plain-page.html" "$base/s/open/"
+curl -fsS -o "$data/site/plain-script.js" "$base$script"
+curl -fsS -o "$data/site/plain-style.css" "$base$style"
+
+# name|kind|method|path|expected: kind is static (÷ the small static file), function (÷ noop)
+# or same:N (÷ entry N, the same bytes as a plain file).
 paths=(
   "static file|static|GET|/robots.txt|200"
-  "sale page|static|GET|/s/open/|200"
+  "sale page|same:2|GET|/s/open/|200"
+  "the page's bytes as a plain file|static|GET|/plain-page.html|200"
+  "page script|same:4|GET|$script|200"
+  "the script's bytes as a plain file|static|GET|/plain-script.js|200"
+  "page stylesheet|same:6|GET|$style|200"
+  "the stylesheet's bytes as a plain file|static|GET|/plain-style.css|200"
   "noop|function|GET|/api/noop|200"
   "time|function|GET|/api/time|200"
   "sale.js|function|GET|/sale/open/sale.js?v=1|200"
@@ -115,7 +130,7 @@ rss >"$work/rss.after"
 
 # --- The Markdown ------------------------------------------------------------------------------
 static=$(med "${rps[${paths[0]}]}")
-noop=$(med "${rps[${paths[2]}]}")
+noop=$(med "${rps[${paths[7]}]}")
 {
   echo "### make bench — $(date -u +%Y-%m-%d)"
   echo
@@ -134,6 +149,7 @@ noop=$(med "${rps[${paths[2]}]}")
     IFS='|' read -r name kind method path expected <<<"$entry"
     ceiling=$noop label="noop"
     [ "$kind" = static ] && ceiling=$static label="static file"
+    [ "${kind%%:*}" = same ] && ceiling=$(med "${rps[${paths[${kind#same:}]}]}") label="its plain copy"
     awk -v n="$name" -v m="$method" -v p="$path" -v r="$(med "${rps[$entry]}")" -v a="$(med "${p50[$entry]}")" \
       -v b="$(med "${p99[$entry]}")" -v c="$ceiling" -v l="$label" -v s="$secret" 'BEGIN {
         sub(s, "<secret>", p); if (m == "TOKEN") m = "POST"

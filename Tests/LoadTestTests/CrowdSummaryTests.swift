@@ -60,4 +60,15 @@ import Testing
         #expect(summary.answers == 0 && summary.orders == 0 && summary.steps.isEmpty)
         #expect(summary.lastOrderSeconds == nil && summary.ordersPerSecond == nil)
     }
+
+    @Test func progressLinesCarryCountsAndRefusalsAndAnythingElseIsNot() throws {
+        let parsed = try #require(Crowd.progress("P 3 120 40 55 sold_out=60 busy=20"))
+        #expect(parsed.thread == 3)
+        #expect(parsed.progress.answers == 120 && parsed.progress.orders == 40 && parsed.progress.buyersDone == 55)
+        #expect(parsed.progress.refusals == ["sold_out": 60, "busy": 20])
+        #expect(Crowd.progress("P 0 1 0 0")?.progress.refusals == [:])
+        for line in ["", "P 1 2 3", "Q 0 1 0 0", "P 0 1 0 x", "P 0 1 0 0 busy", "P 0 1 0 0 busy=x", "Running 1m test"] {
+            #expect(Crowd.progress(line) == nil, "\(line)")
+        }
+    }
 }
