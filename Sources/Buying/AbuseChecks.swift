@@ -25,18 +25,8 @@ enum AbuseChecks {
         guard sale.perIPRate > 0 else { return }
         let address = ClientAddress.of(request, trusting: context.settings.trustedProxies)
         let key = context.tableKeys.key("rate", scope.rawValue, sale.id, ClientAddress.bucket(address))
-        let verdict = context.segment.addressRates.admit(
-            key, nowMs: context.clock(), perSecond: Int(sale.perIPRate), maxBlockMs: context.settings.rateBlockMs)
-        switch verdict {
-        case .allowed:
-            return
-        case .tableFull:
-            slot.increment(.unguardedTableFull)
-        case .limited(let retryAfterMs):
-            let seconds = (retryAfterMs + 999) / 1000
-            throw HTTPError(
-                .rateLimited, "too many requests from this address for this sale; retry in \(seconds) s",
-                headers: [.retryAfter: String(seconds)])
+        try count(key, perSecond: Int(sale.perIPRate), slot: slot, context: context) { seconds in
+            "too many requests from this address for this sale; retry in \(seconds) s"
         }
     }
 
@@ -48,8 +38,19 @@ enum AbuseChecks {
     /// ``challengesPerSecond``, whatever the address and whether or not the sale has a rate.
     static func limitChallenges(of user: String, sale: Sale, slot: SaleSlot, context: BuyingContext) throws {
         let key = context.tableKeys.key("rate", "challenge", sale.id, user)
+        try count(key, perSecond: challengesPerSecond, slot: slot, context: context) { seconds in
+            "this account asked for too many challenges; retry in \(seconds) s"
+        }
+    }
+
+    /// Counts one request of `key` in the segment's rate table; over the rate, 429
+    /// `rate_limited` with `Retry-After` and `message(seconds)`. A full table lets it through,
+    /// counted.
+    private static func count(
+        _ key: UInt64, perSecond: Int, slot: SaleSlot, context: BuyingContext, message: (Int64) -> String
+    ) throws {
         let verdict = context.segment.addressRates.admit(
-            key, nowMs: context.clock(), perSecond: challengesPerSecond, maxBlockMs: context.settings.rateBlockMs)
+            key, nowMs: context.clock(), perSecond: perSecond, maxBlockMs: context.settings.rateBlockMs)
         switch verdict {
         case .allowed:
             return
@@ -57,9 +58,7 @@ enum AbuseChecks {
             slot.increment(.unguardedTableFull)
         case .limited(let retryAfterMs):
             let seconds = (retryAfterMs + 999) / 1000
-            throw HTTPError(
-                .rateLimited, "this account asked for too many challenges; retry in \(seconds) s",
-                headers: [.retryAfter: String(seconds)])
+            throw HTTPError(.rateLimited, message(seconds), headers: [.retryAfter: String(seconds)])
         }
     }
 
