@@ -40,10 +40,10 @@ public final class BuyingContext: @unchecked Sendable {
     /// Per sale (and its creation, which the demo's restart changes), its question captcha's
     /// questions, read once.
     private var questionsBySale: [String: [SaleQuestion]] = [:]
-    /// Per sale, the users this process admitted in the current window, as 64-bit hashes of
-    /// their ids: a crowd's window holds tens of thousands, and two ids that share a hash only
-    /// mean the second is not counted.
-    private var admitted: [String: (window: UInt32, users: Set<UInt64>)] = [:]
+    /// Per sale, the users this process admitted in the current window, as hashes of their ids
+    /// (a crowd's window holds tens of thousands). Swift's hasher is seeded at random per
+    /// process, so nobody can choose an id that collides with another's and go uncounted.
+    private var admitted: [String: (window: UInt32, users: Set<Int>)] = [:]
 
     /// Opens the data directory's database, segment and keys, and reconciles every sale that has
     /// not ended: a process started in place of one killed mid-order returns the unit it held.
@@ -81,13 +81,13 @@ public final class BuyingContext: @unchecked Sendable {
     /// Whether this process already admitted `user` to `sale` in `window`.
     func wasAdmitted(_ user: String, sale: String, window: UInt32) -> Bool {
         guard let entry = admitted[sale], entry.window == window else { return false }
-        return entry.users.contains(fnv1a64(user.utf8))
+        return entry.users.contains(user.hashValue)
     }
 
     /// Remembers an admission; a new window forgets the previous one's users.
     func recordAdmission(_ user: String, sale: String, window: UInt32) {
         if admitted[sale]?.window != window { admitted[sale] = (window, []) }
-        admitted[sale]?.users.insert(fnv1a64(user.utf8))
+        admitted[sale]?.users.insert(user.hashValue)
     }
 
     var store: SaleStore { desk.store }

@@ -14,7 +14,9 @@ extension SaleSlot {
         var current = word.load(ordering: .relaxed)  // a first guess; the compare-and-swap checks it
         while true {
             let (stored, count) = Self.split(current)
-            let isNewer = count == 0 || Int32(bitPattern: window &- stored) > 0
+            // A zero word is a slot never admitted to; a count that releases brought back to
+            // zero still holds its window, so a caller of an older one cannot move it back.
+            let isNewer = current == 0 || Int32(bitPattern: window &- stored) > 0
             let target = isNewer ? window : stored
             let admitted = isNewer ? 0 : count
             guard admitted < min(limit, Int64(UInt32.max)) else { return false }

@@ -48,6 +48,17 @@ import Testing
         #expect(slot.admit(window: 10, limit: 1) && !slot.admit(window: 10, limit: 1))
     }
 
+    @Test func aWindowReleasedToZeroStillHoldsItsPlace() {
+        defer { dir.remove() }
+        let slot = segment.slot(at: 5)
+        #expect(slot.admit(window: 20, limit: 5))
+        slot.releaseAdmission(window: 20)
+        #expect(slot.admissions(inWindow: 20) == 0)
+        // A caller whose clock read the window before counts against window 20, not back in 19.
+        #expect(slot.admit(window: 19, limit: 5))
+        #expect(slot.admissions(inWindow: 20) == 1 && slot.admissions(inWindow: 19) == 0)
+    }
+
     @Test func admissionsAndReleasesFromManyThreadsBalance() {
         defer { dir.remove() }
         let slots = [segment.slot(at: 4), other.slot(at: 4)]
