@@ -21,8 +21,8 @@ public final class TokenSigner: Sendable {
     private let serializer = DefaultJWTSerializer()
     /// The base64url header this signer writes: `{"alg":"HS256","typ":"JWT"}` in jwt-kit's spelling.
     private let signedHeader: [UInt8]
-    /// Encoded headers seen to say HS256, so that each spelling is decoded once. A main site
-    /// uses one or two; a forger's inventions are decoded each time and never kept.
+    /// Encoded headers of tokens that verified, so that each spelling is decoded once. A main
+    /// site uses one or two; a forger's inventions are decoded each time and never kept.
     private let acceptedHeaders: Mutex<Set<[UInt8]>>
 
     /// `secret` is the HMAC key: at least 32 bytes (the SHA-256 output), as RFC 7518 §3.2 requires.
@@ -58,9 +58,10 @@ public final class TokenSigner: Sendable {
         let parts: (header: ArraySlice<UInt8>, payload: ArraySlice<UInt8>, signature: ArraySlice<UInt8>)
         let payload: Payload
         let signature: [UInt8]
+        let newHeader: [UInt8]?
         do {
             parts = try parser.getTokenParts(bytes)
-            try checkHeader(parts.header)
+            newHeader = try checkHeader(parts.header)
             let json = try Base64.decode(bytes: parts.payload, options: Self.unpaddedBase64URL)
             payload = try parser.jsonDecoder.decode(Payload.self, from: Data(json))
             signature = try Base64.decode(bytes: parts.signature, options: Self.unpaddedBase64URL)
@@ -73,6 +74,7 @@ public final class TokenSigner: Sendable {
         guard keyed.finalizingCopy(adding: bytes[..<parts.payload.endIndex]) == signature else {
             throw .badSignature
         }
+        if let newHeader { remember(newHeader) }
         do {
             try payload.check()
         } catch {
@@ -81,16 +83,22 @@ public final class TokenSigner: Sendable {
         return payload
     }
 
-    private func checkHeader(_ encoded: ArraySlice<UInt8>) throws {
+    /// Throws unless the header says HS256; returns a spelling not seen before, which
+    /// ``remember(_:)`` keeps once the token's signature has verified.
+    private func checkHeader(_ encoded: ArraySlice<UInt8>) throws -> [UInt8]? {
         let encoded = Array(encoded)
-        if acceptedHeaders.withLock({ $0.contains(encoded) }) { return }
+        if acceptedHeaders.withLock({ $0.contains(encoded) }) { return nil }
         let json = try Base64.decode(bytes: encoded, options: Self.unpaddedBase64URL)
         let header = try parser.jsonDecoder.decode(JWTHeader.self, from: Data(json))
         guard header.alg == Self.algorithm else {
             throw TokenError.invalid("the token is signed with \(header.alg ?? "no algorithm"), not \(Self.algorithm)")
         }
+        return encoded
+    }
+
+    private func remember(_ header: [UInt8]) {
         acceptedHeaders.withLock { accepted in
-            if accepted.count < Self.acceptedHeaderLimit { accepted.insert(encoded) }
+            if accepted.count < Self.acceptedHeaderLimit { accepted.insert(header) }
         }
     }
 
