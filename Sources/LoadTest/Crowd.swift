@@ -122,17 +122,19 @@ public struct Crowd {
         }.count
     }
 
-    /// `P <thread> <answers> <orders> <buyers done> [<code>=<count> …]`.
+    /// `P <thread> <answers> <orders> <buyers done> [<code>=<count> …]`; nil for any other line.
     static func progress(_ line: String) -> (thread: Int, progress: Progress)? {
         let fields = line.split(separator: " ")
         guard fields.count >= 5, fields[0] == "P" else { return nil }
         let numbers = fields[1...4].compactMap { Int($0) }
         guard numbers.count == 4 else { return nil }
         var refusals: [String: Int] = [:]
+        // A pair that is not `code=count` is skipped: the counts of the line still stand.
         for pair in fields.dropFirst(5) {
-            let parts = pair.split(separator: "=")
-            guard parts.count == 2, let count = Int(parts[1]) else { return nil }
-            refusals[String(parts[0])] = count
+            guard let equals = pair.lastIndex(of: "="), let count = Int(pair[pair.index(after: equals)...]) else {
+                continue
+            }
+            refusals[String(pair[..<equals]), default: 0] += count
         }
         return (
             numbers[0],

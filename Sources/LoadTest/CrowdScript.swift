@@ -126,7 +126,7 @@ enum CrowdScript {
           local code = body:match('"code":"([^"]*)"') or body:match('"reason":"([^"]*)"')
           if status < 300 and code == nil then code = "ok" end
           if code ~= "ok" then
-            local key = code or tostring(status)
+            local key = (code or tostring(status)):gsub("[%s=]", "_")
             refusals[key] = (refusals[key] or 0) + 1
           end
           records[#records + 1] = string.format("%s %s %d %s %d %d", kind, step, status, code or "-", started,
@@ -141,6 +141,7 @@ enum CrowdScript {
             retries = retries + 1
             wait_until = now + retry_wait_us(headers)
             if wait_until >= deadline then
+              wait_until = 0
               done = done + 1
               next_buyer()
             else
