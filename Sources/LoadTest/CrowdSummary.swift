@@ -17,7 +17,7 @@ public struct CrowdSummary: Sendable, Codable, Equatable {
     public var steps: [String: StepFigures]
     public var orders: Int
     public var botOrders: Int
-    /// Distinct buyers who got an answer, and how many of them were bots.
+    /// The buyers of the plan, and how many of them were bots.
     public var buyers: Int
     public var bots: Int
     /// From the first request to the answer of the last order taken; nil without orders.

@@ -26,7 +26,8 @@ note() { echo "$*" >&2; }
 # --- The sales and what the paths need --------------------------------------------------------
 fs sale create open --root "$project" --title "Open mug" --price 1299 --stock 10000000 --starts-in 0 >/dev/null
 fs sale create gone --root "$project" --title "Gone mug" --price 1299 --stock 1 --starts-in 0 >/dev/null
-fs loadtest --url "$base" --sale gone --buyers 4 --concurrency 1 --duration 30 >/dev/null 2>&1
+fs loadtest --url "$base" --sale gone --buyers 4 --concurrency 1 --duration 30 >"$work/gone.txt" 2>&1 \
+  || { echo "selling out the sale gone failed:" >&2; cat "$work/gone.txt" >&2; exit 1; }
 secret=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(
   "SELECT secret FROM sales WHERE id = ?", ("gone",)).fetchone()[0])' "$data/flashsale.db")
 # Token requests of distinct buyers (cycled: a buyer asking again gets a fresh token).
@@ -73,13 +74,14 @@ paths=(
 measure_path() {
   local name kind method path expected out
   IFS='|' read -r name kind method path expected <<<"$1"
+  local script=()
   case $method in
-    GET) out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency "$base$path") ;;
-    POST) out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/post.lua" "$base$path" \
-      '{"sale":"gone","token":"none"}') ;;
-    TOKEN) out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency -s "$here/lines.lua" "$base$path" \
-      "$work/buyers" cycle) ;;
+    POST) script=(-s "$here/post.lua" "$base$path" '{"sale":"gone","token":"none"}') ;;
+    TOKEN) script=(-s "$here/lines.lua" "$base$path" "$work/buyers" cycle) ;;
+    *) script=("$base$path") ;;
   esac
+  out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency "${script[@]}" 2>&1) \
+    || { echo "wrk failed on $name ($path):" >&2; echo "$out" >&2; exit 1; }
   if grep -qE "Socket errors" <<<"$out" || { [ "$expected" = 200 ] && grep -qE "Non-2xx" <<<"$out"; } \
     || grep -qE '^RESULT [0-9]+ [1-9]' <<<"$out"; then
     echo "$name ($path) answered otherwise than $expected:" >&2; echo "$out" >&2; exit 1
@@ -94,7 +96,8 @@ measure_path() {
 declare -A rps p50 p99
 for round in $(seq 1 "$rounds"); do
   for entry in "${paths[@]}"; do
-    read -r r a b < <(measure_path "$entry")
+    # A failed measure prints why and exits its subshell; then nothing is read here.
+    read -r r a b < <(measure_path "$entry") || { echo "no figures for ${entry%%|*}" >&2; exit 1; }
     rps[$entry]+="$r " p50[$entry]+="$a " p99[$entry]+="$b "
     note "round $round ${entry%%|*}: $r requests/s"
   done
