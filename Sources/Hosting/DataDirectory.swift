@@ -66,6 +66,14 @@ public struct DataDirectory: Sendable, Equatable {
         }
     }
 
+    /// Who owns the directory: the account a web server should run the functions as, since
+    /// the directory and its keys are readable by their owner only.
+    public func owner() throws -> FileOwner {
+        var info = stat()
+        _ = try systemCall("stat", path) { stat(path, &info) }
+        return FileOwner(uid: info.st_uid, gid: info.st_gid)
+    }
+
     /// The bytes of a key file, without a trailing newline: the HMAC key.
     public func keyBytes(_ file: String) throws -> [UInt8] {
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
@@ -96,6 +104,17 @@ public struct DataDirectory: Sendable, Equatable {
             throw SystemCallError(call: "link", subject: file, errno: errno)
         }
     }
+}
+
+/// A file's owning user and group, with their names where the system knows them.
+public struct FileOwner: Sendable, Equatable {
+    public var uid: uid_t
+    public var gid: gid_t
+
+    /// The user's name, if the system knows it.
+    public var userName: String? { getpwuid(uid).map { String(cString: $0.pointee.pw_name) } }
+    /// The group's name, if the system knows it.
+    public var groupName: String? { getgrgid(gid).map { String(cString: $0.pointee.gr_name) } }
 }
 
 /// `path` made absolute against the current directory, with `.` and `..` resolved.

@@ -17,6 +17,13 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var environment: [String: String]
     /// A function that exists only in `flashsale demo` (the guest identities), never in `serve`.
     public var demoOnly: Bool?
+    /// `host:port` FastCGI addresses where this function runs already (started with
+    /// `flashsale config spawn --listen` on those machines): the web server balances across
+    /// them instead of starting the function itself.
+    public var backends: [Backend]?
+
+    /// The remote backends; empty when the web server (or spawn-fcgi beside it) runs the function.
+    public var remoteBackends: [Backend] { backends ?? [] }
 
     /// Whether only `flashsale demo` runs this function.
     public var isDemoOnly: Bool { demoOnly ?? false }
@@ -31,7 +38,7 @@ public struct Manifest: Codable, Sendable, Equatable {
     public static let maxBodyBytesLimit = 64 * 1024
 
     private enum CodingKeys: String, CodingKey {
-        case route, processes, maxBodyBytes, environment, demoOnly
+        case route, processes, maxBodyBytes, environment, demoOnly, backends
     }
 
     /// Reads and checks every `*/function.json` under `directory`, sorted by name.
@@ -76,6 +83,12 @@ public struct Manifest: Codable, Sendable, Equatable {
         guard (0...Self.maxBodyBytesLimit).contains(maxBodyBytes) else {
             throw HostingError(
                 "maxBodyBytes must be between 0 and \(Self.maxBodyBytesLimit) (lighttpd's request-size cap)")
+        }
+        if let backends, backends.isEmpty {
+            throw HostingError("backends, when given, must name at least one host:port")
+        }
+        if Set(remoteBackends).count != remoteBackends.count {
+            throw HostingError("backends must not name the same host:port twice")
         }
         for (key, value) in environment {
             guard key.range(of: #"^[A-Z_][A-Z0-9_]*$"#, options: .regularExpression) != nil else {

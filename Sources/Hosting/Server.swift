@@ -22,7 +22,8 @@ public struct Server: Sendable {
     /// Checks everything an operator could have got wrong, one clear line each.
     public func preflight() throws {
         try config.data.checkUsable()
-        for manifest in config.manifests where access(config.executable(of: manifest), X_OK) != 0 {
+        for manifest in config.manifests
+        where manifest.remoteBackends.isEmpty && access(config.executable(of: manifest), X_OK) != 0 {
             throw HostingError(
                 "function \(manifest.name) is not built (no \(config.executable(of: manifest))): run `make build`")
         }

@@ -16,6 +16,9 @@ struct RootOption: ParsableArguments {
         absolutePath(path ?? ProcessInfo.processInfo.environment["FLASHSALE_ROOT"] ?? ".")
     }
 
+    /// The lighttpd configuration template.
+    var lighttpdTemplate: String { directory + "/lighttpd/lighttpd.conf" }
+
     /// The storefront built from lighttpd/static/.
     func storefront() throws -> Storefront {
         Storefront(source: try SiteSource(directory: directory + "/lighttpd/static"))

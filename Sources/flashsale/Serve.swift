@@ -36,6 +36,13 @@ struct ListenOptions: ParsableArguments {
 
     @Option(help: "The folder holding the built function executables (default: the folder of this executable).")
     var bin: String?
+
+    /// The deployment these options describe, serving the site published in `data`.
+    func deployment(data: DataDirectory, manifests: [Manifest]) throws -> Deployment {
+        Deployment(
+            data: data, staticDirectory: data.site, binDirectory: try bin.map(absolutePath) ?? executableDirectory(),
+            host: host, port: port, manifests: manifests)
+    }
 }
 
 /// Takes the data directory's serve lock and checks what an operator could have got wrong,
@@ -48,14 +55,7 @@ func serve(
     let lock = try ServeLock(data)
     let environment = ProcessInfo.processInfo.environment
     let config = LighttpdConfig(
-        data: data,
-        template: root.directory + "/lighttpd/lighttpd.conf",
-        staticDirectory: data.site,
-        binDirectory: try listen.bin.map(absolutePath) ?? executableDirectory(),
-        host: listen.host,
-        port: listen.port,
-        manifests: manifests
-    )
+        deployment: try listen.deployment(data: data, manifests: manifests), template: root.lighttpdTemplate)
     let server = Server(config: config, lighttpd: try Server.findLighttpd(environment: environment))
     let status = try withExtendedLifetime(lock) {
         try server.run(

@@ -7,13 +7,11 @@ import Testing
 @Suite struct LighttpdConfigTests {
     func config(_ data: DataDirectory, manifests: [Manifest]? = nil) throws -> LighttpdConfig {
         LighttpdConfig(
-            data: data,
-            template: Paths.packageRoot + "/lighttpd/lighttpd.conf",
-            staticDirectory: Paths.packageRoot + "/lighttpd/static",
-            binDirectory: Paths.binDirectory,
-            host: "127.0.0.1",
-            port: 8080,
-            manifests: try manifests ?? Manifest.loadAll(from: Paths.packageRoot + "/functions"))
+            deployment: Deployment(
+                data: data, staticDirectory: Paths.packageRoot + "/lighttpd/static", binDirectory: Paths.binDirectory,
+                host: "127.0.0.1", port: 8080,
+                manifests: try manifests ?? Manifest.loadAll(from: Paths.packageRoot + "/functions")),
+            template: Paths.packageRoot + "/lighttpd/lighttpd.conf")
     }
 
     @Test func everyManifestBecomesAFastCGIBlock() throws {
@@ -54,7 +52,7 @@ import Testing
 
     @Test func anIPv6HostIsBracketed() throws {
         var ipv6 = try config(DataDirectory(path: "/srv/fs"))
-        ipv6.host = "::1"
+        ipv6.deployment.host = "::1"
         #expect(ipv6.bracketedHost == "[::1]")
         #expect(try ipv6.render().contains(#"var.bind = "[::1]""#))
     }
@@ -82,7 +80,7 @@ import Testing
     }
 
     @Test func errorPagesAreJSONErrorsForEveryStatusLighttpdProduces() throws {
-        let pages = LighttpdConfig.errorPages()
+        let pages = Deployment.errorPages()
         #expect(Set(pages.map(\.status)).isSuperset(of: [400, 404, 413, 431, 500, 502, 503]))
         for page in pages {
             let body = try JSONDecoder().decode(ErrorBody.self, from: Data(page.body))

@@ -57,7 +57,7 @@ public struct Router: Sendable {
     }
 
     /// The answer for a path nothing serves, the same as the web server's own 404 body (see
-    /// `LighttpdConfig.errorPages`). A handler that must hide that a path exists (an order URL
+    /// `Deployment.errorPages`). A handler that must hide that a path exists (an order URL
     /// with a wrong secret) throws this same error; it does not echo the path.
     public static let notFound = HTTPError.fixed(.notFound, notFoundMessage)
 

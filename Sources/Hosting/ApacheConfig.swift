@@ -1,0 +1,192 @@
+import Storefront
+
+/// Apache 2.4 serving a ``Deployment``: a whole server configuration, run with
+/// `apache2 -f <file> -DFOREGROUND`. mod_fcgid spawns each function with its manifest's
+/// process limits and environment, and starts it again when it dies; a function with remote
+/// `backends` is reached through mod_proxy_fcgi instead. The site, its content types, cache
+/// lifetimes and security headers, the request-size limits and the JSON error bodies are
+/// the ones lighttpd serves.
+public struct ApacheConfig: Sendable {
+    /// Where Debian's apache2 package keeps its modules.
+    public static let debianModules = "/usr/lib/apache2/modules"
+    /// The URL path the JSON error bodies are served under, to Apache's own error handling only.
+    static let errorsPath = "/.flashsale/errors/"
+
+    public var deployment: Deployment
+    public var moduleDirectory: String
+    /// The account Apache runs its workers and the functions as, when started as root.
+    public var owner: FileOwner
+
+    public init(deployment: Deployment, owner: FileOwner, moduleDirectory: String = Self.debianModules) {
+        self.deployment = deployment
+        self.owner = owner
+        self.moduleDirectory = moduleDirectory
+    }
+
+    /// Apache's pid file, in the data directory's run folder.
+    public var pidFile: String { deployment.data.sockets + "/apache.pid" }
+
+    /// Writes the configuration to `path` and the JSON error bodies into the data directory.
+    public func write(to path: String) throws {
+        try deployment.write(try render(), to: path)
+    }
+
+    /// The whole configuration text.
+    public func render() throws(HostingError) -> String {
+        try deployment.checkQuotable()
+        guard owner.uid != 0 else {
+            throw HostingError(
+                "the data directory \(deployment.data.path) belongs to root, and Apache will not run functions as root: "
+                    + "give it to the account Apache should run them as (chown -R www-data: \(deployment.data.path))")
+        }
+        let data = deployment.data
+        var lines = [
+            "# Written by `flashsale config apache` from the function manifests; do not edit.",
+            "# Run: apache2 -f <this file> -DFOREGROUND   Check: apache2 -t -f <this file>",
+            "ServerRoot \(try quoted(data.path))",
+            "ServerName \(try quoted(deployment.host))",
+            "Listen \(deployment.bracketedHost):\(deployment.port)",
+            "PidFile \(try quoted(pidFile))",
+            "DefaultRuntimeDir \(try quoted(data.sockets))",
+            "ErrorLog \(try quoted(data.logs + "/apache-error.log"))",
+            "LogLevel warn",
+            // Started as root, Apache gives up root for the data directory's owner, who can
+            // read its keys; started as that user, these two lines change nothing.
+            "User #\(owner.uid)",
+            "Group #\(owner.gid)",
+            "ServerTokens Prod",
+            "ServerSignature Off",
+            "TypesConfig /dev/null",
+            "KeepAlive On",
+            "MaxKeepAliveRequests 1000",
+            "KeepAliveTimeout 5",
+            "",
+        ]
+        lines += modules().map { "LoadModule \($0)_module \(moduleDirectory)/mod_\($0).so" }
+        lines += try site() + [""] + (try limitsAndErrors()) + [""]
+        lines += [
+            "FcgidIPCDir \(try quoted(data.sockets + "/fcgid"))",
+            "FcgidProcessTableFile \(try quoted(data.sockets + "/fcgid-shm"))",
+            "FcgidMaxRequestLen \(Deployment.maxRequestBytes)",
+        ]
+        if proxies { lines.append("ProxyFCGIBackendType GENERIC") }
+        lines += [""]
+        for manifest in deployment.manifestsLongestRouteFirst.reversed() {
+            lines += try function(manifest) + [""]
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Whether a function runs elsewhere, reached through mod_proxy_fcgi.
+    private var proxies: Bool { deployment.manifests.contains { !$0.remoteBackends.isEmpty } }
+
+    private func modules() -> [String] {
+        var names = ["mpm_event", "authz_core", "mime", "dir", "alias", "headers", "expires", "rewrite", "fcgid"]
+        if proxies {
+            names += ["proxy", "proxy_fcgi", "proxy_balancer", "slotmem_shm", "lbmethod_byrequests"]
+        }
+        return names
+    }
+
+    /// The published site, with lighttpd's content types, headers and cache lifetimes: mod_expires
+    /// gives a lifetime only to a 200, and none to the functions' routes.
+    private func site() throws(HostingError) -> [String] {
+        let routes = deployment.manifests.map { $0.route.replacingOccurrences(of: ".", with: "[.]") }.sorted()
+        return [
+            "DocumentRoot \(try quoted(deployment.staticDirectory))",
+            "<Directory \"/\">",
+            "  AllowOverride None",
+            "  Require all denied",
+            "</Directory>",
+            "<Directory \(try quoted(deployment.staticDirectory))>",
+            "  Options FollowSymLinks",
+            "  Require all granted",
+            "</Directory>",
+            "DirectoryIndex index.html",
+        ]
+            + (try ContentTypes.byExtension.map { (entry) throws(HostingError) in
+                "AddType \(try quoted(entry.type)) \(entry.fileExtension)"
+            })
+            + (try SecurityHeaders.all.map { (header) throws(HostingError) in
+                "Header always set \(header.name) \(try quoted(header.value))"
+            })
+            + [
+                "<LocationMatch \(try quoted("^(?!" + routes.joined(separator: "|") + ")"))>",
+                "  ExpiresActive On",
+                "  ExpiresDefault \"access plus \(CachePolicy.pageSeconds) seconds\"",
+                "</LocationMatch>",
+                "<Location \"/\(CachePolicy.assetsFolder)/\">",
+                "  ExpiresDefault \"access plus \(CachePolicy.assetSeconds) seconds\"",
+                "</Location>",
+            ]
+    }
+
+    /// The 64 KiB request cap, answered 413 before any function is started (only requests that
+    /// may carry a body look at Content-Length, so a GET's answer does not vary by it), and
+    /// Apache's own errors under /api/ as the functions' JSON.
+    private func limitsAndErrors() throws(HostingError) -> [String] {
+        let errors = deployment.data.errorPages + "/"
+        return [
+            "LimitRequestBody \(Deployment.maxRequestBytes)",
+            "LimitRequestFieldSize 8192",
+            "RewriteEngine On",
+            "RewriteCond %{REQUEST_METHOD} !^(GET|HEAD|OPTIONS)$",
+            "RewriteCond expr \"%{HTTP:Content-Length} -gt \(Deployment.maxRequestBytes)\"",
+            "RewriteRule ^ - [R=413,L]",
+            "Alias \(Self.errorsPath) \(try quoted(errors))",
+            "<Directory \(try quoted(errors))>",
+            "  ForceType application/json",
+            "  <If \"-z %{ENV:REDIRECT_STATUS}\">",
+            "    Require all denied",
+            "  </If>",
+            "  <Else>",
+            "    Require all granted",
+            "  </Else>",
+            "</Directory>",
+            "<LocationMatch \"^/api/\">",
+        ]
+            + Deployment.errorPages().map { "  ErrorDocument \($0.status) \(Self.errorsPath)\($0.status).html" }
+            + ["</LocationMatch>"]
+    }
+
+    /// A function's route: spawned by mod_fcgid, or proxied to its remote backends.
+    private func function(_ manifest: Manifest) throws(HostingError) -> [String] {
+        let route = try quoted(manifest.route)
+        if !manifest.remoteBackends.isEmpty {
+            let balancer = "balancer://flashsale-\(manifest.name)"
+            return ["<Proxy \"\(balancer)\">"]
+                + manifest.remoteBackends.map { "  BalancerMember \"fcgi://\($0)\"" }
+                + [
+                    "</Proxy>",
+                    "<Location \(route)>",
+                    "  ProxyPass \"\(balancer)\"",
+                    "  CGIPassAuth On",
+                    "</Location>",
+                ]
+        }
+        let executable = try quoted(deployment.executable(of: manifest))
+        let environment = try deployment.environment(of: manifest).sorted { $0.key < $1.key }.map {
+            (key, value) throws(HostingError) in "InitialEnv \(try quoted("\(key)=\(value)"))"
+        }
+        return [
+            "FcgidCmdOptions \(executable) MaxProcesses \(manifest.processes.max) "
+                + "MinProcesses \(manifest.processes.min) \(environment.joined(separator: " "))",
+            "<Location \(route)>",
+            "  SetHandler fcgid-script",
+            "  FcgidWrapper \(executable) virtual",
+            "  Options +ExecCGI",
+            "  CGIPassAuth On",
+            "</Location>",
+        ]
+    }
+
+    /// A string in Apache's double quotes; Apache would expand `${NAME}` inside one, so that
+    /// cannot be written.
+    private func quoted(_ value: String) throws(HostingError) -> String {
+        guard LighttpdConfig.canQuote(value), !value.contains("${") else {
+            throw HostingError(
+                "\"\(value)\" holds a backslash, a control character or ${, which Apache's configuration cannot carry")
+        }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+}

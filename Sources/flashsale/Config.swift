@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import Hosting
+import Store
+
+struct Config: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a web server's configuration from functions/ and the data directory.",
+        discussion: """
+            Each host serves the same routes, limits, headers and JSON errors as `flashsale serve`. \
+            The storefront is published into the data directory first, as `serve` does. See docs/deploy.md.
+            """,
+        subcommands: [ConfigApache.self, ConfigNginx.self, ConfigSpawn.self, ConfigLighttpd.self]
+    )
+}
+
+/// What every `config` subcommand takes: the data directory, where to listen, the built
+/// functions, the project, and where to write.
+struct ConfigOptions: ParsableArguments {
+    @OptionGroup var data: DataOption
+    @OptionGroup var listen: ListenOptions
+    @OptionGroup var root: RootOption
+
+    @Option(help: "Where to write (default: in the data directory).")
+    var out: String?
+
+    /// Checks the data directory, publishes the storefront and describes the deployment.
+    func deployment() throws -> Deployment {
+        let directory = data.directory
+        try directory.checkUsable()
+        let manifests = try root.manifests()
+        try directory.publishSite(try root.storefront(), sales: try SaleStore(path: directory.database).sales())
+        return try listen.deployment(data: directory, manifests: manifests)
+    }
+
+    /// `--out`, else `name` in the data directory.
+    func output(default name: String) -> String { absolutePath(out ?? "\(data.directory.path)/\(name)") }
+}
+
+/// Runs `body` and prints what it wrote and how to use it.
+private func writing(_ path: String, next: String, _ body: () throws -> Void) throws {
+    try runReporting {
+        try body()
+        print("flashsale: wrote \(path)\n\(next)")
+    }
+}
+
+struct ConfigApache: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apache",
+        abstract: "Apache 2.4: mod_fcgid spawns the functions; remote backends through mod_proxy_fcgi.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "The folder of Apache's modules.")
+    var modules = ApacheConfig.debianModules
+
+    func run() throws {
+        let path = options.output(default: "apache.conf")
+        try writing(path, next: "check: apache2 -t -f \(path)\nrun:   apache2 -f \(path) -DFOREGROUND") {
+            let deployment = try options.deployment()
+            try ApacheConfig(deployment: deployment, owner: try deployment.data.owner(), moduleDirectory: modules)
+                .write(to: path)
+        }
+    }
+}
+
+struct ConfigNginx: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nginx",
+        abstract: "nginx: fastcgi_pass to the functions' sockets (run them with `config spawn`) or remote backends.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let path = options.output(default: "nginx.conf")
+        try writing(path, next: "check: nginx -t -c \(path)\nrun:   nginx -c \(path) -g 'daemon off;'") {
+            let deployment = try options.deployment()
+            try NginxConfig(deployment: deployment, owner: try deployment.data.owner()).write(to: path)
+        }
+    }
+}
+
+struct ConfigSpawn: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spawn",
+        abstract: "A spawn-fcgi script and a systemd unit per function, to run functions apart from the web server.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(
+        name: .customLong("listen"),
+        help: ArgumentHelp(
+            "Run a function on TCP instead of its unix socket, as NAME=HOST:PORT (repeatable).",
+            valueName: "name=host:port"))
+    var listen: [String] = []
+
+    @Option(help: "Write only these functions (repeatable; default: every function).")
+    var only: [String] = []
+
+    func run() throws {
+        let directory = options.output(default: "spawn")
+        try writing(directory, next: "run a function: \(directory)/<name>.sh   or install its flashsale-<name>.service")
+        {
+            var deployment = try options.deployment()
+            if !only.isEmpty {
+                for name in only where !deployment.manifests.contains(where: { $0.name == name }) {
+                    throw ValidationError("--only \(name): no such function")
+                }
+                deployment.manifests = deployment.manifests.filter { only.contains($0.name) }
+            }
+            var addresses: [String: Backend] = [:]
+            for entry in listen {
+                guard let equals = entry.firstIndex(of: "=") else {
+                    throw ValidationError("--listen wants NAME=HOST:PORT, not \(entry)")
+                }
+                addresses[String(entry[..<equals])] = try Backend(String(entry[entry.index(after: equals)...]))
+            }
+            try SpawnConfig(
+                deployment: deployment, directory: directory, listen: addresses, owner: try deployment.data.owner()
+            ).write()
+        }
+    }
+}
+
+struct ConfigLighttpd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lighttpd",
+        abstract:
+            "lighttpd, as `serve` runs it: spawns the functions, or balances a function across its remote backends.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let path = options.output(default: "lighttpd.conf")
+        try writing(path, next: "check: lighttpd -tt -f \(path)\nrun:   lighttpd -D -f \(path)") {
+            try LighttpdConfig(deployment: try options.deployment(), template: options.root.lighttpdTemplate)
+                .write(to: path)
+        }
+    }
+}
