@@ -5,9 +5,12 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 # What the product needs to build and run, what the tests add, what the benchmarks add.
+# The tests run every host `flashsale config` writes for: Apache with mod_fcgid, nginx, and
+# spawn-fcgi with multiwatch, whose systemd units systemd-analyze checks.
 RUN_PACKAGES   := lighttpd libfcgi-dev libsqlite3-dev pkg-config
-TEST_PACKAGES  := e2fsprogs chromium chromium-driver python3 python3-pip wrk
-BENCH_PACKAGES := wrk curl nginx-light python3 python3-pip
+HOST_PACKAGES  := apache2 libapache2-mod-fcgid nginx-light spawn-fcgi multiwatch systemd
+TEST_PACKAGES  := e2fsprogs chromium chromium-driver python3 python3-pip wrk $(HOST_PACKAGES)
+BENCH_PACKAGES := wrk curl python3 python3-pip $(HOST_PACKAGES)
 # From PyPI: the browser test's driver, and the benchmarks' token minting.
 TEST_PYTHON_PACKAGES  := selenium
 BENCH_PYTHON_PACKAGES := pyjwt
@@ -19,7 +22,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # apt_install(packages): installs the ones that are missing; refreshes the package lists
 # first when they are empty (a fresh machine) or when an install from them fails; waits for
-# a dpkg lock held by a boot-time upgrade instead of failing.
+# a dpkg lock held by a boot-time upgrade instead of failing. Packages are installed without
+# starting their system services (a policy-rc.d that says no, removed afterwards): the tests
+# and benchmarks run their own servers, and Apache and nginx would both claim port 80.
 define apt_install
 	missing=""; \
 	for package in $(1); do \
@@ -29,6 +34,11 @@ define apt_install
 	  echo "flashsale: installing Debian packages:$$missing"; \
 	  apt_get() { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -qq "$$@"; }; \
 	  install_missing() { apt_get install -y --no-install-recommends $$missing; }; \
+	  if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	    printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee /usr/sbin/policy-rc.d >/dev/null; \
+	    $(SUDO) chmod 755 /usr/sbin/policy-rc.d; \
+	    trap '$(SUDO) rm -f /usr/sbin/policy-rc.d' EXIT; \
+	  fi; \
 	  if ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then apt_get update; fi; \
 	  install_missing || { apt_get update && install_missing; }; \
 	fi

@@ -159,7 +159,9 @@ public struct ApacheConfig: Sendable {
                 + [
                     "</Proxy>",
                     "<Location \(route)>",
-                    "  ProxyPass \"\(balancer)\"",
+                    // The rest of the path is appended to the target: a route ending in / keeps
+                    // the / after the balancer's name. Functions read REQUEST_URI, unchanged.
+                    "  ProxyPass \"\(balancer)\(manifest.route.hasSuffix("/") ? "/" : "")\"",
                     "  CGIPassAuth On",
                     "</Location>",
                 ]

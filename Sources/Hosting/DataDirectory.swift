@@ -111,6 +111,11 @@ public struct FileOwner: Sendable, Equatable {
     public var uid: uid_t
     public var gid: gid_t
 
+    public init(uid: uid_t, gid: gid_t) {
+        self.uid = uid
+        self.gid = gid
+    }
+
     /// The user's name, if the system knows it.
     public var userName: String? { getpwuid(uid).map { String(cString: $0.pointee.pw_name) } }
     /// The group's name, if the system knows it.

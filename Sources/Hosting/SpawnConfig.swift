@@ -5,7 +5,8 @@ import POSIX
 /// that runs it under spawn-fcgi on one socket (its unix socket in the data directory, or a
 /// TCP `host:port`) with multiwatch forking the manifest's number of processes and starting
 /// again any that dies, and a systemd unit that runs the script. This is how functions run
-/// behind nginx and on other machines (a manifest's remote `backends`).
+/// behind nginx and on other machines (a manifest's remote `backends`); `backends` do not
+/// matter here, the deployment's manifests are the functions this machine runs.
 public struct SpawnConfig: Sendable {
     /// One file to write: a script or a unit.
     public struct File: Sendable, Equatable {
@@ -36,17 +37,15 @@ public struct SpawnConfig: Sendable {
         self.multiwatch = multiwatch
     }
 
-    /// The functions run here: those whose manifest names no remote backends.
-    public var manifests: [Manifest] { deployment.manifests.filter { $0.remoteBackends.isEmpty } }
-
     /// A script `<name>.sh` and a unit `flashsale-<name>.service` per function.
     public func files() throws(HostingError) -> [File] {
         try deployment.checkQuotable()
-        if let unknown = listen.keys.sorted().first(where: { name in !manifests.contains { $0.name == name } }) {
-            throw HostingError("--listen names \(unknown), which is not a function run here")
+        let names = Set(deployment.manifests.map(\.name))
+        if let unknown = listen.keys.sorted().first(where: { !names.contains($0) }) {
+            throw HostingError("--listen names \(unknown), which is not among the functions written")
         }
         var files: [File] = []
-        for manifest in manifests {
+        for manifest in deployment.manifests {
             files.append(File(name: "\(manifest.name).sh", text: try script(for: manifest), isExecutable: true))
             files.append(
                 File(name: "flashsale-\(manifest.name).service", text: try unit(for: manifest), isExecutable: false))
@@ -59,8 +58,9 @@ public struct SpawnConfig: Sendable {
 
     /// Writes every file into ``directory``, creating it.
     public func write() throws {
+        let files = try files()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for file in try files() {
+        for file in files {
             let path = "\(directory)/\(file.name)"
             try Data(file.text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
             _ = try systemCall("chmod", path) { chmod(path, file.isExecutable ? 0o755 : 0o644) }

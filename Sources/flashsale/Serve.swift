@@ -37,6 +37,10 @@ struct ListenOptions: ParsableArguments {
     @Option(help: "The folder holding the built function executables (default: the folder of this executable).")
     var bin: String?
 
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port \(port) is not a TCP port (1-65535)") }
+    }
+
     /// The deployment these options describe, serving the site published in `data`.
     func deployment(data: DataDirectory, manifests: [Manifest]) throws -> Deployment {
         Deployment(

@@ -53,6 +53,18 @@ import Testing
             "environment"
         ),
         (#"{"route":"/api/demo","processes":{"min":1,"max":1},"maxBodyBytes":0}"#, "not a valid manifest"),
+        (
+            #"{"route":"/api/demo","processes":{"min":1,"max":1},"maxBodyBytes":0,"environment":{},"backends":[]}"#,
+            "backends"
+        ),
+        (
+            #"{"route":"/a","processes":{"min":1,"max":1},"maxBodyBytes":0,"environment":{},"backends":["h"]}"#,
+            "backend \"h\""
+        ),
+        (
+            #"{"route":"/a","processes":{"min":1,"max":1},"maxBodyBytes":0,"environment":{},"backends":["h:1","h:1"]}"#,
+            "backends"
+        ),
         (#"{"route":"/api/demo""#, "not a valid manifest"),
     ])
     func badManifestsAreRefusedNamingTheField(_ json: String, field: String) {

@@ -28,7 +28,7 @@ import Testing
         #expect(issued + limited == 200, "\(outcomes.histogram)")
         #expect(try shop.slot(sale).count(.rejectedRateLimited) == Int64(limited))
         // What an operator sees.
-        let status = try FlashsaleCommand.run("status --data \"\(shop.serve.data.path)\"")
+        let status = try FlashsaleCommand.run("status --data \"\(shop.host.data.path)\"")
         let row = try #require(status.stdout.split(separator: "\n").last { $0.hasPrefix("crowded ") })
         let header = try #require(status.stdout.split(separator: "\n").first { $0.hasPrefix("SALE ") })
         let columns = header.split(separator: " ").map(String.init)
@@ -120,7 +120,7 @@ import Testing
         let token = { (user: String, level: Int?, pass: String, counter: Int) throws -> HTTPAnswer in
             let identity = try shop.identitySigner.sign(UserClaims(user: user, expires: Date() + 600, level: level))
             return try HTTPClient.request(
-                port: shop.serve.port, method: "POST", target: "/api/token",
+                port: shop.host.port, method: "POST", target: "/api/token",
                 headers: ["Authorization": "Bearer \(identity)"],
                 body: Array(
                     #"{"sale":"guarded","pass":"\#(pass)","pow":{"nonce":"\#(nonce)","counter":"\#(counter)"}}"#.utf8))

@@ -141,7 +141,7 @@ import Testing
             var pids: [pid_t] = []
             #expect(
                 eventually(within: 30) {
-                    pids = shop.serve.functionPIDs("order")
+                    pids = shop.host.functionPIDs("order")
                     return !pids.isEmpty
                 }, "sold \(sold()); no order process\n\(shop.logTail)")
             for pid in pids { kill(pid, SIGKILL) }
@@ -177,7 +177,7 @@ import Testing
         let sale = try shop.createSale("damaged", stock: 100)
         let outcomes = Outcomes()
         let sold = { (try? shop.desk.store.sale("damaged"))?.map { $0.stock - $0.remaining } ?? 0 }
-        let segment = shop.serve.data.segment
+        let segment = shop.host.data.segment
 
         let buyers = Thread {
             _ = crowd(1_000, threads: 16) { index in

@@ -8,13 +8,14 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// `flashsale serve` with real lighttpd and function processes, seen by buyers over HTTP, with
-/// the operator's desk on the same data directory to set sales up and read the truth.
-/// `@unchecked Sendable`: buyer threads only send HTTP requests and sign tokens (Sendable);
-/// the desk is used from the test's own thread alone.
+/// A running host (`flashsale serve`, or a web server configured by `flashsale config`) with
+/// real function processes, seen by buyers over HTTP, with the operator's desk on the same
+/// data directory to set sales up and read the truth.
+/// `@unchecked Sendable`: buyer threads only read the host's port and send HTTP requests and
+/// sign tokens (Sendable); the desk and the host are used from the test's own thread alone.
 final class LiveShop: @unchecked Sendable {
     let project: ProjectCopy
-    let serve: ServeProcess
+    let host: any RunningHost
     let desk: SaleDesk
     let identitySigner: TokenSigner
     let orderSigner: TokenSigner
@@ -22,17 +23,28 @@ final class LiveShop: @unchecked Sendable {
     /// Functions reconcile every 200 ms here, and admit a million buyers per unit left (the cap
     /// shrinks with the stock, and 2,000 buyers in one window would meet a smaller one), so races
     /// measure the order path rather than the admission cap.
-    init(environment: [String: String] = [:]) throws {
-        project = try ProjectCopy(
-            // A process killed holding an account's lease locks that buyer out for one lease:
-            // 1 s, within what buyRetrying waits.
-            environment: [
-                "FLASHSALE_ADMISSION_MULTIPLE": "1000000", "FLASHSALE_RECONCILE_INTERVAL_MS": "200",
-                "FLASHSALE_ACCOUNT_LEASE_MS": "1000",
-            ]
-            .merging(environment) { $1 })
-        serve = try ServeProcess(root: project.root)
-        let data = serve.data
+    /// A process killed holding an account's lease locks that buyer out for one lease: 1 s,
+    /// within what buyRetrying waits.
+    static let environment = [
+        "FLASHSALE_ADMISSION_MULTIPLE": "1000000", "FLASHSALE_RECONCILE_INTERVAL_MS": "200",
+        "FLASHSALE_ACCOUNT_LEASE_MS": "1000",
+    ]
+
+    /// `flashsale serve`.
+    convenience init(environment: [String: String] = [:]) throws {
+        let project = try ProjectCopy(environment: Self.environment.merging(environment) { $1 })
+        try self.init(project: project, host: try ServeProcess(root: project.root))
+    }
+
+    /// The web server `kind` configured by `flashsale config`.
+    convenience init(_ kind: HostedSite.Kind) throws {
+        let site = try HostedSite(kind, environment: Self.environment)
+        try self.init(project: site.project, host: site)
+    }
+
+    private init(project: ProjectCopy, host: any RunningHost) throws {
+        (self.project, self.host) = (project, host)
+        let data = host.data
         desk = try SaleDesk(databasePath: data.database, segmentPath: data.segment, nowMs: Self.now())
         identitySigner = TokenSigner(secret: try data.keyBytes(data.identityKey))
         orderSigner = TokenSigner(secret: try data.keyBytes(data.secretKey))
@@ -62,7 +74,7 @@ final class LiveShop: @unchecked Sendable {
         _ method: String, _ target: String, user: String? = nil, body: String = "", headers: [String: String] = [:]
     ) throws -> HTTPAnswer {
         try HTTPClient.request(
-            port: serve.port, method: method, target: target,
+            port: host.port, method: method, target: target,
             headers: (try user.map(identity) ?? [:]).merging(headers) { $1 }, body: Array(body.utf8))
     }
 
@@ -99,7 +111,7 @@ final class LiveShop: @unchecked Sendable {
 
     /// The last lines lighttpd and the functions logged, for failure messages.
     var logTail: String {
-        [serve.data.logs + "/lighttpd-error.log", serve.data.functionLog].map { path in
+        host.logFiles.map { path in
             let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
             return "\(path):\n" + lines.suffix(15).joined(separator: "\n")
         }.joined(separator: "\n")
@@ -112,7 +124,7 @@ final class LiveShop: @unchecked Sendable {
 
     /// The slot as a fresh mapping of the segment file sees it.
     func slot(_ sale: Sale) throws -> SaleSlot {
-        try StockSegment(path: serve.data.segment, databaseID: desk.store.databaseID).slot(at: sale.slot)
+        try StockSegment(path: host.data.segment, databaseID: desk.store.databaseID).slot(at: sale.slot)
     }
 }
 

@@ -36,6 +36,27 @@ public struct HTTPAnswer: Sendable {
                 in: .whitespaces)
         }
         body = Array(raw[end.upperBound...])
+        if headers["transfer-encoding"]?.lowercased() == "chunked" {
+            body = try Self.dechunked(body)
+        }
+    }
+
+    /// The body of a chunked answer (a proxying host streams one), its chunks joined.
+    static func dechunked(_ raw: [UInt8]) throws -> [UInt8] {
+        var body: [UInt8] = []
+        var rest = raw[...]
+        while let lineEnd = rest.firstRange(of: Array("\r\n".utf8)) {
+            let sizeField =
+                String(decoding: rest[..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(sizeField.trimmingCharacters(in: .whitespaces), radix: 16),
+                rest.distance(from: lineEnd.upperBound, to: rest.endIndex) >= size
+            else { throw POSIXError(.EBADMSG) }
+            if size == 0 { return body }
+            let start = lineEnd.upperBound
+            body += rest[start..<rest.index(start, offsetBy: size)]
+            rest = rest[rest.index(start, offsetBy: size)...].dropFirst(2)
+        }
+        throw POSIXError(.EBADMSG)
     }
 }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A project folder for `flashsale serve --root`: the real lighttpd template and function
-/// manifests, with an environment added to every manifest, and a copy of the storefront's
+/// manifests, with an environment added to every manifest and remote backends to some, and a copy of the storefront's
 /// source that a test may add files to.
 public struct ProjectCopy {
     public let directory: TemporaryDirectory
@@ -9,7 +9,8 @@ public struct ProjectCopy {
     public var root: String { directory.path }
     public var staticDirectory: String { root + "/lighttpd/static" }
 
-    public init(environment: [String: String] = [:]) throws {
+    /// `backends` names, by function, the `host:port` addresses its manifest lists.
+    public init(environment: [String: String] = [:], backends: [String: [String]] = [:]) throws {
         directory = try TemporaryDirectory("root")
         let files = FileManager.default
         try files.createDirectory(atPath: root + "/lighttpd", withIntermediateDirectories: true)
@@ -22,6 +23,7 @@ public struct ProjectCopy {
             guard var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: source)) as? [String: Any]
             else { continue }
             manifest["environment"] = environment
+            manifest["backends"] = backends[name]
             try files.createDirectory(atPath: "\(root)/functions/\(name)", withIntermediateDirectories: true)
             try JSONSerialization.data(withJSONObject: manifest).write(
                 to: URL(fileURLWithPath: "\(root)/functions/\(name)/function.json"))
