@@ -2,29 +2,46 @@ import Storefront
 
 /// Apache 2.4 serving a ``Deployment``: a whole server configuration, run with
 /// `apache2 -f <file> -DFOREGROUND`. mod_fcgid spawns each function with its manifest's
-/// process limits and environment, and starts it again when it dies; a function with remote
-/// `backends` is reached through mod_proxy_fcgi instead. The site, its content types, cache
-/// lifetimes and security headers, the request-size limits and the JSON error bodies are
-/// the ones lighttpd serves.
+/// process limits and environment, and starts it again when it dies; or, with
+/// ``Functions/spawned``, mod_proxy_fcgi passes each route to the function's spawn socket
+/// (``SpawnConfig``). A function with remote `backends` is reached through mod_proxy_fcgi
+/// either way. The site, its content types, cache lifetimes and security headers, the
+/// request-size limits and the JSON error bodies are the ones lighttpd serves.
 public struct ApacheConfig: Sendable {
+    /// Who runs the functions that have no remote backends.
+    public enum Functions: String, Sendable, CaseIterable {
+        /// mod_fcgid starts them, one request per process at a time. A request that finds
+        /// every process busy waits in steps of a whole second (mod_fcgid's own pause).
+        case fcgid
+        /// They run apart under spawn-fcgi, their processes sharing one socket whose queue
+        /// the kernel keeps; mod_proxy_fcgi connects to it.
+        case spawned = "spawn"
+    }
+
     /// Where Debian's apache2 package keeps its modules.
     public static let debianModules = "/usr/lib/apache2/modules"
     /// The URL path the JSON error bodies are served under, to Apache's own error handling only.
     static let errorsPath = "/.flashsale/errors/"
 
     public var deployment: Deployment
+    public var functions: Functions
     public var moduleDirectory: String
     /// The account Apache runs its workers and the functions as, when started as root.
     public var owner: FileOwner
 
-    public init(deployment: Deployment, owner: FileOwner, moduleDirectory: String = Self.debianModules) {
+    public init(
+        deployment: Deployment, functions: Functions = .fcgid, owner: FileOwner,
+        moduleDirectory: String = Self.debianModules
+    ) {
         self.deployment = deployment
+        self.functions = functions
         self.owner = owner
         self.moduleDirectory = moduleDirectory
     }
 
-    /// Apache's pid file, in the data directory's run folder.
-    public var pidFile: String { deployment.data.sockets + "/apache.pid" }
+    /// Apache's pid file, in the data directory's run folder, named by port, so that two
+    /// instances on one data directory keep apart.
+    public var pidFile: String { deployment.data.sockets + "/apache-\(deployment.port).pid" }
 
     /// Writes the configuration to `path` and the JSON error bodies into the data directory.
     public func write(to path: String) throws {
@@ -63,10 +80,16 @@ public struct ApacheConfig: Sendable {
             "",
         ]
         lines += modules().map { "LoadModule \($0)_module \(moduleDirectory)/mod_\($0).so" }
+        // Up to 1,024 connections in flight, and no child stopped for having too many idle
+        // threads: stopping one closes its buyers' keep-alive connections mid-crowd.
+        lines += [
+            "StartServers 2", "ServerLimit 16", "ThreadsPerChild 64", "MaxRequestWorkers 1024",
+            "MinSpareThreads 64", "MaxSpareThreads 1024",
+        ]
         lines += try site() + [""] + (try limitsAndErrors()) + [""]
         lines += [
             "FcgidIPCDir \(try quoted(data.sockets + "/fcgid"))",
-            "FcgidProcessTableFile \(try quoted(data.sockets + "/fcgid-shm"))",
+            "FcgidProcessTableFile \(try quoted(data.sockets + "/fcgid-\(deployment.port).shm"))",
             "FcgidMaxRequestLen \(Deployment.maxRequestBytes)",
         ]
         if proxies { lines.append("ProxyFCGIBackendType GENERIC") }
@@ -77,8 +100,8 @@ public struct ApacheConfig: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    /// Whether a function runs elsewhere, reached through mod_proxy_fcgi.
-    private var proxies: Bool { deployment.manifests.contains { !$0.remoteBackends.isEmpty } }
+    /// Whether a function is reached through mod_proxy_fcgi.
+    private var proxies: Bool { functions == .spawned || deployment.manifests.contains { !$0.remoteBackends.isEmpty } }
 
     private func modules() -> [String] {
         var names = ["mpm_event", "authz_core", "mime", "dir", "alias", "headers", "expires", "rewrite", "fcgid"]
@@ -149,7 +172,7 @@ public struct ApacheConfig: Sendable {
             + ["</LocationMatch>"]
     }
 
-    /// A function's route: spawned by mod_fcgid, or proxied to its remote backends.
+    /// A function's route: proxied to its remote backends or its spawn socket, or spawned by mod_fcgid.
     private func function(_ manifest: Manifest) throws(HostingError) -> [String] {
         let route = try quoted(manifest.route)
         if !manifest.remoteBackends.isEmpty {
@@ -165,6 +188,15 @@ public struct ApacheConfig: Sendable {
                     "  CGIPassAuth On",
                     "</Location>",
                 ]
+        }
+        if functions == .spawned {
+            let target = "unix:\(deployment.spawnSocket(of: manifest))|fcgi://flashsale-\(manifest.name)"
+            return [
+                "<Location \(route)>",
+                "  ProxyPass \(try quoted(target + (manifest.route.hasSuffix("/") ? "/" : "")))",
+                "  CGIPassAuth On",
+                "</Location>",
+            ]
         }
         let executable = try quoted(deployment.executable(of: manifest))
         let environment = try deployment.environment(of: manifest).sorted { $0.key < $1.key }.map {

@@ -76,16 +76,18 @@ public struct SpawnConfig: Sendable {
     }
 
     /// The script: the environment, then spawn-fcgi in the foreground (`-n`) handing its socket
-    /// to multiwatch as fd 0, which forks the processes, gives them SIGTERM (they finish the
-    /// request in hand) when it is stopped, and restarts one that dies (three times in ten
-    /// seconds at most, so a function that cannot start does not spin).
+    /// to multiwatch as fd 0, which forks the processes, restarts one that dies (three times in
+    /// ten seconds at most, so a function that cannot start does not spin) and, when it is
+    /// stopped, gives them its default SIGUSR1, a stop signal on which each finishes the request
+    /// in hand. (multiwatch 1.0.0's `-s TERM` sends SIGQUIT, which a Swift process takes for a
+    /// crash.)
     func script(for manifest: Manifest) throws(HostingError) -> String {
         let exports = deployment.environment(of: manifest).sorted { $0.key < $1.key }.map {
             "export \($0.key)=\(Self.shellQuoted($0.value))"
         }
         let command =
             [spawnFCGI, "-n"] + bind(manifest)
-            + ["--", multiwatch, "-f", String(manifest.processes.max), "-s", "TERM", "-r", "3", "-t", "10000", "--"]
+            + ["--", multiwatch, "-f", String(manifest.processes.max), "-r", "3", "-t", "10000", "--"]
             + [deployment.executable(of: manifest)]
         return
             ([

@@ -48,19 +48,30 @@ private func writing(_ path: String, next: String, _ body: () throws -> Void) th
 struct ConfigApache: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apache",
-        abstract: "Apache 2.4: mod_fcgid spawns the functions; remote backends through mod_proxy_fcgi.")
+        abstract:
+            "Apache 2.4: mod_fcgid spawns the functions, or mod_proxy_fcgi reaches them on spawn sockets or remote backends."
+    )
 
     @OptionGroup var options: ConfigOptions
 
     @Option(help: "The folder of Apache's modules.")
     var modules = ApacheConfig.debianModules
 
+    @Option(
+        help: ArgumentHelp(
+            "Who runs the functions: fcgid (mod_fcgid starts them) or spawn (they run under `config spawn`, reached by mod_proxy_fcgi).",
+            valueName: "fcgid|spawn"))
+    var functions: ApacheConfig.Functions = .fcgid
+
     func run() throws {
         let path = options.output(default: "apache.conf")
         try writing(path, next: "check: apache2 -t -f \(path)\nrun:   apache2 -f \(path) -DFOREGROUND") {
             let deployment = try options.deployment()
-            try ApacheConfig(deployment: deployment, owner: try deployment.data.owner(), moduleDirectory: modules)
-                .write(to: path)
+            try ApacheConfig(
+                deployment: deployment, functions: functions, owner: try deployment.data.owner(),
+                moduleDirectory: modules
+            )
+            .write(to: path)
         }
     }
 }
@@ -139,3 +150,5 @@ struct ConfigLighttpd: ParsableCommand {
         }
     }
 }
+
+extension ApacheConfig.Functions: ExpressibleByArgument {}

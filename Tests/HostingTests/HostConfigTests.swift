@@ -50,6 +50,22 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: data.errorPages + "/413.html"))
     }
 
+    @Test func apachesOwnCheckPassesWithFunctionsRunApart() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let data = DataDirectory(path: directory.path + "/var")
+        try data.initialize()
+        try FileManager.default.createDirectory(atPath: data.site, withIntermediateDirectories: true)
+        let file = directory.path + "/apache.conf"
+        try ApacheConfig(deployment: try deployment(data), functions: .spawned, owner: service).write(to: file)
+        let checked = try check("/usr/sbin/apache2 -t -f \"\(file)\"", in: directory)
+        #expect(checked.status == 0 && checked.printed.contains("Syntax OK"), "\(checked.printed)")
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(text.contains("ProxyPass \"unix:\(data.sockets)/order.spawn.sock|fcgi://flashsale-order/\""))
+        #expect(text.contains("ProxyPass \"unix:\(data.sockets)/time.spawn.sock|fcgi://flashsale-time\""))
+        #expect(!text.contains("FcgidWrapper"))
+    }
+
     @Test func apacheIsNotAskedToRunFunctionsAsRoot() throws {
         let data = DataDirectory(path: "/srv/flashsale")
         #expect {

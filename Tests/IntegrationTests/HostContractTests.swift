@@ -4,8 +4,8 @@ import Store
 import TestSupport
 import Testing
 
-/// One contract, every host: lighttpd, Apache (mod_fcgid, and mod_proxy_fcgi to remote
-/// backends), nginx with spawn-fcgi, and lighttpd balancing remote backends, each configured by
+/// One contract, every host: lighttpd, Apache (mod_fcgid, and mod_proxy_fcgi to spawn sockets
+/// or remote backends), nginx with spawn-fcgi, and lighttpd balancing remote backends, each configured by
 /// `flashsale config` and run for real. A difference between hosts is a failing test. One host
 /// at a time: each runs every function's processes.
 @Suite(.serialized) struct HostContractTests {

@@ -28,6 +28,8 @@ public final class HostedSite: RunningHost {
         case lighttpd
         /// Apache with mod_fcgid spawning the functions.
         case apache
+        /// Apache with mod_proxy_fcgi to each function's spawn socket.
+        case apacheSpawn = "apache-spawn"
         /// nginx, each function run by its spawn-fcgi script on a unix socket.
         case nginx
         /// lighttpd balancing each function over a TCP backend run by its spawn script.
@@ -41,7 +43,7 @@ public final class HostedSite: RunningHost {
         var server: String {
             switch self {
             case .lighttpd, .lighttpdRemote: "lighttpd"
-            case .apache, .apacheProxy: "apache"
+            case .apache, .apacheSpawn, .apacheProxy: "apache"
             case .nginx: "nginx"
             }
         }
@@ -95,7 +97,8 @@ public final class HostedSite: RunningHost {
         if getuid() == 0 {
             try run("/bin/chown", ["-R", "\(Self.serviceAccount):\(Self.serviceAccount)", data.path])
         }
-        try flashsale("config \(kind.server) \(common) --port \(port)")
+        try flashsale(
+            "config \(kind.server) \(common) --port \(port)\(kind == .apacheSpawn ? " --functions spawn" : "")")
         if kind.runsFunctionsApart {
             let listen = backends.sorted { $0.key < $1.key }.map { "--listen \($0.key)=127.0.0.1:\($0.value)" }
             try flashsale("config spawn \(common) \(listen.joined(separator: " "))")

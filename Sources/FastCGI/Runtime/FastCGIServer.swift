@@ -10,7 +10,8 @@ import Logging
 public enum FastCGIServer {
     public static let defaultMaxBodyBytes = 8192
 
-    /// Serves until SIGTERM or SIGINT, then finishes the request in hand and exits 0.
+    /// Serves until SIGTERM, SIGINT or SIGUSR1 (multiwatch's stop signal), then finishes the
+    /// request in hand and exits 0.
     public static func run(_ function: Function) -> Never {
         run(name: function.name) { function }
     }
