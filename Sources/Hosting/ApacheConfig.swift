@@ -61,7 +61,9 @@ public struct ApacheConfig: Sendable {
             "# Written by `flashsale config apache` from the function manifests; do not edit.",
             "# Run: apache2 -f <this file> -DFOREGROUND   Check: apache2 -t -f <this file>",
             "ServerRoot \(try quoted(data.path))",
-            "ServerName \(try quoted(deployment.host))",
+            // Only a name: Apache reads anything after a colon as a port, so an IPv6 address
+            // cannot be one; self-referring URLs use the request's Host (UseCanonicalName Off).
+            "ServerName localhost",
             "Listen \(deployment.bracketedHost):\(deployment.port)",
             "PidFile \(try quoted(pidFile))",
             "DefaultRuntimeDir \(try quoted(data.sockets))",
@@ -79,7 +81,9 @@ public struct ApacheConfig: Sendable {
             "KeepAliveTimeout 5",
             "",
         ]
-        lines += modules().map { "LoadModule \($0)_module \(moduleDirectory)/mod_\($0).so" }
+        lines += try modules().map { (name) throws(HostingError) in
+            "LoadModule \(name)_module \(try quoted("\(moduleDirectory)/mod_\(name).so"))"
+        }
         // Up to 1,024 connections in flight, and no child stopped for having too many idle
         // threads: stopping one closes its buyers' keep-alive connections mid-crowd.
         lines += [
@@ -87,11 +91,13 @@ public struct ApacheConfig: Sendable {
             "MinSpareThreads 64", "MaxSpareThreads 1024",
         ]
         lines += try site() + [""] + (try limitsAndErrors()) + [""]
-        lines += [
-            "FcgidIPCDir \(try quoted(data.sockets + "/fcgid"))",
-            "FcgidProcessTableFile \(try quoted(data.sockets + "/fcgid-\(deployment.port).shm"))",
-            "FcgidMaxRequestLen \(Deployment.maxRequestBytes)",
-        ]
+        if spawns {
+            lines += [
+                "FcgidIPCDir \(try quoted(data.sockets + "/fcgid"))",
+                "FcgidProcessTableFile \(try quoted(data.sockets + "/fcgid-\(deployment.port).shm"))",
+                "FcgidMaxRequestLen \(Deployment.maxRequestBytes)",
+            ]
+        }
         if proxies { lines.append("ProxyFCGIBackendType GENERIC") }
         lines += [""]
         for manifest in deployment.manifestsLongestRouteFirst.reversed() {
@@ -100,11 +106,15 @@ public struct ApacheConfig: Sendable {
         return lines.joined(separator: "\n")
     }
 
+    /// Whether mod_fcgid starts a function.
+    private var spawns: Bool { functions == .fcgid && deployment.manifests.contains { $0.remoteBackends.isEmpty } }
+
     /// Whether a function is reached through mod_proxy_fcgi.
     private var proxies: Bool { functions == .spawned || deployment.manifests.contains { !$0.remoteBackends.isEmpty } }
 
     private func modules() -> [String] {
-        var names = ["mpm_event", "authz_core", "mime", "dir", "alias", "headers", "expires", "rewrite", "fcgid"]
+        var names = ["mpm_event", "authz_core", "mime", "dir", "alias", "headers", "expires", "rewrite"]
+        if spawns { names.append("fcgid") }
         if proxies {
             names += ["proxy", "proxy_fcgi", "proxy_balancer", "slotmem_shm", "lbmethod_byrequests"]
         }
@@ -178,7 +188,8 @@ public struct ApacheConfig: Sendable {
         if !manifest.remoteBackends.isEmpty {
             let balancer = "balancer://flashsale-\(manifest.name)"
             return ["<Proxy \"\(balancer)\">"]
-                + manifest.remoteBackends.map { "  BalancerMember \"fcgi://\($0)\"" }
+                // A member that failed is tried again after a second, not mod_proxy's minute.
+                + manifest.remoteBackends.map { "  BalancerMember \"fcgi://\($0)\" retry=1" }
                 + [
                     "</Proxy>",
                     "<Location \(route)>",
@@ -193,7 +204,8 @@ public struct ApacheConfig: Sendable {
             let target = "unix:\(deployment.spawnSocket(of: manifest))|fcgi://flashsale-\(manifest.name)"
             return [
                 "<Location \(route)>",
-                "  ProxyPass \(try quoted(target + (manifest.route.hasSuffix("/") ? "/" : "")))",
+                // retry=0: a socket back after a restart is used at once, not after a minute.
+                "  ProxyPass \(try quoted(target + (manifest.route.hasSuffix("/") ? "/" : ""))) retry=0",
                 "  CGIPassAuth On",
                 "</Location>",
             ]
@@ -203,8 +215,9 @@ public struct ApacheConfig: Sendable {
             (key, value) throws(HostingError) in "InitialEnv \(try quoted("\(key)=\(value)"))"
         }
         return [
+            // IdleTimeout 0: a process once started is kept, not let go after five idle minutes.
             "FcgidCmdOptions \(executable) MaxProcesses \(manifest.processes.max) "
-                + "MinProcesses \(manifest.processes.min) \(environment.joined(separator: " "))",
+                + "MinProcesses \(manifest.processes.min) IdleTimeout 0 \(environment.joined(separator: " "))",
             "<Location \(route)>",
             "  SetHandler fcgid-script",
             "  FcgidWrapper \(executable) virtual",
@@ -217,10 +230,6 @@ public struct ApacheConfig: Sendable {
     /// A string in Apache's double quotes; Apache would expand `${NAME}` inside one, so that
     /// cannot be written.
     private func quoted(_ value: String) throws(HostingError) -> String {
-        guard LighttpdConfig.canQuote(value), !value.contains("${") else {
-            throw HostingError(
-                "\"\(value)\" holds a backslash, a control character or ${, which Apache's configuration cannot carry")
-        }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        try ConfigString.quoted(value, for: "Apache's configuration", expanded: ["${"])
     }
 }

@@ -27,7 +27,7 @@ public struct Backend: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     /// `host:port` with an IPv6 host in brackets, as every web server's configuration takes it.
-    public var description: String { "\(LighttpdConfig.bracketed(host)):\(port)" }
+    public var description: String { "\(ConfigString.bracketed(host)):\(port)" }
 
     public init(from decoder: any Decoder) throws {
         try self.init(try decoder.singleValueContainer().decode(String.self))

@@ -28,7 +28,7 @@ public struct Deployment: Sendable {
     }
 
     /// The host as a URL and every server's listen directive take it: an IPv6 address in brackets.
-    public var bracketedHost: String { LighttpdConfig.bracketed(host) }
+    public var bracketedHost: String { ConfigString.bracketed(host) }
 
     /// The manifests, longest route first, so a longer prefix is never shadowed by a shorter one.
     public var manifestsLongestRouteFirst: [Manifest] {
@@ -57,7 +57,7 @@ public struct Deployment: Sendable {
     /// hosts' files are kept to the same rule).
     public func checkQuotable() throws(HostingError) {
         let paths = [data.path, staticDirectory, binDirectory]
-        for value in paths + manifests.flatMap({ environment(of: $0).values }) where !LighttpdConfig.canQuote(value) {
+        for value in paths + manifests.flatMap({ environment(of: $0).values }) where !ConfigString.canQuote(value) {
             throw HostingError(
                 "\"\(value)\" holds a backslash or control character, which a server configuration cannot carry")
         }
@@ -71,7 +71,7 @@ public struct Deployment: Sendable {
     }
 
     /// Writes the JSON error bodies (``errorPages()``) into the data directory.
-    public func writeErrorPages() throws {
+    private func writeErrorPages() throws {
         try FileManager.default.createDirectory(atPath: data.errorPages, withIntermediateDirectories: true)
         try Self.errorPages().forEach { status, body in
             try Data(body).write(to: URL(fileURLWithPath: "\(data.errorPages)/\(status).html"), options: .atomic)

@@ -19,31 +19,17 @@ public struct LighttpdConfig: Sendable {
         self.template = template
     }
 
-    public var data: DataDirectory { deployment.data }
-    public var host: String { deployment.host }
-    public var port: Int { deployment.port }
-    public var manifests: [Manifest] { deployment.manifests }
-
-    /// The host as lighttpd's `server.bind` and a URL take it: an IPv6 address in brackets.
-    public var bracketedHost: String { Self.bracketed(host) }
-
-    /// `host` as a URL takes it: an IPv6 address in brackets.
-    public static func bracketed(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
-
     /// The socket path of a function; lighttpd appends `-0`, `-1`, … per process.
-    public func socket(of manifest: Manifest) -> String { "\(data.sockets)/\(manifest.name).sock" }
-
-    /// The executable lighttpd spawns for a function.
-    public func executable(of manifest: Manifest) -> String { deployment.executable(of: manifest) }
+    public func socket(of manifest: Manifest) -> String { "\(deployment.data.sockets)/\(manifest.name).sock" }
 
     /// The whole configuration text.
     public func render() throws(HostingError) -> String {
         var lines = [
             "# Written by `flashsale serve` from \(template) and the function manifests; do not edit.",
-            "var.data_dir = \(try quoted(data.path))",
+            "var.data_dir = \(try quoted(deployment.data.path))",
             "var.static_dir = \(try quoted(deployment.staticDirectory))",
-            "var.bind = \(try quoted(bracketedHost))",
-            "var.port = \(port)",
+            "var.bind = \(try quoted(deployment.bracketedHost))",
+            "var.port = \(deployment.port)",
             "include \(try quoted(template))",
             "",
         ]
@@ -59,7 +45,7 @@ public struct LighttpdConfig: Sendable {
     /// Writes the configuration (to `path`, by default the data directory's lighttpd.conf)
     /// and the JSON error bodies into the data directory.
     public func write(to path: String? = nil) throws {
-        try deployment.write(try render(), to: path ?? data.lighttpdConfig)
+        try deployment.write(try render(), to: path ?? deployment.data.lighttpdConfig)
     }
 
     /// The security headers on every response; on static paths (none of the functions' routes)
@@ -74,7 +60,7 @@ public struct LighttpdConfig: Sendable {
         }
         // A route holds only letters, digits and / . _ - (see Manifest), so a dot is the one
         // character to escape, as [.]: lighttpd's strings cannot carry a backslash.
-        let routes = manifests.map { $0.route.replacingOccurrences(of: ".", with: "[.]") }.sorted()
+        let routes = deployment.manifests.map { $0.route.replacingOccurrences(of: ".", with: "[.]") }.sorted()
         let types = ContentTypes.byExtension.map { ($0.fileExtension, $0.type) } + [("", ContentTypes.fallback)]
         let pages = "^/(\(Storefront.salesFolder)/[a-z0-9-]+/)?([?].*)?$"
         return [
@@ -110,7 +96,7 @@ public struct LighttpdConfig: Sendable {
         return [
             "  \(try quoted(manifest.route)) => ((",
             "    \"socket\" => \(try quoted(socket)),",
-            "    \"bin-path\" => \(try quoted(executable(of: manifest))),",
+            "    \"bin-path\" => \(try quoted(deployment.executable(of: manifest))),",
             "    \"max-procs\" => \(manifest.processes.max),",
             "    \"check-local\" => \"disable\",",
             "    \"bin-environment\" => ( \(pairs.joined(separator: ", ")) ),",
@@ -118,18 +104,7 @@ public struct LighttpdConfig: Sendable {
         ]
     }
 
-    /// Whether lighttpd's configuration can carry `value` in a string: it knows only `\"` as
-    /// an escape, so a backslash (a trailing one ends the string early) or a control
-    /// character cannot be written.
-    public static func canQuote(_ value: String) -> Bool {
-        !value.unicodeScalars.contains { $0 == "\\" || $0.properties.generalCategory == .control }
-    }
-
     private func quoted(_ value: String) throws(HostingError) -> String {
-        guard Self.canQuote(value) else {
-            throw HostingError(
-                "\"\(value)\" holds a backslash or control character, which lighttpd's configuration cannot carry")
-        }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        try ConfigString.quoted(value, for: "lighttpd's configuration")
     }
 }

@@ -94,7 +94,7 @@ public struct Manifest: Codable, Sendable, Equatable {
             guard key.range(of: #"^[A-Z_][A-Z0-9_]*$"#, options: .regularExpression) != nil else {
                 throw HostingError("environment name \"\(key)\" must be upper-case letters, digits and _")
             }
-            guard LighttpdConfig.canQuote(value) else {
+            guard ConfigString.canQuote(value) else {
                 throw HostingError("environment value of \(key) must not hold a backslash or control character")
             }
         }

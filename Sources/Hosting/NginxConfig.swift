@@ -30,6 +30,11 @@ public struct NginxConfig: Sendable {
     /// The whole configuration text.
     public func render() throws(HostingError) -> String {
         try deployment.checkQuotable()
+        guard owner.uid != 0 else {
+            throw HostingError(
+                "the data directory \(deployment.data.path) belongs to root, and nginx's workers should not run as root: "
+                    + "give it to the account nginx should run as (chown -R www-data: \(deployment.data.path))")
+        }
         let data = deployment.data
         var lines = [
             "# Written by `flashsale config nginx` from the function manifests; do not edit.",
@@ -38,9 +43,9 @@ public struct NginxConfig: Sendable {
             "pid \(try quoted(pidFile));",
             "error_log \(try quoted(data.logs + "/nginx-error.log")) warn;",
         ]
-        if let user = owner.userName, let group = owner.groupName {
-            lines.append("user \(try quoted(user)) \(try quoted(group));")
-        }
+        lines.append(
+            "user \(try quoted(owner.userName ?? String(owner.uid))) \(try quoted(owner.groupName ?? String(owner.gid)));"
+        )
         lines += [
             "worker_processes auto;",
             "worker_rlimit_nofile 16384;",
@@ -68,7 +73,11 @@ public struct NginxConfig: Sendable {
             "    \(try quoted(entry.type)) \(entry.fileExtension.dropFirst());"
         }
         lines += ["  }", "  default_type \(ContentTypes.fallback);"]
-        lines += fastCGIParameters().map { "  fastcgi_param \($0.name) \($0.value);" }
+        // A GET carries no Content-Type or Content-Length: they are passed only when present,
+        // as the other hosts do.
+        lines += fastCGIParameters().map {
+            "  fastcgi_param \($0.name) \($0.value)\($0.value.hasPrefix("$content_") ? " if_not_empty" : "");"
+        }
         for manifest in deployment.manifests {
             lines += ["  upstream flashsale-\(manifest.name) {"]
             lines += try servers(of: manifest).map { "    server \($0);" }
@@ -148,10 +157,6 @@ public struct NginxConfig: Sendable {
     /// A string in nginx's double quotes; nginx would expand `$name` inside one, so a dollar
     /// cannot be written.
     private func quoted(_ value: String) throws(HostingError) -> String {
-        guard LighttpdConfig.canQuote(value), !value.contains("$") else {
-            throw HostingError(
-                "\"\(value)\" holds a backslash, a control character or $, which nginx's configuration cannot carry")
-        }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        try ConfigString.quoted(value, for: "nginx's configuration", expanded: ["$"])
     }
 }

@@ -19,15 +19,17 @@ public struct Server: Sendable {
         self.lighttpd = lighttpd
     }
 
+    private var deployment: Deployment { config.deployment }
+
     /// Checks everything an operator could have got wrong, one clear line each.
     public func preflight() throws {
-        try config.data.checkUsable()
-        for manifest in config.manifests
-        where manifest.remoteBackends.isEmpty && access(config.executable(of: manifest), X_OK) != 0 {
+        try deployment.data.checkUsable()
+        for manifest in deployment.manifests
+        where manifest.remoteBackends.isEmpty && access(deployment.executable(of: manifest), X_OK) != 0 {
             throw HostingError(
-                "function \(manifest.name) is not built (no \(config.executable(of: manifest))): run `make build`")
+                "function \(manifest.name) is not built (no \(deployment.executable(of: manifest))): run `make build`")
         }
-        try PortCheck.ensureFree(host: config.host, port: config.port)
+        try PortCheck.ensureFree(host: deployment.host, port: deployment.port)
     }
 
     /// Checks what an operator could have got wrong, runs `beforeStart` (what must happen only
@@ -45,9 +47,9 @@ public struct Server: Sendable {
         pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
         // Functions orphaned by lighttpd's exit come to us, so we can reap and count them.
         try systemCall("prctl", "PR_SET_CHILD_SUBREAPER") { flashsale_become_child_subreaper() }
-        let server = try ChildProcess(executable: lighttpd, arguments: ["-D", "-f", config.data.lighttpdConfig])
+        let server = try ChildProcess(executable: lighttpd, arguments: ["-D", "-f", deployment.data.lighttpdConfig])
         log(
-            "flashsale: serving http://\(config.bracketedHost):\(config.port)/ (lighttpd pid \(server.pid), data \(config.data.path)); Ctrl-C stops"
+            "flashsale: serving http://\(deployment.bracketedHost):\(deployment.port)/ (lighttpd pid \(server.pid), data \(deployment.data.path)); Ctrl-C stops"
         )
 
         while true {
@@ -55,7 +57,7 @@ public struct Server: Sendable {
             sigwait(&stopSignals, &received)
             if let status = server.exitStatus() {
                 stopGroup(of: server)
-                log("flashsale: lighttpd exited with status \(status); see \(config.data.logs)/lighttpd-error.log")
+                log("flashsale: lighttpd exited with status \(status); see \(deployment.data.logs)/lighttpd-error.log")
                 return status == 0 ? 1 : status
             }
             if received != SIGCHLD {

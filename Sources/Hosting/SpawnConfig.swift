@@ -68,9 +68,13 @@ public struct SpawnConfig: Sendable {
     }
 
     /// The address spawn-fcgi binds for a function, as its arguments.
-    private func bind(_ manifest: Manifest) -> [String] {
+    private func bind(_ manifest: Manifest) throws(HostingError) -> [String] {
         guard let backend = listen[manifest.name] else {
-            return ["-s", deployment.spawnSocket(of: manifest), "-M", "0660"]
+            let socket = deployment.spawnSocket(of: manifest)
+            guard socket.utf8.count < 108 else {
+                throw HostingError("socket path \(socket) is too long for a unix socket: use a shorter data directory")
+            }
+            return ["-s", socket, "-M", "0660"]
         }
         return ["-a", backend.host, "-p", String(backend.port)]
     }
@@ -86,7 +90,7 @@ public struct SpawnConfig: Sendable {
             "export \($0.key)=\(Self.shellQuoted($0.value))"
         }
         let command =
-            [spawnFCGI, "-n"] + bind(manifest)
+            [spawnFCGI, "-n"] + (try bind(manifest))
             + ["--", multiwatch, "-f", String(manifest.processes.max), "-r", "3", "-t", "10000", "--"]
             + [deployment.executable(of: manifest)]
         return
@@ -105,7 +109,10 @@ public struct SpawnConfig: Sendable {
             "# Written by `flashsale config spawn`; do not edit.",
             "[Unit]",
             "Description=flashsale function \(manifest.name) (\(manifest.route))",
-            "After=network.target",
+            // Its TCP address may need the network up; it is restarted however often it stops.
+            "Wants=network-online.target",
+            "After=network-online.target",
+            "StartLimitIntervalSec=0",
             "",
             "[Service]",
             "ExecStart=\(try Self.unitQuoted(scriptPath(of: manifest)))",
@@ -133,8 +140,9 @@ public struct SpawnConfig: Sendable {
 
     /// A path for a unit's ExecStart: systemd expands `%` and `$`, doubled here.
     static func unitQuoted(_ value: String) throws(HostingError) -> String {
-        guard !value.contains("\"") else {
-            throw HostingError("\"\(value)\" holds a quote, which a systemd unit cannot carry")
+        guard ConfigString.canQuote(value), !value.contains("\"") else {
+            throw HostingError(
+                "\"\(value)\" holds a quote, a backslash or a control character, which a systemd unit cannot carry")
         }
         return "\"" + value.replacingOccurrences(of: "%", with: "%%").replacingOccurrences(of: "$", with: "$$") + "\""
     }

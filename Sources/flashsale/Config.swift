@@ -24,13 +24,20 @@ struct ConfigOptions: ParsableArguments {
     @Option(help: "Where to write (default: in the data directory).")
     var out: String?
 
-    /// Checks the data directory, publishes the storefront and describes the deployment.
+    /// Checks the data directory and describes the deployment.
     func deployment() throws -> Deployment {
-        let directory = data.directory
-        try directory.checkUsable()
-        let manifests = try root.manifests()
+        try data.directory.checkUsable()
+        return try listen.deployment(data: data.directory, manifests: try root.manifests())
+    }
+
+    /// Renders a web server's configuration (which refuses what the server cannot carry), then
+    /// publishes the storefront it serves, as `serve` does, and writes the text with the JSON
+    /// error bodies: a mistake leaves the data directory as it was.
+    func write(_ deployment: Deployment, to path: String, rendering render: () throws -> String) throws {
+        let text = try render()
+        let directory = deployment.data
         try directory.publishSite(try root.storefront(), sales: try SaleStore(path: directory.database).sales())
-        return try listen.deployment(data: directory, manifests: manifests)
+        try deployment.write(text, to: path)
     }
 
     /// `--out`, else `name` in the data directory.
@@ -67,11 +74,10 @@ struct ConfigApache: ParsableCommand {
         let path = options.output(default: "apache.conf")
         try writing(path, next: "check: apache2 -t -f \(path)\nrun:   apache2 -f \(path) -DFOREGROUND") {
             let deployment = try options.deployment()
-            try ApacheConfig(
+            let config = ApacheConfig(
                 deployment: deployment, functions: functions, owner: try deployment.data.owner(),
-                moduleDirectory: modules
-            )
-            .write(to: path)
+                moduleDirectory: modules)
+            try options.write(deployment, to: path, rendering: config.render)
         }
     }
 }
@@ -87,7 +93,8 @@ struct ConfigNginx: ParsableCommand {
         let path = options.output(default: "nginx.conf")
         try writing(path, next: "check: nginx -t -c \(path)\nrun:   nginx -c \(path) -g 'daemon off;'") {
             let deployment = try options.deployment()
-            try NginxConfig(deployment: deployment, owner: try deployment.data.owner()).write(to: path)
+            let config = NginxConfig(deployment: deployment, owner: try deployment.data.owner())
+            try options.write(deployment, to: path, rendering: config.render)
         }
     }
 }
@@ -145,8 +152,9 @@ struct ConfigLighttpd: ParsableCommand {
     func run() throws {
         let path = options.output(default: "lighttpd.conf")
         try writing(path, next: "check: lighttpd -tt -f \(path)\nrun:   lighttpd -D -f \(path)") {
-            try LighttpdConfig(deployment: try options.deployment(), template: options.root.lighttpdTemplate)
-                .write(to: path)
+            let deployment = try options.deployment()
+            let config = LighttpdConfig(deployment: deployment, template: options.root.lighttpdTemplate)
+            try options.write(deployment, to: path, rendering: config.render)
         }
     }
 }

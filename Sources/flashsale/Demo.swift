@@ -48,7 +48,7 @@ struct Demo: ParsableCommand {
                 let madeByDemo = FileManager.default.fileExists(atPath: directory.demoMarker)
                 _ = try DemoSale.prepare(new, desk: try openDesk(data), madeByDemo: madeByDemo, nowMs: now)
                 try Data().write(to: URL(fileURLWithPath: directory.demoMarker))
-                let host = LighttpdConfig.bracketed(listen.host)
+                let host = ConfigString.bracketed(listen.host)
                 let page = "http://\(host):\(listen.port)\(Storefront.pagePath(of: DemoSale.id))"
                 // On stderr, unbuffered, beside serve's own lines.
                 FileHandle.standardError.write(

@@ -39,6 +39,9 @@ struct ListenOptions: ParsableArguments {
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port \(port) is not a TCP port (1-65535)") }
+        guard (try? Backend("\(ConfigString.bracketed(host)):\(port)")) != nil else {
+            throw ValidationError("--host \(host) is not an IP address (IPv6 without brackets) or a host name")
+        }
     }
 
     /// The deployment these options describe, serving the site published in `data`.

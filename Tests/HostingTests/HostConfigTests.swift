@@ -22,6 +22,15 @@ import Testing
 
     let service = FileOwner(uid: 65534, gid: 65534)
 
+    /// A data directory in `directory`, initialised, with the (empty) site a server's check
+    /// expects to find.
+    func initialised(_ directory: TemporaryDirectory) throws -> DataDirectory {
+        let data = DataDirectory(path: directory.path + "/var")
+        try data.initialize()
+        try FileManager.default.createDirectory(atPath: data.site, withIntermediateDirectories: true)
+        return data
+    }
+
     /// Runs a command line; its exit status and everything it printed.
     func check(_ commandLine: String, in directory: TemporaryDirectory) throws -> (status: Int32?, printed: String) {
         let output = directory.path + "/check.txt"
@@ -33,9 +42,7 @@ import Testing
     func apachesOwnCheckPassesWithAndWithoutRemoteBackends(_ remote: Bool) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let data = DataDirectory(path: directory.path + "/var")
-        try data.initialize()
-        try FileManager.default.createDirectory(atPath: data.site, withIntermediateDirectories: true)
+        let data = try initialised(directory)
         let file = directory.path + "/apache.conf"
         try ApacheConfig(deployment: try deployment(data, remote: remote), owner: service).write(to: file)
         let checked = try check("/usr/sbin/apache2 -t -f \"\(file)\"", in: directory)
@@ -53,9 +60,7 @@ import Testing
     @Test func apachesOwnCheckPassesWithFunctionsRunApart() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let data = DataDirectory(path: directory.path + "/var")
-        try data.initialize()
-        try FileManager.default.createDirectory(atPath: data.site, withIntermediateDirectories: true)
+        let data = try initialised(directory)
         let file = directory.path + "/apache.conf"
         try ApacheConfig(deployment: try deployment(data), functions: .spawned, owner: service).write(to: file)
         let checked = try check("/usr/sbin/apache2 -t -f \"\(file)\"", in: directory)
@@ -66,19 +71,39 @@ import Testing
         #expect(!text.contains("FcgidWrapper"))
     }
 
-    @Test func apacheIsNotAskedToRunFunctionsAsRoot() throws {
+    @Test func neitherApacheNorNginxIsAskedToRunAsRoot() throws {
         let data = DataDirectory(path: "/srv/flashsale")
+        let root = FileOwner(uid: 0, gid: 0)
         #expect {
-            try ApacheConfig(deployment: try deployment(data), owner: FileOwner(uid: 0, gid: 0)).render()
+            try ApacheConfig(deployment: try deployment(data), owner: root).render()
         } throws: { "\($0)".contains("chown -R www-data: /srv/flashsale") }
+        #expect {
+            try NginxConfig(deployment: try deployment(data), owner: root).render()
+        } throws: { "\($0)".contains("chown -R www-data: /srv/flashsale") }
+    }
+
+    /// An IPv6 address listens in brackets, and is not taken for a server name with a port.
+    @Test func anIPv6HostPassesApachesAndNginxsChecks() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let data = try initialised(directory)
+        var ipv6 = try deployment(data)
+        ipv6.host = "::1"
+        try ApacheConfig(deployment: ipv6, owner: service).write(to: directory.path + "/apache.conf")
+        let apache = try check("/usr/sbin/apache2 -t -f \"\(directory.path)/apache.conf\"", in: directory)
+        #expect(apache.status == 0, "\(apache.printed)")
+        try NginxConfig(deployment: ipv6, owner: service).write(to: directory.path + "/nginx.conf")
+        let nginx = try check("/usr/sbin/nginx -t -c \"\(directory.path)/nginx.conf\"", in: directory)
+        #expect(nginx.status == 0, "\(nginx.printed)")
+        #expect(
+            try String(contentsOfFile: directory.path + "/nginx.conf", encoding: .utf8).contains("listen [::1]:8080;"))
     }
 
     @Test(arguments: [false, true])
     func nginxsOwnCheckPassesWithAndWithoutRemoteBackends(_ remote: Bool) throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let data = DataDirectory(path: directory.path + "/var")
-        try data.initialize()
+        let data = try initialised(directory)
         let file = directory.path + "/nginx.conf"
         try NginxConfig(deployment: try deployment(data, remote: remote), owner: service).write(to: file)
         let checked = try check("/usr/sbin/nginx -t -c \"\(file)\"", in: directory)

@@ -41,7 +41,7 @@ import Testing
     /// lighttpd has no escape for a backslash: a value holding one cannot be written.
     @Test(arguments: [#"C:\path"#, "trailing\\", "line\nbreak", "tab\there"])
     func valuesLighttpdCannotCarryAreRefused(_ value: String) throws {
-        #expect(!LighttpdConfig.canQuote(value))
+        #expect(!ConfigString.canQuote(value))
         var manifest = try #require(try Manifest.loadAll(from: Paths.packageRoot + "/functions").first)
         manifest.environment = ["GREETING": value]
         #expect(throws: HostingError.self) {
@@ -53,7 +53,7 @@ import Testing
     @Test func anIPv6HostIsBracketed() throws {
         var ipv6 = try config(DataDirectory(path: "/srv/fs"))
         ipv6.deployment.host = "::1"
-        #expect(ipv6.bracketedHost == "[::1]")
+        #expect(ipv6.deployment.bracketedHost == "[::1]")
         #expect(try ipv6.render().contains(#"var.bind = "[::1]""#))
     }
 

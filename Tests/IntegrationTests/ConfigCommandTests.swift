@@ -13,6 +13,8 @@ import Testing
         defer { directory.remove() }
         let data = directory.path + "/var"
         #expect(try FlashsaleCommand.run("init --data \"\(data)\"").status == 0)
+        // nginx's workers run as the data directory's owner, which must not be root.
+        if getuid() == 0 { #expect(try ChildProcessRunner.run("chown -R 65534:65534 \"\(data)\"") == 0) }
         for (host, check) in [("nginx", "nginx -t -c"), ("lighttpd", "lighttpd -tt -f")] {
             let written = try FlashsaleCommand.run("config \(host) --data \"\(data)\" \(Self.root) --port 9090")
             #expect(written.status == 0, "\(written.stderr)")
@@ -33,7 +35,8 @@ import Testing
         ("config spawn --listen order=nowhere", "backend \"nowhere\" must be host:port"),
         ("config spawn --listen nope=127.0.0.1:9000", "--listen names nope"),
         ("config spawn --only nope", "--only nope: no such function"),
-        ("config nginx --port 70000", "port"),
+        ("config nginx --port 70000", "--port 70000 is not a TCP port"),
+        ("config apache --host [::1]", "--host [::1] is not an IP address"),
     ])
     func mistakesAreOneLineAndWriteNothing(_ command: String, message: String) throws {
         let directory = try TemporaryDirectory()
@@ -45,8 +48,7 @@ import Testing
         #expect(result.status != 0)
         #expect(result.stderr.contains(message), "\(result.stderr)")
         let after = try FileManager.default.contentsOfDirectory(atPath: data).sorted()
-        #expect(after.filter { !["site", "spawn"].contains($0) } == before, "\(after)")
-        #expect(!after.contains("spawn") && !after.contains("nginx.conf"))
+        #expect(after == before, "\(after)")
     }
 
     @Test func aDataDirectoryThatWasNeverInitialisedIsNamed() throws {
