@@ -3,7 +3,8 @@ import Hosting
 import TestSupport
 import Testing
 
-/// Apache's, nginx's and spawn-fcgi's configurations, checked by each tool itself.
+/// Apache's, nginx's and spawn-fcgi's configurations, checked by each tool itself (apachectl -t, nginx -t,
+/// sh -n, systemd-analyze verify).
 @Suite struct HostConfigTests {
     /// A deployment of the project's functions on an initialised data directory, `order`
     /// balanced over two remote backends when `remote` is set.
@@ -45,7 +46,7 @@ import Testing
         let data = try initialised(directory)
         let file = directory.path + "/apache.conf"
         try ApacheConfig(deployment: try deployment(data, remote: remote), owner: service).write(to: file)
-        let checked = try check("/usr/sbin/apache2 -t -f \"\(file)\"", in: directory)
+        let checked = try check("/usr/sbin/apachectl -t -f \"\(file)\"", in: directory)
         #expect(checked.status == 0 && checked.printed.contains("Syntax OK"), "\(checked.printed)")
         let text = try String(contentsOfFile: file, encoding: .utf8)
         #expect(
@@ -63,7 +64,7 @@ import Testing
         let data = try initialised(directory)
         let file = directory.path + "/apache.conf"
         try ApacheConfig(deployment: try deployment(data), functions: .spawned, owner: service).write(to: file)
-        let checked = try check("/usr/sbin/apache2 -t -f \"\(file)\"", in: directory)
+        let checked = try check("/usr/sbin/apachectl -t -f \"\(file)\"", in: directory)
         #expect(checked.status == 0 && checked.printed.contains("Syntax OK"), "\(checked.printed)")
         let text = try String(contentsOfFile: file, encoding: .utf8)
         #expect(text.contains("ProxyPass \"unix:\(data.sockets)/order.spawn.sock|fcgi://flashsale-order/\""))
@@ -90,7 +91,7 @@ import Testing
         var ipv6 = try deployment(data)
         ipv6.host = "::1"
         try ApacheConfig(deployment: ipv6, owner: service).write(to: directory.path + "/apache.conf")
-        let apache = try check("/usr/sbin/apache2 -t -f \"\(directory.path)/apache.conf\"", in: directory)
+        let apache = try check("/usr/sbin/apachectl -t -f \"\(directory.path)/apache.conf\"", in: directory)
         #expect(apache.status == 0, "\(apache.printed)")
         try NginxConfig(deployment: ipv6, owner: service).write(to: directory.path + "/nginx.conf")
         let nginx = try check("/usr/sbin/nginx -t -c \"\(directory.path)/nginx.conf\"", in: directory)
