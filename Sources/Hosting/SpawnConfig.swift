@@ -86,7 +86,10 @@ public struct SpawnConfig: Sendable {
     /// in hand. (multiwatch 1.0.0's `-s TERM` sends SIGQUIT, which a Swift process takes for a
     /// crash.)
     func script(for manifest: Manifest) throws(HostingError) -> String {
-        let exports = deployment.environment(of: manifest).sorted { $0.key < $1.key }.map {
+        var environment = deployment.environment(of: manifest)
+        // The processes share one socket: a function that reads its queue takes its share.
+        environment["FLASHSALE_PROCESSES_PER_SOCKET"] = String(manifest.processes.max)
+        let exports = environment.sorted { $0.key < $1.key }.map {
             "export \($0.key)=\(Self.shellQuoted($0.value))"
         }
         let command =

@@ -146,6 +146,7 @@ import Testing
         }
         let order = try String(contentsOfFile: directory.path + "/spawn/order.sh", encoding: .utf8)
         #expect(order.contains("'-a' '127.0.0.1' '-p' '9100'") && order.contains("'-f' '4'"))
+        #expect(order.contains("export FLASHSALE_PROCESSES_PER_SOCKET='4'"))
         #expect(order.contains(#"export FLASHSALE_DATA='\#(directory.path)/it'\''s data'"#))
         let time = try String(contentsOfFile: directory.path + "/spawn/time.sh", encoding: .utf8)
         #expect(

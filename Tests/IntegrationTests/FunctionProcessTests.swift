@@ -192,6 +192,7 @@ import Testing
         (["FLASHSALE_LISTEN": "/nonexistent/dir/noop.sock"], "bind/listen: No such file or directory"),
         (["FLASHSALE_LISTEN": "@SOCKET@", "FLASHSALE_MAX_BODY_BYTES": "lots"], "FLASHSALE_MAX_BODY_BYTES=lots"),
         (["FLASHSALE_LISTEN": "@SOCKET@", "FLASHSALE_MAX_BODY_BYTES": "-1"], "FLASHSALE_MAX_BODY_BYTES=-1"),
+        (["FLASHSALE_LISTEN": "@SOCKET@", "FLASHSALE_PROCESSES_PER_SOCKET": "0"], "FLASHSALE_PROCESSES_PER_SOCKET=0"),
     ])
     func aFunctionThatCannotStartLogsWhyAndExits(environment: [String: String], logged: String) throws {
         let directory = try TemporaryDirectory()

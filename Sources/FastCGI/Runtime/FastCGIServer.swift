@@ -6,7 +6,8 @@ import Logging
 /// Runs a `Function` as a FastCGI process: one request at a time, until the web server
 /// stops it. Environment: `FLASHSALE_LISTEN` (a socket path or `host:port` to listen on
 /// instead of the socket the web server passes as fd 0), `FLASHSALE_MAX_BODY_BYTES` (the
-/// manifest's body cap, default 8192) and `FLASHSALE_LOG` (a file that takes stderr).
+/// manifest's body cap, default 8192), `FLASHSALE_LOG` (a file that takes stderr) and
+/// `FLASHSALE_PROCESSES_PER_SOCKET` (how many processes share the listening socket, default 1).
 public enum FastCGIServer {
     public static let defaultMaxBodyBytes = 8192
 
@@ -43,7 +44,7 @@ public enum FastCGIServer {
         let maxBodyBytes = try bodyCap()
         let socket = try listeningSocket()
         let request = try FastCGIRequest(listeningOn: socket)
-        let queue = ListenQueue(listener: socket)
+        let queue = ListenQueue(listener: socket, sharedBy: try processesPerSocket())
         let serveOne = {
             let params = request.params()
             let response = function.respond(
@@ -95,6 +96,16 @@ public enum FastCGIServer {
             throw FastCGIError(call: "fcntl(O_NONBLOCK)", code: -errno)
         }
         return socket
+    }
+
+    /// `FLASHSALE_PROCESSES_PER_SOCKET`: how many processes accept from this one's socket
+    /// (spawn-fcgi's scripts set it; 1 by default, as lighttpd gives each its own).
+    private static func processesPerSocket() throws -> Int {
+        guard let raw = environment("FLASHSALE_PROCESSES_PER_SOCKET") else { return 1 }
+        guard let count = Int(raw), (1...4096).contains(count) else {
+            throw FastCGIError(call: "FLASHSALE_PROCESSES_PER_SOCKET=\(raw) (not a process count)", code: -EINVAL)
+        }
+        return count
     }
 
     private static func bodyCap() throws -> Int {
