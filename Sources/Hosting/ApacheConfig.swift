@@ -51,11 +51,7 @@ public struct ApacheConfig: Sendable {
     /// The whole configuration text.
     public func render() throws(HostingError) -> String {
         try deployment.checkQuotable()
-        guard owner.uid != 0 else {
-            throw HostingError(
-                "the data directory \(deployment.data.path) belongs to root, and Apache will not run functions as root: "
-                    + "give it to the account Apache should run them as (chown -R www-data: \(deployment.data.path))")
-        }
+        try deployment.checkRunsAs(owner, refusing: "Apache will not run functions as root")
         let data = deployment.data
         var lines = [
             "# Written by `flashsale config apache` from the function manifests; do not edit.",

@@ -63,6 +63,16 @@ public struct Deployment: Sendable {
         }
     }
 
+    /// Throws unless `owner`, the data directory's owner and the account a server runs as, is
+    /// someone other than root; `refusal` says which server refuses root, and why.
+    public func checkRunsAs(_ owner: FileOwner, refusing refusal: String) throws(HostingError) {
+        guard owner.uid != 0 else {
+            throw HostingError(
+                "the data directory \(data.path) belongs to root, and \(refusal): "
+                    + "give it to the account the server should run as (chown -R www-data: \(data.path))")
+        }
+    }
+
     /// Writes a host's configuration `text` to `path`, atomically, with the JSON error bodies
     /// it refers to.
     public func write(_ text: String, to path: String) throws {

@@ -19,8 +19,8 @@ public struct NginxConfig: Sendable {
         self.owner = owner
     }
 
-    /// nginx's pid file, in the data directory's run folder.
-    public var pidFile: String { deployment.data.sockets + "/nginx.pid" }
+    /// nginx's pid file, in the data directory's run folder, named by port, as Apache's is.
+    public var pidFile: String { deployment.data.sockets + "/nginx-\(deployment.port).pid" }
 
     /// Writes the configuration to `path` and the JSON error bodies into the data directory.
     public func write(to path: String) throws {
@@ -30,11 +30,7 @@ public struct NginxConfig: Sendable {
     /// The whole configuration text.
     public func render() throws(HostingError) -> String {
         try deployment.checkQuotable()
-        guard owner.uid != 0 else {
-            throw HostingError(
-                "the data directory \(deployment.data.path) belongs to root, and nginx's workers should not run as root: "
-                    + "give it to the account nginx should run as (chown -R www-data: \(deployment.data.path))")
-        }
+        try deployment.checkRunsAs(owner, refusing: "nginx's workers should not run as root")
         let data = deployment.data
         var lines = [
             "# Written by `flashsale config nginx` from the function manifests; do not edit.",

@@ -214,15 +214,6 @@ PY
 cat "$work/section.md"
 
 if [ -n "${WRITE:-}" ]; then
-  python3 - "$WRITE" "$work/section.md" <<'PY'
-import sys
-path, section = sys.argv[1], open(sys.argv[2]).read().strip()
-start, end = "<!-- make bench: start -->", "<!-- make bench: end -->"
-text = open(path).read()
-if start not in text or end not in text:
-    sys.exit(f"{path} has no {start} … {end} block to replace")
-head, rest = text.split(start, 1)
-open(path, "w").write(head + start + "\n" + section + "\n" + end + rest.split(end, 1)[1])
-PY
+  write_section "$WRITE" "$work/section.md" "make bench"
   note "wrote the section into $WRITE"
 fi

@@ -34,6 +34,21 @@ stop_serve() {
   rm -rf "$work"
 }
 
+# Replaces what lies between the "<!-- $3: start -->" and "<!-- $3: end -->" markers of file
+# $1 with the Markdown in file $2; fails when the file has no such markers.
+write_section() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import sys
+path, section, name = sys.argv[1], open(sys.argv[2]).read().strip(), sys.argv[3]
+start, end = f"<!-- {name}: start -->", f"<!-- {name}: end -->"
+text = open(path).read()
+if start not in text or end not in text:
+    sys.exit(f"{path} has no {start} … {end} block to replace")
+head, rest = text.split(start, 1)
+open(path, "w").write(head + start + "\n" + section + "\n" + end + rest.split(end, 1)[1])
+PY
+}
+
 median() { sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 # The median of the space-separated numbers in $1.
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }

@@ -131,15 +131,6 @@ done
 cat "$work/hosts.md"
 
 if [ -n "${WRITE:-}" ]; then
-  python3 - "$WRITE" "$work/hosts.md" <<'PY'
-import sys
-path, section = sys.argv[1], open(sys.argv[2]).read().strip()
-start, end = "<!-- make bench hosts: start -->", "<!-- make bench hosts: end -->"
-text = open(path).read()
-if start not in text or end not in text:
-    sys.exit(f"{path} has no {start} … {end} block to replace")
-head, rest = text.split(start, 1)
-open(path, "w").write(head + start + "\n" + section + "\n" + end + rest.split(end, 1)[1])
-PY
+  write_section "$WRITE" "$work/hosts.md" "make bench hosts"
   note "wrote the section into $WRITE"
 fi
