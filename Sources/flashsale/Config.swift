@@ -30,14 +30,21 @@ struct ConfigOptions: ParsableArguments {
         return try listen.deployment(data: data.directory, manifests: try root.manifests())
     }
 
-    /// Renders a web server's configuration (which refuses what the server cannot carry), then
-    /// publishes the storefront it serves, as `serve` does, and writes the text with the JSON
-    /// error bodies: a mistake leaves the data directory as it was.
-    func write(_ deployment: Deployment, to path: String, rendering render: () throws -> String) throws {
-        let text = try render()
-        let directory = deployment.data
-        try directory.publishSite(try root.storefront(), sales: try SaleStore(path: directory.database).sales())
-        try deployment.write(text, to: path)
+    /// Writes a web server's configuration to `--out`, else `file` in the data directory, and
+    /// prints `howTo(path)`. `render` makes the text (refusing what the server cannot carry);
+    /// only then is the storefront it serves published, as `serve` does, and the text written
+    /// with the JSON error bodies: a mistake leaves the data directory as it was.
+    func writeServer(
+        _ file: String, howTo: (String) -> String, render: (Deployment) throws -> String
+    ) throws {
+        let path = output(default: file)
+        try writing(path, next: howTo(path)) {
+            let deployment = try deployment()
+            let text = try render(deployment)
+            let directory = deployment.data
+            try directory.publishSite(try root.storefront(), sales: try SaleStore(path: directory.database).sales())
+            try deployment.write(text, to: path)
+        }
     }
 
     /// `--out`, else `name` in the data directory.
@@ -71,13 +78,13 @@ struct ConfigApache: ParsableCommand {
     var functions: ApacheConfig.Functions = .fcgid
 
     func run() throws {
-        let path = options.output(default: "apache.conf")
-        try writing(path, next: "check: apache2 -t -f \(path)\nrun:   apache2 -f \(path) -DFOREGROUND") {
-            let deployment = try options.deployment()
-            let config = ApacheConfig(
+        try options.writeServer(
+            "apache.conf", howTo: { "check: apache2 -t -f \($0)\nrun:   apache2 -f \($0) -DFOREGROUND" }
+        ) { deployment in
+            try ApacheConfig(
                 deployment: deployment, functions: functions, owner: try deployment.data.owner(),
-                moduleDirectory: modules)
-            try options.write(deployment, to: path, rendering: config.render)
+                moduleDirectory: modules
+            ).render()
         }
     }
 }
@@ -90,11 +97,10 @@ struct ConfigNginx: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
-        let path = options.output(default: "nginx.conf")
-        try writing(path, next: "check: nginx -t -c \(path)\nrun:   nginx -c \(path) -g 'daemon off;'") {
-            let deployment = try options.deployment()
-            let config = NginxConfig(deployment: deployment, owner: try deployment.data.owner())
-            try options.write(deployment, to: path, rendering: config.render)
+        try options.writeServer(
+            "nginx.conf", howTo: { "check: nginx -t -c \($0)\nrun:   nginx -c \($0) -g 'daemon off;'" }
+        ) { deployment in
+            try NginxConfig(deployment: deployment, owner: try deployment.data.owner()).render()
         }
     }
 }
@@ -150,11 +156,10 @@ struct ConfigLighttpd: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
-        let path = options.output(default: "lighttpd.conf")
-        try writing(path, next: "check: lighttpd -tt -f \(path)\nrun:   lighttpd -D -f \(path)") {
-            let deployment = try options.deployment()
-            let config = LighttpdConfig(deployment: deployment, template: options.root.lighttpdTemplate)
-            try options.write(deployment, to: path, rendering: config.render)
+        try options.writeServer(
+            "lighttpd.conf", howTo: { "check: lighttpd -tt -f \($0)\nrun:   lighttpd -D -f \($0)" }
+        ) { deployment in
+            try LighttpdConfig(deployment: deployment, template: options.root.lighttpdTemplate).render()
         }
     }
 }
