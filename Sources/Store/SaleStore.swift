@@ -31,6 +31,8 @@ public final class SaleStore {
     private let selectOrder: Statement
     private let takeUnit: Statement
     private let insertOrder: Statement
+    private let deleteOrder: Statement
+    private let returnUnit: Statement
     private let begin: Statement
     private let commit: Statement
     private let rollback: Statement
@@ -62,6 +64,9 @@ public final class SaleStore {
             "UPDATE sales SET remaining = remaining - 1, version = version + 1 WHERE id = ? AND remaining > 0")
         insertOrder = try database.prepare(
             "INSERT INTO orders (sale, user, created_at) VALUES (?, ?, ?) RETURNING id, sale, user, created_at, status")
+        deleteOrder = try database.prepare("DELETE FROM orders WHERE id = ? AND sale = ?")
+        returnUnit = try database.prepare(
+            "UPDATE sales SET remaining = remaining + 1, version = version + 1 WHERE id = ? AND remaining < stock")
         begin = try database.prepare("BEGIN IMMEDIATE")
         commit = try database.prepare("COMMIT")
         rollback = try database.prepare("ROLLBACK")
@@ -185,6 +190,11 @@ public final class SaleStore {
     /// Places an order in one transaction: takes a unit with the conditional update (never
     /// below zero) and inserts the order (once per user and sale). Returns only after COMMIT
     /// and, with `FULL`, after the commit is on disk.
+    ///
+    /// A full disk or a failed write makes the transaction fail and roll back: nothing changed,
+    /// and the error `isTransient`. A commit that landed but whose sync failed is not an order
+    /// either (it is not known durable): it is withdrawn (see `withdraw`) and the sync's error,
+    /// transient too, is thrown.
     public func placeOrder(sale id: String, user: String, nowMs: Int64) throws(StoreError) -> Order {
         do {
             try begin.execute()
@@ -203,21 +213,58 @@ public final class SaleStore {
                 try? rollback.execute()
                 throw error
             }
-            try syncIfFull()
-            return Self.order(from: row)
+            let order = Self.order(from: row)
+            do {
+                try syncIfFull()
+            } catch {
+                withdraw(order)
+                throw error
+            }
+            return order
         } catch let error as StoreError {
             throw error
         } catch let error as SQLiteError {
-            throw error.extendedResultCode == csqlite_constraint_unique ? .alreadyOrdered : .database(error)
+            throw error.extendedCode == .constraintUnique ? .alreadyOrdered : .database(error)
         } catch {
             throw .invalid("\(error)")  // the do block throws only StoreError and SQLiteError
         }
     }
 
+    /// Takes back `order`, committed but not known durable because the sync after its commit
+    /// failed: deletes its row and returns its unit in one transaction, and syncs that. So the
+    /// buyer, refused with a fault, finds nothing changed and buys again once space returns.
+    /// When the withdrawal cannot be written either, the order stays: it becomes durable with
+    /// the next sync of any connection (the log is appended in order), the inventory holds its
+    /// unit, and the buyer's next try is answered `already_ordered`. Answers whether it was
+    /// withdrawn (a withdrawal leaves the inventory's version two above the order's start).
+    @discardableResult
+    func withdraw(_ order: Order) -> Bool {
+        do {
+            try begin.execute()
+            do {
+                try deleteOrder.execute([.integer(order.id), .text(order.sale)])
+                if database.changes == 1 { try returnUnit.execute([.text(order.sale)]) }
+                try commit.execute()
+            } catch {
+                try? rollback.execute()
+                throw error
+            }
+        } catch {
+            return false
+        }
+        // Unsynced, the withdrawal is still what every connection sees; either state may survive
+        // a power cut, and neither was acknowledged.
+        try? syncIfFull()
+        return true
+    }
+
     /// With `FULL`, puts what was just committed on disk (see `Synchronous`).
     private func syncIfFull() throws(SQLiteError) {
-        if synchronous == .full { try database.syncWAL() }
+        if synchronous == .full { try syncLog(database) }
     }
+
+    /// Syncs the write-ahead log (`Database.syncWAL`); a test puts a failing sync in its place.
+    var syncLog: (Database) throws(SQLiteError) -> Void = { database throws(SQLiteError) in try database.syncWAL() }
 
     private func run<T>(_ body: () throws(SQLiteError) -> T) throws(StoreError) -> T {
         do { return try body() } catch { throw .database(error) }
