@@ -23,7 +23,7 @@ public enum FastCGIServer {
         let logger = Logger(label: "flashsale.\(name)")
         do {
             if let log = environment("FLASHSALE_LOG") {
-                try redirectStandardError(to: log)
+                try redirectStandardError(to: log, name: name)
             }
             try serve(try make())
             exit(0)
@@ -116,11 +116,20 @@ public enum FastCGIServer {
         return cap
     }
 
-    private static func redirectStandardError(to path: String) throws {
+    /// Sends stderr to the log at `path`, and the process's log lines through a `LogSink` that
+    /// gives a line the log cannot take (a full disk) to the stderr the process was started
+    /// with (lighttpd's, which is `flashsale serve`'s) or to syslog.
+    private static func redirectStandardError(to path: String, name: String) throws {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw FastCGIError(call: "open(\(path))", code: -errno) }
         defer { close(fd) }
-        guard dup2(fd, STDERR_FILENO) >= 0 else { throw FastCGIError(call: "dup2(\(path), stderr)", code: -errno) }
+        let host = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)
+        guard dup2(fd, STDERR_FILENO) >= 0 else {
+            if host >= 0 { close(host) }
+            throw FastCGIError(call: "dup2(\(path), stderr)", code: -errno)
+        }
+        let sink = LogSink(log: STDERR_FILENO, logName: path, host: host >= 0 ? host : nil, ident: "flashsale-\(name)")
+        FallbackLogHandler.bootstrap(sink)
     }
 
     private static func environment(_ name: String) -> String? {
