@@ -2,10 +2,13 @@
 #include "process_shims.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const int stop_signals[] = {SIGTERM, SIGINT, SIGUSR1};
 static const int stop_signal_count = sizeof stop_signals / sizeof stop_signals[0];
@@ -31,6 +34,97 @@ static int stop_signal_pending(void) {
 
 int flashsale_become_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+int flashsale_set_parent_death_signal(int signo, pid_t parent) {
+    if (prctl(PR_SET_PDEATHSIG, signo, 0, 0, 0) != 0) {
+        return -1;
+    }
+    return getppid() == parent ? 0 : 1;
+}
+
+/// What the child reports through the pipe when a step before execve (or execve) fails.
+struct spawn_failure {
+    int step;
+    int error;
+};
+
+static const char *const spawn_steps[] = {"setpgid", "prctl(PR_SET_PDEATHSIG)", "getppid", "sigprocmask", "execve"};
+
+/// The child's side: only async-signal-safe calls, as the parent may have other threads.
+static void spawn_child(
+    int report, const char *path, char *const argv[], char *const envp[], int death_signal, pid_t parent) {
+    struct spawn_failure failure = {0, 0};
+    struct sigaction defaults;
+    memset(&defaults, 0, sizeof defaults);
+    defaults.sa_handler = SIG_DFL;
+    sigemptyset(&defaults.sa_mask);
+    // Every signal at its default: handlers do not survive execve anyway, ignored signals
+    // would, and a handler of the parent must not run in the child before it.
+    for (int signo = 1; signo < NSIG; signo++) {
+        sigaction(signo, &defaults, NULL);  // fails harmlessly for SIGKILL, SIGSTOP and glibc's own
+    }
+    sigset_t empty;
+    sigemptyset(&empty);
+    if (setpgid(0, 0) != 0) {
+        failure = (struct spawn_failure){0, errno};
+    } else if (death_signal != 0 && prctl(PR_SET_PDEATHSIG, death_signal, 0, 0, 0) != 0) {
+        failure = (struct spawn_failure){1, errno};
+    } else if (death_signal != 0 && getppid() != parent) {
+        // The parent died before the signal was armed: nobody is left to stop this process.
+        failure = (struct spawn_failure){2, ESRCH};
+    } else if (sigprocmask(SIG_SETMASK, &empty, NULL) != 0) {
+        failure = (struct spawn_failure){3, errno};
+    } else {
+        execve(path, argv, envp);
+        failure = (struct spawn_failure){4, errno};
+    }
+    while (write(report, &failure, sizeof failure) == -1 && errno == EINTR) {
+    }
+    _exit(127);
+}
+
+pid_t flashsale_spawn(
+    const char *path, char *const argv[], char *const envp[], int death_signal, const char **failed_call) {
+    *failed_call = "pipe2";
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) {
+        return -1;
+    }
+    // All signals blocked across fork, so none reaches a handler of the parent in the child.
+    sigset_t all, before;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &before);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(report[0]);
+        spawn_child(report[1], path, argv, envp, death_signal, parent);
+    }
+    int fork_error = errno;
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
+    close(report[1]);
+    if (pid < 0) {
+        close(report[0]);
+        *failed_call = "fork";
+        errno = fork_error;
+        return -1;
+    }
+    // The write end closes on execve: zero bytes means the program runs.
+    struct spawn_failure failure;
+    ssize_t got;
+    do {
+        got = read(report[0], &failure, sizeof failure);
+    } while (got == -1 && errno == EINTR);
+    close(report[0]);
+    if (got != (ssize_t)sizeof failure) {
+        return pid;
+    }
+    while (waitpid(pid, NULL, 0) == -1 && errno == EINTR) {
+    }
+    *failed_call = spawn_steps[failure.step];
+    errno = failure.error;
+    return -1;
 }
 
 int flashsale_install_stop_signals(void) {

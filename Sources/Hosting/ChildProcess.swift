@@ -1,41 +1,35 @@
+import CProcessShims
 import Foundation
 import POSIX
 
-/// A process started with posix_spawn as the leader of a new process group, so it and every
-/// process it spawns can be signalled together. Signals blocked or ignored by the parent are
-/// reset to their defaults in the child.
+/// A process started (fork and execve, ``flashsale_spawn``) as the leader of a new process
+/// group, so it and every process it spawns can be signalled together, with an empty signal
+/// mask and every signal at its default.
 /// Once reaped, it is never signalled again: its pid may belong to another process by then.
 public final class ChildProcess {
     public let pid: pid_t
     /// The exit status once reaped: the exit code, or 128 + the signal that ended it.
     public private(set) var status: Int32?
 
-    public init(executable: String, arguments: [String], environment: [String: String]? = nil) throws {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signo in [SIGINT, SIGTERM, SIGCHLD, SIGPIPE, SIGHUP, SIGQUIT] {
-            sigaddset(&defaults, signo)
-        }
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
+    /// Starts `executable`. With `parentDeathSignal`, the kernel sends the child that signal
+    /// when the calling thread exits, however it exits (kill -9 included): start such a child
+    /// from a thread that lives as long as this process, the main thread.
+    public init(
+        executable: String, arguments: [String], environment: [String: String]? = nil,
+        parentDeathSignal: Int32? = nil
+    ) throws {
         let argv = [executable] + arguments
         let envp = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
-        var pid: pid_t = 0
-        let rc = withCStrings(argv) { argvPointer in
+        var failedCall: UnsafePointer<CChar>?
+        let pid = withCStrings(argv) { argvPointer in
             withCStrings(envp) { envpPointer in
-                posix_spawn(&pid, executable, nil, &attributes, argvPointer, envpPointer)
+                flashsale_spawn(executable, argvPointer, envpPointer, parentDeathSignal ?? 0, &failedCall)
             }
         }
-        guard rc == 0 else { throw SystemCallError(call: "posix_spawn", subject: executable, errno: rc) }
+        guard pid > 0 else {
+            throw SystemCallError(
+                call: failedCall.map { String(cString: $0) } ?? "fork", subject: executable, errno: errno)
+        }
         self.pid = pid
     }
 
@@ -93,7 +87,7 @@ public final class ChildProcess {
 
 /// Calls `body` with a NULL-terminated array of C strings that lives for the call.
 private func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
-    // strdup'd copies owned here and freed after the call; posix_spawn copies what it needs.
+    // strdup'd copies owned here and freed after the call; the child has its own copy by then.
     let pointers = strings.map { strdup($0) } + [nil]
     defer { pointers.forEach { free($0) } }
     return body(pointers)

@@ -3,8 +3,9 @@ import Foundation
 import POSIX
 
 /// `flashsale serve`: writes the configuration, runs lighttpd in the foreground (which spawns
-/// the functions), and on Ctrl-C, SIGTERM, SIGHUP or SIGQUIT stops lighttpd and every process
-/// it spawned.
+/// the functions), starts it again when it dies (see ``LighttpdRestarts``), and on Ctrl-C,
+/// SIGTERM, SIGHUP or SIGQUIT stops lighttpd and every process it spawned. lighttpd gets
+/// SIGTERM when serve dies, however it dies, and its functions when lighttpd does.
 public struct Server: Sendable {
     /// How long lighttpd gets to exit after SIGINT (its graceful shutdown, whose own limit,
     /// `server.graceful-shutdown-timeout`, is 5 s in the template), and then its functions
@@ -32,42 +33,105 @@ public struct Server: Sendable {
         try PortCheck.ensureFree(host: deployment.host, port: deployment.port)
     }
 
-    /// Checks what an operator could have got wrong, runs `beforeStart` (what must happen only
-    /// once the checks pass: a demo sale started over, the site published), then runs until
-    /// lighttpd exits or a stop signal arrives; returns the exit code to use.
+    /// Stops what an earlier serve that died hard left running on the data directory (see
+    /// ``Leftovers``), checks what an operator could have got wrong, runs `beforeStart` (what
+    /// must happen only once the checks pass: a demo sale started over, the site published),
+    /// then runs lighttpd, again each time it dies, until a stop signal arrives (0) or it
+    /// keeps dying (``LighttpdRestarts/gaveUpStatus``); returns the exit code to use. Call it
+    /// on the main thread: lighttpd's parent-death signal fires when the starting thread ends.
     public func run(beforeStart: () throws -> Void = {}, log: (String) -> Void) throws -> Int32 {
+        try clearLeftovers(log: log)
         try preflight()
         try beforeStart()
         try config.write()
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
+        var signals = sigset_t()
+        sigemptyset(&signals)
         for signo in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD] {
-            sigaddset(&stopSignals, signo)
+            sigaddset(&signals, signo)
         }
-        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
         // Functions orphaned by lighttpd's exit come to us, so we can reap and count them.
         try systemCall("prctl", "PR_SET_CHILD_SUBREAPER") { flashsale_become_child_subreaper() }
-        let server = try ChildProcess(executable: lighttpd, arguments: ["-D", "-f", deployment.data.lighttpdConfig])
+        var restarts = LighttpdRestarts()
+        var server = try start()
         log(
             "flashsale: serving http://\(deployment.bracketedHost):\(deployment.port)/ (lighttpd pid \(server.pid), data \(deployment.data.path)); Ctrl-C stops"
         )
-
         while true {
-            var received: Int32 = 0
-            sigwait(&stopSignals, &received)
-            if let status = server.exitStatus() {
-                stopGroup(of: server)
-                log("flashsale: lighttpd exited with status \(status); see \(deployment.data.logs)/lighttpd-error.log")
-                return status == 0 ? 1 : status
-            }
-            if received != SIGCHLD {
+            guard let status = waitForExit(of: server, signals: &signals) else {
                 log("flashsale: stopping lighttpd and its functions")
                 server.signal(SIGINT)
                 _ = server.waitForExit(within: Self.stopGraceSeconds)
                 stopGroup(of: server)
                 return 0
             }
+            // Its functions go before another lighttpd spawns on the same sockets.
+            stopGroup(of: server)
+            let errorLog = "\(deployment.data.logs)/lighttpd-error.log"
+            guard let delay = restarts.delay(afterExitAt: .now) else {
+                log(
+                    "flashsale: lighttpd exited with status \(status), its \(restarts.exits)th exit within \(Int(LighttpdRestarts.window)) s: giving up (exit \(LighttpdRestarts.gaveUpStatus)); see \(errorLog)"
+                )
+                return LighttpdRestarts.gaveUpStatus
+            }
+            log(
+                "flashsale: lighttpd exited with status \(status); restarting it in \(delay) s (exit \(restarts.exits) of \(LighttpdRestarts.maxExits) allowed within \(Int(LighttpdRestarts.window)) s); see \(errorLog)"
+            )
+            if stopSignalArrives(signals: &signals, within: delay) {
+                log("flashsale: stopping")
+                return 0
+            }
+            try clearLeftovers(log: log)
+            server = try start()
+            log("flashsale: lighttpd restarted (pid \(server.pid))")
         }
+    }
+
+    /// lighttpd in the foreground, the leader of its own process group, sent SIGTERM (its quick
+    /// stop, which stops its functions and removes their sockets and its pid file) when this
+    /// thread ends, kill -9 included.
+    private func start() throws -> ChildProcess {
+        try ChildProcess(
+            executable: lighttpd, arguments: ["-D", "-f", deployment.data.lighttpdConfig], parentDeathSignal: SIGTERM)
+    }
+
+    /// Waits for a signal until `server` has exited (its status) or a stop signal arrives (nil).
+    private func waitForExit(of server: ChildProcess, signals: inout sigset_t) -> Int32? {
+        while true {
+            var received: Int32 = 0
+            sigwait(&signals, &received)
+            if let status = server.exitStatus() { return status }
+            if received != SIGCHLD { return nil }
+        }
+    }
+
+    /// Waits `seconds`, reaping orphans; true if a stop signal arrived meanwhile.
+    private func stopSignalArrives(signals: inout sigset_t, within seconds: Double) -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            let left = ContinuousClock.now.duration(to: deadline).components
+            var timeout = timespec(tv_sec: Int(left.seconds), tv_nsec: Int(left.attoseconds / 1_000_000_000))
+            let received = sigtimedwait(&signals, nil, &timeout)
+            reapOrphans()
+            if received > 0 && received != SIGCHLD { return true }
+        }
+        return false
+    }
+
+    /// Stops what an earlier serve left on the data directory, then removes the sockets nobody
+    /// holds any more.
+    private func clearLeftovers(log: (String) -> Void) throws {
+        let data = deployment.data
+        let leftovers = Leftovers(of: data)
+        if !leftovers.processes.isEmpty {
+            log("flashsale: stopping what an earlier serve left running on \(data.path): \(leftovers.summary)")
+            guard leftovers.stop(grace: Self.stopGraceSeconds) else {
+                throw HostingError(
+                    "\(leftovers.summary), left running on \(data.path) by an earlier serve, do not stop: kill them and start again"
+                )
+            }
+        }
+        Leftovers.removeStaleSockets(in: data)
     }
 
     /// Makes sure nothing of the group outlives the server. lighttpd has exited or had its

@@ -6,7 +6,13 @@ import Store
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Publish the storefront, generate the lighttpd configuration and serve in the foreground; Ctrl-C stops everything."
+            "Publish the storefront, generate the lighttpd configuration and serve in the foreground; Ctrl-C stops everything.",
+        discussion: """
+            lighttpd is started again when it dies, after 0.1 s doubling; when it exits more than \
+            \(LighttpdRestarts.maxExits) times within \(Int(LighttpdRestarts.window)) s, serve stops everything and \
+            exits \(LighttpdRestarts.gaveUpStatus), for its supervisor to restart it (`flashsale config systemd`). \
+            lighttpd and the functions never outlive serve, and serve first stops what one that died left behind.
+            """
     )
 
     @OptionGroup var data: DataOption

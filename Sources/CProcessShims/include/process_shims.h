@@ -1,10 +1,27 @@
 #ifndef FLASHSALE_PROCESS_SHIMS_H
 #define FLASHSALE_PROCESS_SHIMS_H
 
+#include <sys/types.h>
+
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are re-parented to the calling
 /// process, which can then reap them. prctl is variadic, so Swift cannot call it directly.
 /// Returns 0, or -1 with errno set.
 int flashsale_become_child_subreaper(void);
+
+/// Starts `path` with `argv` and `envp` (NULL-terminated) in a process of its own, by fork and
+/// execve: the leader of a new process group, with an empty signal mask and every signal at
+/// its default disposition. With `death_signal` non-zero, the kernel sends it that signal
+/// when the calling *thread* exits (PR_SET_PDEATHSIG), so call it from a thread that lives as
+/// long as the process; a parent that died before the signal was armed makes the start fail
+/// with ESRCH. Returns the pid, or -1 with errno set and `*failed_call` naming the call that
+/// failed (fork, execve, prctl(PR_SET_PDEATHSIG), ...).
+pid_t flashsale_spawn(
+    const char *path, char *const argv[], char *const envp[], int death_signal, const char **failed_call);
+
+/// Arms the parent-death signal of the calling process: `signo` arrives when its parent
+/// (thread) exits. Returns 0, 1 when the parent is no longer `parent` (it died before the
+/// signal was armed, so it will never come), or -1 with errno set.
+int flashsale_set_parent_death_signal(int signo, pid_t parent);
 
 /// Makes SIGTERM, SIGINT and SIGUSR1 (libfcgi's graceful-stop signal) set the stop flag,
 /// and blocks them in the calling thread: from then on they are delivered only inside

@@ -34,6 +34,7 @@ public enum FastCGIServer {
     }
 
     private static func serve(_ function: Function) throws {
+        let parent = getppid()
         let rc = FCGX_Init()
         guard rc == 0 else { throw FastCGIError(call: "FCGX_Init", code: rc) }
         // After FCGX_Init, which installs handlers of its own for these signals.
@@ -41,6 +42,16 @@ public enum FastCGIServer {
         // Stop signals stay blocked except while waiting for the next connection, so one
         // never interrupts a request: reading its parameters, its body or writing its answer.
         guard flashsale_install_stop_signals() == 0 else { throw FastCGIError(call: "sigaction", code: -errno) }
+        // Handed its socket by a parent (lighttpd, multiwatch, mod_fcgid), it stops with it: SIGTERM
+        // when the parent dies, kill -9 included. On FLASHSALE_LISTEN, or as a daemon leading
+        // its own session (spawn-fcgi without -n), it outlives whoever started it.
+        if environment("FLASHSALE_LISTEN") == nil && getsid(0) != getpid() {
+            switch flashsale_set_parent_death_signal(SIGTERM, parent) {
+            case 0: break
+            case 1: return  // The parent died before the signal was armed.
+            default: throw FastCGIError(call: "prctl(PR_SET_PDEATHSIG)", code: -errno)
+            }
+        }
         let maxBodyBytes = try bodyCap()
         let socket = try listeningSocket()
         let request = try FastCGIRequest(listeningOn: socket)

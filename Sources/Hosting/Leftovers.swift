@@ -1,0 +1,130 @@
+import Foundation
+import POSIX
+
+/// What a `serve` that died hard (kill -9, a crash) may have left running on a data directory:
+/// a lighttpd whose `-f` names the directory's lighttpd.conf, and function processes whose
+/// socket (fd 0) is one lighttpd spawned in its `run/` folder (`<name>.sock-N`). Processes of
+/// `flashsale config spawn` (`<name>.spawn.sock`) and anything else are never touched.
+struct Leftovers {
+    /// A process found, with its start time (`/proc/PID/stat`), so a pid reused meanwhile is
+    /// never signalled.
+    struct Process: Equatable {
+        var pid: pid_t
+        var startTime: UInt64
+        var isLighttpd: Bool
+    }
+
+    var processes: [Process]
+
+    /// The leftovers on `data` now, this process excluded.
+    init(of data: DataDirectory) {
+        let sockets = Set(boundSockets(in: data.sockets).map(\.inode))
+        processes = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
+            guard let pid = pid_t(entry), pid != getpid(), let startTime = liveStartTime(of: pid) else { return nil }
+            if namesConfig(pid, data.lighttpdConfig) {
+                return Process(pid: pid, startTime: startTime, isLighttpd: true)
+            }
+            guard let inode = socketInode(pid: pid, fd: 0), sockets.contains(inode) else { return nil }
+            return Process(pid: pid, startTime: startTime, isLighttpd: false)
+        }
+    }
+
+    /// One line naming them, for serve's stderr.
+    var summary: String {
+        let lighttpds = processes.filter(\.isLighttpd).map { String($0.pid) }
+        let functions = processes.filter { !$0.isLighttpd }.map { String($0.pid) }
+        let parts: [String] =
+            (lighttpds.isEmpty ? [] : ["lighttpd \(lighttpds.joined(separator: " "))"])
+            + (functions.isEmpty ? [] : ["functions \(functions.joined(separator: " "))"])
+        return parts.joined(separator: ", ")
+    }
+
+    /// Stops them: SIGTERM (lighttpd then stops its functions and removes its sockets and pid
+    /// file; a function finishes the request in hand), up to `grace` seconds, then SIGKILL and
+    /// up to `grace` seconds more. True when none is left.
+    func stop(grace: Double) -> Bool {
+        signal(SIGTERM)
+        if eventually(within: grace, { alive.isEmpty }) { return true }
+        signal(SIGKILL)
+        return eventually(within: grace) { alive.isEmpty }
+    }
+
+    /// Removes the sockets lighttpd spawned functions on (`<name>.sock-N` in `data`'s run
+    /// folder) that no process holds open any more: a lighttpd killed with -9 leaves them.
+    static func removeStaleSockets(in data: DataDirectory) {
+        let open = Set(boundSockets(in: data.sockets).map(\.path))
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: data.sockets)) ?? []
+        for name in names where isSpawnedSocketName(name) && !open.contains("\(data.sockets)/\(name)") {
+            var info = stat()
+            if lstat("\(data.sockets)/\(name)", &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK {
+                unlink("\(data.sockets)/\(name)")
+            }
+        }
+    }
+
+    private var alive: [Process] { processes.filter { liveStartTime(of: $0.pid) == $0.startTime } }
+
+    private func signal(_ signo: Int32) {
+        for process in alive { kill(process.pid, signo) }
+    }
+}
+
+/// The start time (field 22 of `/proc/PID/stat`) of a process that exists and is no zombie.
+private func liveStartTime(of pid: pid_t) -> UInt64? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 19, fields[0] != "Z"
+    else { return nil }
+    return UInt64(fields[19])
+}
+
+/// True when the process's arguments hold `-f` followed by `config` (relative to its cwd).
+private func namesConfig(_ pid: pid_t, _ config: String) -> Bool {
+    guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+    let arguments = raw.split(separator: 0, omittingEmptySubsequences: false).map {
+        String(decoding: $0, as: UTF8.self)
+    }
+    for (flag, value) in zip(arguments, arguments.dropFirst()) where flag == "-f" {
+        if value.hasPrefix("/") ? absolutePath(value) == config : cwdPath(pid, value) == config { return true }
+    }
+    return false
+}
+
+private func cwdPath(_ pid: pid_t, _ relative: String) -> String? {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")).map {
+        URL(fileURLWithPath: "\($0)/\(relative)").standardizedFileURL.path
+    }
+}
+
+/// The inode of the socket open as `fd` in process `pid`, if it is one (`socket:[N]`).
+private func socketInode(pid: pid_t, fd: Int32) -> UInt64? {
+    guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
+        link.hasPrefix("socket:[")
+    else { return nil }
+    return UInt64(link.dropFirst("socket:[".count).dropLast())
+}
+
+/// Open unix sockets bound to lighttpd's per-process sockets in `folder`
+/// (`<name>.sock-N`), from `/proc/net/unix`: path and inode. A socket closed by every process
+/// that held it is no longer listed, though its file stays.
+private func boundSockets(in folder: String) -> [(path: String, inode: UInt64)] {
+    guard let table = try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8) else { return [] }
+    // Num RefCount Protocol Flags Type St Inode Path
+    return table.split(separator: "\n").dropFirst().compactMap { line in
+        let fields = line.split(separator: " ", maxSplits: 7, omittingEmptySubsequences: true)
+        guard fields.count == 8, let inode = UInt64(fields[6]) else { return nil }
+        let path = String(fields[7])
+        guard path.hasPrefix(folder + "/"), isSpawnedSocketName(String(path.dropFirst(folder.count + 1))) else {
+            return nil
+        }
+        return (path, inode)
+    }
+}
+
+/// `<name>.sock-N`: a socket lighttpd made for process N of a function.
+private func isSpawnedSocketName(_ name: String) -> Bool {
+    guard let range = name.range(of: ".sock-", options: .backwards), range.lowerBound != name.startIndex else {
+        return false
+    }
+    let number = name[range.upperBound...]
+    return !number.isEmpty && number.allSatisfy { ("0"..."9").contains($0) } && !name.contains("/")
+}
