@@ -9,7 +9,7 @@ SHELL := /bin/bash
 # spawn-fcgi with multiwatch, whose systemd units systemd-analyze checks.
 RUN_PACKAGES   := lighttpd libfcgi-dev libsqlite3-dev pkg-config
 HOST_PACKAGES  := apache2 libapache2-mod-fcgid nginx-light spawn-fcgi multiwatch systemd
-TEST_PACKAGES  := e2fsprogs chromium chromium-driver python3 python3-pip wrk $(HOST_PACKAGES)
+TEST_PACKAGES  := e2fsprogs strace chromium chromium-driver python3 python3-pip wrk $(HOST_PACKAGES)
 BENCH_PACKAGES := wrk curl python3 python3-pip $(HOST_PACKAGES)
 # From PyPI: the browser test's driver, and the benchmarks' token minting.
 TEST_PYTHON_PACKAGES  := selenium

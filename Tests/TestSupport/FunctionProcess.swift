@@ -8,13 +8,20 @@ public final class FunctionProcess {
     public let process: ChildProcess
     private let directory: TemporaryDirectory
 
-    public init(_ name: String, maxBodyBytes: Int = 1024) throws {
+    /// `data` is the data directory (`FLASHSALE_DATA`; an empty one of its own by default), and
+    /// `environment` is added to the process's.
+    public init(
+        _ name: String, maxBodyBytes: Int = 1024, data: String? = nil, environment added: [String: String] = [:]
+    )
+        throws
+    {
         directory = try TemporaryDirectory("fn")
         socketPath = "\(directory.path)/\(name).sock"
         var environment = ProcessInfo.processInfo.environment
         environment["FLASHSALE_LISTEN"] = socketPath
         environment["FLASHSALE_MAX_BODY_BYTES"] = String(maxBodyBytes)
-        environment["FLASHSALE_DATA"] = directory.path
+        environment["FLASHSALE_DATA"] = data ?? directory.path
+        environment.merge(added) { $1 }
         process = try ChildProcess(
             executable: Paths.executable("flashsale-\(name)"), arguments: [], environment: environment)
         let socketPath = socketPath
