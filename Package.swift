@@ -52,7 +52,10 @@ let package = Package(
         .target(name: "Functions", dependencies: ["FastCGI", "POSIX"]),
         .target(name: "Store", dependencies: ["CSQLite"]),
         .target(name: "POSIX"),
-        .target(name: "Segment", dependencies: ["POSIX", .product(name: "Atomics", package: "swift-atomics")]),
+        .target(
+            name: "Segment",
+            dependencies: ["CProcessShims", "POSIX", .product(name: "Atomics", package: "swift-atomics")]
+        ),
         .target(
             name: "Identity",
             dependencies: [

@@ -68,15 +68,28 @@ public final class BuyingContext: @unchecked Sendable {
 
     /// Runs `body` alone: one request's reads and writes of the process state. A database that
     /// stays locked past its busy timeout is answered 503 `busy`, not 500.
+    /// Every request that touches the segment comes through here: a segment whose file was
+    /// truncated under the process (its mapping faulted into zeros) is opened again first, and a
+    /// refusal decided while it faulted is answered 503 `busy`, since it read zeros, not stock.
     func serially<T>(_ body: () throws -> T) throws -> T {
         try lock.withLock { _ in
             do {
-                return try body()
+                if desk.segment.hasFaulted { try reopen(nowMs: clock()) }
+                let segment = desk.segment
+                do {
+                    return try body()
+                } catch is HTTPError where segment.hasFaulted {
+                    throw Self.segmentFaulted
+                }
             } catch let error as StoreError where error.isBusy {
                 throw SaleGate.databaseBusy
             }
         }
     }
+
+    /// The segment's file was truncated during the request: its answer may rest on zeros.
+    static let segmentFaulted = HTTPError.fixed(
+        .busy, "the stock gate is being rebuilt; retry in a second", headers: [.retryAfter: "1"])
 
     /// Whether this process already admitted `user` to `sale` in `window`.
     func wasAdmitted(_ user: String, sale: String, window: UInt32) -> Bool {
@@ -101,7 +114,7 @@ public final class BuyingContext: @unchecked Sendable {
         return questions
     }
 
-    /// The stock segment as now mapped (it is opened again when its file is replaced).
+    /// The stock segment as now mapped (it is opened again when its file is replaced or truncated).
     var segment: StockSegment { desk.segment }
 
     /// The sale with `id` from the cache (the database is read at most once a second on a miss).
@@ -117,7 +130,8 @@ public final class BuyingContext: @unchecked Sendable {
     /// The slot of `sale`, for a function that may read the database: configured from SQLite
     /// when it does not hold the sale (a rebuilt or corrupted segment), and reconciled when the
     /// last reconciliation is older than the interval, which returns units held by processes
-    /// that died. A segment file deleted or replaced under the process is opened again first.
+    /// that died. A segment file deleted, replaced or truncated under the process (so that
+    /// reading the slot faulted) is opened again first.
     func slot(for sale: Sale, nowMs: Int64) throws -> SaleSlot {
         let slot = desk.segment.slot(at: sale.slot)
         let configured = slot.configuration() == SaleDesk.configuration(of: sale)
@@ -144,7 +158,15 @@ public final class BuyingContext: @unchecked Sendable {
     /// segment file is checked and, if replaced, opened again; and the one process per interval
     /// that wins the slot's reconciliation claim reconciles it from SQLite, so that a stale
     /// sold-out flag is corrected even when the page, trusting precheck, asks nothing else.
+    /// A segment that faulted while it was read (its file truncated) is opened again and read again.
     func segmentSlot(saleID id: String, nowMs: Int64) throws -> SaleSlot? {
+        let slot = try findSegmentSlot(saleID: id, nowMs: nowMs)
+        guard desk.segment.hasFaulted else { return slot }
+        try reopen(nowMs: nowMs)
+        return try findSegmentSlot(saleID: id, nowMs: nowMs)
+    }
+
+    private func findSegmentSlot(saleID id: String, nowMs: Int64) throws -> SaleSlot? {
         if isDue(since: segmentCheckedAtMs, nowMs: nowMs, intervalMs: settings.reconcileIntervalMs) {
             segmentCheckedAtMs = nowMs
             if !desk.segment.isCurrent() { try reopen(nowMs: nowMs) }

@@ -1,10 +1,14 @@
 import Atomics
+import CProcessShims
 import Glibc
 import POSIX
 
 /// The stock segment: a memory-mapped file shared by every function process, holding each
 /// sale's remaining stock, flags and counters in lock-free atomics. SQLite is the truth; the
 /// segment is only a fast gate in front of it, re-initialised whenever it cannot be trusted.
+/// Every page of the file is allocated, so a full disk cannot fault a write; a fault all the
+/// same (the file truncated under the process) is contained by the mapping guard, which
+/// leaves zeros in place of the file and marks the segment faulted: its owner opens it again.
 // @unchecked Sendable: its properties never change after init; the mapped memory is only touched through atomics.
 public final class StockSegment: @unchecked Sendable {
     public static let slotCount = SegmentLayout.slotCount
@@ -16,12 +20,16 @@ public final class StockSegment: @unchecked Sendable {
     let path: String
     let databaseID: UInt64
 
-    /// The start of the MAP_SHARED mapping of `SegmentLayout.fileSize` bytes; valid until deinit unmaps it.
+    /// The start of the MAP_SHARED mapping of `SegmentLayout.fileSize` bytes; valid until deinit unmaps
+    /// it (after a contained fault, anonymous zero pages at the same address: still valid, no longer shared).
     let base: UnsafeMutableRawPointer
     private let descriptor: Int32
+    /// The mapping guard's slot for `base` (mapping_guard.h).
+    private let guardSlot: Int32
 
     /// Opens the segment file, creating it; re-initialises it (all slots unconfigured) when it is
     /// missing, too short, of another magic/layout/slot size/count, or made for another databaseID.
+    /// Allocates every page first: a full disk fails here (ENOSPC), never at a later write.
     public init(path: String, databaseID: UInt64) throws(SegmentError) {
         let descriptor = try systemCall("open", path) { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }
         let mapped: (base: UnsafeMutableRawPointer, grown: Bool, wasEmpty: Bool)
@@ -29,6 +37,13 @@ public final class StockSegment: @unchecked Sendable {
             mapped = try Self.lockAndMap(descriptor, path: path)
         } catch {
             close(descriptor)  // also drops the flock
+            throw error
+        }
+        guardSlot = flashsale_mapping_guard_register(mapped.base, SegmentLayout.fileSize)
+        guard guardSlot >= 0 else {
+            let error = SegmentError(call: "flashsale_mapping_guard_register", subject: path, errno: errno)
+            munmap(mapped.base, SegmentLayout.fileSize)
+            close(descriptor)
             throw error
         }
         self.descriptor = descriptor
@@ -42,6 +57,7 @@ public final class StockSegment: @unchecked Sendable {
     }
 
     deinit {
+        flashsale_mapping_guard_unregister(guardSlot)
         munmap(base, SegmentLayout.fileSize)
         close(descriptor)
     }
@@ -72,10 +88,17 @@ public final class StockSegment: @unchecked Sendable {
         return SaleSlot(segment: self, index: index)
     }
 
+    /// Whether an access faulted (the file was truncated under this process) and the mapping
+    /// now holds zeros, not the file: nothing read or written since is shared or true, so the
+    /// owner opens the segment again. One relaxed atomic load.
+    public var hasFaulted: Bool { flashsale_mapping_guard_faulted(guardSlot) }
+
     /// Whether the file at `path` is still the one this segment maps, with a valid header. False
-    /// when it was deleted or replaced (other processes then use another file) or its header was
-    /// overwritten: the caller opens the segment again, which rebuilds what cannot be trusted.
+    /// when it was deleted or replaced (other processes then use another file), its header was
+    /// overwritten or the mapping faulted: the caller opens the segment again, which rebuilds
+    /// what cannot be trusted.
     public func isCurrent() -> Bool {
+        guard !hasFaulted else { return false }
         var onDisk = stat()
         var mapped = stat()
         guard stat(path, &onDisk) == 0, fstat(descriptor, &mapped) == 0 else { return false }
@@ -85,7 +108,8 @@ public final class StockSegment: @unchecked Sendable {
     }
 
     /// Takes an exclusive flock (the kernel drops it if this process dies, so no dead process can
-    /// hold it) that serialises checking and re-initialising; grows a short file; maps it.
+    /// hold it) that serialises checking and re-initialising; grows a short file and allocates
+    /// every page of one that has holes (new, grown, or left sparse by an older version); maps it.
     private static func lockAndMap(
         _ descriptor: Int32, path: String
     ) throws(SegmentError) -> (base: UnsafeMutableRawPointer, grown: Bool, wasEmpty: Bool) {
@@ -93,8 +117,13 @@ public final class StockSegment: @unchecked Sendable {
         var status = stat()
         try systemCall("fstat", path) { fstat(descriptor, &status) }
         let grown = status.st_size < SegmentLayout.fileSize
-        if grown {
-            try systemCall("ftruncate", path) { ftruncate(descriptor, off_t(SegmentLayout.fileSize)) }
+        if grown || Int(status.st_blocks) * 512 < SegmentLayout.fileSize {
+            // posix_fallocate returns its error rather than setting errno; it also grows the file.
+            try systemCall("posix_fallocate", path) {
+                let result = posix_fallocate(descriptor, 0, off_t(SegmentLayout.fileSize))
+                errno = result
+                return result == 0 ? 0 : -1
+            }
         }
         let base = mmap(nil, SegmentLayout.fileSize, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0)
         guard let base, base != UnsafeMutableRawPointer(bitPattern: -1) else {
