@@ -10,7 +10,9 @@ struct Config: ParsableCommand {
             Each host serves the same routes, limits, headers and JSON errors as `flashsale serve`. \
             The storefront is published into the data directory first, as `serve` does. See docs/deploy.md.
             """,
-        subcommands: [ConfigApache.self, ConfigNginx.self, ConfigSpawn.self, ConfigLighttpd.self]
+        subcommands: [
+            ConfigApache.self, ConfigNginx.self, ConfigSpawn.self, ConfigLighttpd.self, ConfigSystemd.self,
+        ]
     )
 }
 
@@ -160,6 +162,29 @@ struct ConfigLighttpd: ParsableCommand {
             "lighttpd.conf", howTo: { "check: lighttpd -tt -f \($0)\nrun:   lighttpd -D -f \($0)" }
         ) { deployment in
             try LighttpdConfig(deployment: deployment, template: options.root.lighttpdTemplate).render()
+        }
+    }
+}
+
+struct ConfigSystemd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "systemd",
+        abstract: "A systemd unit that runs `flashsale serve` as a service and restarts it whenever it exits.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let path = options.output(default: ServeUnit.fileName)
+        try writing(
+            path,
+            next: "install: sudo cp \(path) /etc/systemd/system/ && sudo systemctl daemon-reload\n"
+                + "run:     sudo systemctl enable --now flashsale-serve"
+        ) {
+            let deployment = try options.deployment()
+            let unit = ServeUnit(
+                deployment: deployment, root: options.root.directory,
+                flashsale: try executableDirectory() + "/flashsale", owner: try deployment.data.owner())
+            try Data(try unit.render().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         }
     }
 }
