@@ -1,6 +1,7 @@
 import Foundation
 import Hosting
 import Store
+import Synchronization
 import TestSupport
 import Testing
 
@@ -123,11 +124,57 @@ import Testing
         #expect(flag.text.contains("\"orderUrl\":\"\\/api\\/order\\/\(sale.secret)\""))
     }
 
+    /// An order process killed inside its transaction, deterministically: the test holds
+    /// SQLite's write lock, so the order takes its unit from the segment and then waits in
+    /// BEGIN IMMEDIATE; it is killed there. Its buyer hears an error, nothing is written, the
+    /// unit comes back by itself, and the sale still sells exactly its stock.
+    func killAnOrderInsideItsTransaction(_ shop: LiveShop, _ sale: Sale, buyer: String) throws {
+        let issued = try shop.askToken(buyer, sale: sale.id).json()
+        let url = try #require(issued["orderUrl"] as? String)
+        let token = try #require(issued["token"] as? String)
+        let slot = try shop.slot(sale)
+        let before = slot.remaining
+        try #require(before == sale.remaining, "the gate starts level with the truth")
+
+        let writer = try Database(path: shop.host.data.database)
+        try writer.execute("BEGIN IMMEDIATE")
+        let heard = Outcomes()
+        Thread { [shop] in heard.record(buyer, try? shop.order(buyer, path: url, sale: sale.id, token: token)) }.start()
+        // The unit is taken: the order is past the segment and waits for the lock, in its
+        // busy handler's sleep; from then on it has 5 s before it would give up and answer busy.
+        #expect(eventually(within: 30) { slot.remaining == before - 1 }, "the order never took its unit")
+        var waiting: [pid_t] = []
+        #expect(
+            eventually(within: 2) {
+                waiting = shop.host.functionPIDs("order").filter { waitChannel($0).contains("nanosleep") }
+                return waiting.count == 1
+            }, "no order process waits for the lock: \(shop.host.functionPIDs("order").map(waitChannel))")
+        try #require(heard.all.isEmpty, "the order was answered while the lock was held: \(heard.histogram)")
+        for pid in waiting { kill(pid, SIGKILL) }
+
+        // A 5xx from the web server, or the connection dropped (status 0).
+        #expect(eventually(within: 15) { heard.all[buyer] != nil })
+        let status = heard.all[buyer]?.status ?? -1
+        #expect(status == 0 || status >= 500, "the buyer of the killed order heard \(heard.histogram)")
+        try writer.execute("ROLLBACK")
+        #expect(try !shop.desk.store.hasOrder(sale: sale.id, user: buyer))
+        #expect(try shop.truth(sale.id).sale.remaining == sale.remaining)
+        // Nobody returns the unit by hand: a replacement process reconciles as it starts, and
+        // requests reconcile every interval.
+        #expect(
+            eventually(within: 20) {
+                _ = try? shop.request("GET", "/api/precheck?sale=\(sale.id)")
+                return slot.remaining == before
+            }, "the unit of the killed order stayed taken: \(slot.remaining)")
+    }
+
     @Test func killingOrderProcessesMidSaleLosesNoAcknowledgedOrderAndTheStockStillSells() throws {
         let shop = try LiveShop()
         let sale = try shop.createSale("crash", stock: 120)
         let outcomes = Outcomes()
         let sold = { (try? shop.desk.store.sale("crash"))?.map { $0.stock - $0.remaining } ?? 0 }
+
+        try killAnOrderInsideItsTransaction(shop, sale, buyer: "killed-in-flight")
 
         let buyers = Thread {
             _ = crowd(600, threads: 16) { index in
@@ -146,8 +193,6 @@ import Testing
                 }, "sold \(sold()); no order process\n\(shop.logTail)")
             for pid in pids { kill(pid, SIGKILL) }
         }
-        // A process killed between taking a unit and writing the order leaves the unit taken.
-        #expect(try shop.slot(sale).takeOne())
         #expect(eventually(within: 120) { outcomes.all.count == 600 })
 
         // Buyers keep coming; the automatic reconciliation returns held units, so all 120 sell.
@@ -162,9 +207,10 @@ import Testing
         }
         #expect(soldOut)
         try expectConsistent(shop, "crash", outcomes: outcomes)
+        let ordered = Set(try shop.truth("crash").orders.map(\.user))
+        #expect(!ordered.contains("killed-in-flight"))
         // A buyer whose order committed just before its process was killed got no 201; trying
         // again, they hear already_ordered, and their order is there.
-        let ordered = Set(try shop.truth("crash").orders.map(\.user))
         for (user, outcome) in outcomes.all where outcome.status != 201 {
             #expect(
                 outcome.code == "sold_out" || (outcome.code == "already_ordered" && ordered.contains(user)),
@@ -172,32 +218,108 @@ import Testing
         }
     }
 
-    @Test func aSegmentDeletedThenCorruptedMidSaleNeverOversells() throws {
+    /// Garbage is written over the sale's slot, then the segment is deleted, each while the sale
+    /// is selling: the crowd is held at a gate while the damage lands, with stock left in
+    /// SQLite, and orders must go on being made after it.
+    @Test func aSegmentCorruptedThenDeletedMidSaleNeverOversells() throws {
         let shop = try LiveShop()
         let sale = try shop.createSale("damaged", stock: 100)
         let outcomes = Outcomes()
         let sold = { (try? shop.desk.store.sale("damaged"))?.map { $0.stock - $0.remaining } ?? 0 }
         let segment = shop.host.data.segment
+        let gate = BuyerGate()
+        #expect(gate.close())
 
         let buyers = Thread {
             _ = crowd(1_000, threads: 16) { index in
-                outcomes.record("d\(index)", try? shop.buy("d\(index)", sale: "damaged"))
+                gate.pass { outcomes.record("d\(index)", try? shop.buy("d\(index)", sale: "damaged")) }
             }
         }
         buyers.start()
-        #expect(eventually(within: 60) { sold() >= 20 })
-        #expect(unlink(segment) == 0)
-        // The first function to notice opens it again, rebuilt from SQLite.
-        #expect(eventually(within: 60) { FileManager.default.fileExists(atPath: segment) })
-        #expect(eventually(within: 60) { sold() >= 50 })
-        // Garbage over the sale's slot: a huge remaining stock, a broken configuration.
-        let garbage = [UInt8](repeating: 0x7F, count: SegmentFile.slotSize)
-        #expect(SegmentFile.overwrite(segment, at: SegmentFile.slotField(sale.slot, 0), with: garbage))
+        /// Lets the crowd buy up to `threshold`, holds it, checks the sale is still selling,
+        /// damages, lets the crowd on until an order is made after the damage, and holds it again.
+        func whileSelling(_ what: String, after threshold: Int64, _ damage: () -> Void) {
+            gate.open()
+            #expect(eventually(within: 60) { sold() >= threshold }, "\(what): sold \(sold()) \(outcomes.histogram)")
+            #expect(gate.close(), "\(what): buyers still in flight")
+            let atDamage = sold()
+            #expect(atDamage < sale.stock, "\(what) would land after the sale: \(atDamage) sold")
+            damage()
+            gate.open()
+            #expect(eventually(within: 60) { sold() > atDamage }, "\(what): no order after it; \(outcomes.histogram)")
+            #expect(gate.close(), "\(what): buyers still in flight")
+        }
+        // First garbage over the sale's slot, in the file every order process maps: a huge
+        // remaining stock, a broken configuration, stray flags.
+        whileSelling("garbage over the slot", after: 20) {
+            var info = stat()
+            #expect(stat(segment, &info) == 0)
+            let orderProcesses = shop.host.functionPIDs("order")
+            #expect(!orderProcesses.isEmpty)
+            for pid in orderProcesses {
+                #expect(mappedInodes(pid, containing: "stock.segment") == [UInt64(info.st_ino)], "order process \(pid)")
+            }
+            let garbage = [UInt8](repeating: 0x7F, count: SegmentFile.slotSize)
+            #expect(SegmentFile.overwrite(segment, at: SegmentFile.slotField(sale.slot, 0), with: garbage))
+        }
+        whileSelling("deleting the segment", after: 50) {
+            #expect(unlink(segment) == 0)
+        }
+        // The first function to notice opens it again, rebuilt from SQLite (a precheck notices).
+        #expect(
+            eventually(within: 60) {
+                _ = try? shop.request("GET", "/api/precheck?sale=damaged")
+                return FileManager.default.fileExists(atPath: segment)
+            })
+        gate.open()
         #expect(eventually(within: 120) { outcomes.all.count == 1_000 })
 
         let (row, orders) = try shop.truth("damaged")
         #expect(orders.count == 100 && row.remaining == 0)
         #expect(outcomes.created.count == 100)
         try expectConsistent(shop, "damaged", outcomes: outcomes)
+    }
+}
+
+/// The kernel function process `pid` sleeps in (`/proc/PID/wchan`).
+func waitChannel(_ pid: pid_t) -> String {
+    (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? ""
+}
+
+/// The inodes of the files process `pid` maps whose path contains `name` (`/proc/PID/maps`).
+func mappedInodes(_ pid: pid_t, containing name: String) -> Set<UInt64> {
+    let maps = (try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)) ?? ""
+    return Set(
+        maps.split(separator: "\n").filter { $0.contains(name) }.compactMap { line in
+            UInt64(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first ?? "")
+        })
+}
+
+/// A gate in front of a crowd's buyers: closed, it lets no new buy start and reports when the
+/// ones in flight have finished, so a test can act between orders.
+final class BuyerGate: Sendable {
+    private let state = Mutex((isOpen: true, inFlight: 0))
+
+    /// Waits while the gate is closed, then runs `buy`.
+    func pass(_ buy: () -> Void) {
+        while !state.withLock({ state in
+            guard state.isOpen else { return false }
+            state.inFlight += 1
+            return true
+        }) {
+            usleep(1_000)  // polling a closed gate; the test opens it within seconds
+        }
+        buy()
+        state.withLock { $0.inFlight -= 1 }
+    }
+
+    /// Closes the gate; true once no buy is in flight (within 30 s).
+    func close() -> Bool {
+        state.withLock { $0.isOpen = false }
+        return eventually(within: 30) { state.withLock { $0.inFlight == 0 } }
+    }
+
+    func open() {
+        state.withLock { $0.isOpen = true }
     }
 }
