@@ -1,3 +1,4 @@
+import Challenges
 import Foundation
 import Hosting
 import Identity
@@ -29,9 +30,13 @@ import Testing
         let sale = try shop.desk.create(
             NewSale(id: "full", title: "Full", price: 100, stock: 20, startsAt: DiskShop.now(), endsAt: nil),
             nowMs: DiskShop.now())
+        let work = try shop.desk.create(
+            NewSale(id: "work", title: "Work", price: 100, stock: 5, startsAt: DiskShop.now(), endsAt: nil, powBits: 4),
+            nowMs: DiskShop.now())
         for index in 0..<3 {
             #expect(try shop.buy("early\(index)", sale: sale.id).status == 201, "\(shop.logTail)")
         }
+        #expect(try shop.askToken("early", sale: work.id, withWork: true).status == 200)
         let pids = shop.functionPIDs()
         #expect(!pids.isEmpty)
 
@@ -54,6 +59,11 @@ import Testing
             let order = try shop.order(user, path: url, sale: sale.id, token: value)
             #expect(order.status == 503 && order.errorCode == "busy", "\(order.status) \(order.text)\n\(shop.logTail)")
             #expect(order.headers["retry-after"] == "1")
+        }
+        // Each fresh proof of work is written to the segment's table of spent ones.
+        for index in 0..<5 {
+            let token = try shop.askToken("worker\(index)", sale: work.id, withWork: true)
+            #expect(token.status == 200, "\(token.status) \(token.text)\n\(shop.logTail)")
         }
         let during = try shop.truth(sale.id)
         #expect(during.sale == before.sale, "remaining and version changed while the disk was full")
@@ -151,6 +161,8 @@ final class DiskShop {
     let serve: ServeProcess
     let desk: SaleDesk
     let identitySigner: TokenSigner
+    /// The last proof-of-work counter used, by nonce.
+    private var solved: [String: Int] = [:]
 
     init(_ serve: ServeProcess) throws {
         self.serve = serve
@@ -169,8 +181,20 @@ final class DiskShop {
             port: serve.port, method: method, target: target, headers: headers ?? [:], body: Array(body.utf8))
     }
 
-    func askToken(_ user: String, sale: String) throws -> HTTPAnswer {
-        try request("POST", "/api/token", user: user, body: #"{"sale":"\#(sale)"}"#)
+    /// `withWork`: with a fresh proof of work, for a sale that asks for one.
+    func askToken(_ user: String, sale: String, withWork: Bool = false) throws -> HTTPAnswer {
+        guard withWork else { return try request("POST", "/api/token", user: user, body: #"{"sale":"\#(sale)"}"#) }
+        let challenge = try request("GET", "/api/captcha/pow?sale=\(sale)")
+        guard let nonce = try? challenge.json()["nonce"] as? String, let bits = try desk.store.sale(sale)?.powBits
+        else { return challenge }
+        // A nonce lasts a while: each buyer spends a solution no one spent before.
+        let counter = ((solved[nonce].map { $0 + 1 } ?? 0)...).first {
+            ProofOfWork.solves(nonce: nonce, counter: "\($0)", bits: Int(bits))
+        }!
+        solved[nonce] = counter
+        return try request(
+            "POST", "/api/token", user: user,
+            body: #"{"sale":"\#(sale)","pow":{"nonce":"\#(nonce)","counter":"\#(counter)"}}"#)
     }
 
     func order(_ user: String, path: String, sale: String, token: String) throws -> HTTPAnswer {
