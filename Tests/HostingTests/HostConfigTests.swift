@@ -156,6 +156,42 @@ import Testing
                 "User=65534"))
     }
 
+    /// serve's own unit passes systemd's check, restarts serve whatever its exit, and runs it
+    /// as the data directory's owner, allowed port 80 then.
+    @Test(arguments: [8080, 80])
+    func serveUnitPassesSystemdsCheck(_ port: Int) throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        var served = try deployment(try initialised(directory))
+        served.port = port
+        let file = "\(directory.path)/\(ServeUnit.fileName)"
+        let unit = ServeUnit(
+            deployment: served, root: Paths.packageRoot, flashsale: Paths.executable("flashsale"), owner: service)
+        try Data(try unit.render().utf8).write(to: URL(fileURLWithPath: file))
+        let verified = try check("systemd-analyze verify \"\(file)\"", in: directory)
+        #expect(verified.status == 0 && verified.printed.isEmpty, "\(verified.printed)")
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(
+            text.contains(
+                "ExecStart=\"\(Paths.executable("flashsale"))\" \"serve\" \"--data\" \"\(served.data.path)\" \"--host\" \"127.0.0.1\" \"--port\" \"\(port)\""
+            ))
+        #expect(text.contains("Restart=always\n") && text.contains("StartLimitIntervalSec=0\n"))
+        #expect(text.contains("KillMode=mixed\n") && text.contains("User=65534\n"))
+        #expect(text.contains("AmbientCapabilities=CAP_NET_BIND_SERVICE") == (port < 1024))
+    }
+
+    /// Function processes report a crash cheaply unless their manifest asks for the full report.
+    @Test func functionsGetTheCheapCrashReportUnlessTheirManifestSetsOne() throws {
+        var hosted = try deployment(DataDirectory(path: "/srv/fs"))
+        hosted.manifests[0].environment["SWIFT_BACKTRACE"] = "enable=yes"
+        let first = hosted.manifests[0]
+        #expect(hosted.environment(of: first)["SWIFT_BACKTRACE"] == "enable=yes")
+        for manifest in hosted.manifests.dropFirst() {
+            #expect(hosted.environment(of: manifest)["SWIFT_BACKTRACE"] == Deployment.crashReport)
+        }
+        #expect(Deployment.crashReport.contains("symbolicate=off"))
+    }
+
     @Test func spawnRefusesToListenForAFunctionItDoesNotWrite() throws {
         let spawn = SpawnConfig(
             deployment: try deployment(DataDirectory(path: "/srv/fs")), directory: "/srv/fs/spawn",

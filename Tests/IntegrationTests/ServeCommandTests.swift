@@ -122,14 +122,4 @@ import Testing
         #expect(try HTTPClient.request(port: serve.port, target: "/api/noop").status == 200)
         #expect(serve.stop() == 0)
     }
-
-    @Test func whenLighttpdDiesServeStopsTheFunctionsAndFails() throws {
-        let serve = try ServeProcess()
-        let lighttpd = try #require(serve.lighttpdPID)
-        #expect(!serve.functionPIDs("time").isEmpty)
-        kill(lighttpd, SIGKILL)
-        #expect(serve.process.waitForExit(within: 20) == 137)
-        #expect(runningPIDs(executable: nil, dataDirectory: serve.data.path).isEmpty)
-        #expect(serve.log.contains("lighttpd exited with status 137"))
-    }
 }

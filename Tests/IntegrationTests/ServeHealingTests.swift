@@ -1,0 +1,123 @@
+import Foundation
+import Hosting
+import TestSupport
+import Testing
+
+/// `flashsale serve` heals its host: a dead lighttpd is started again, one that keeps dying
+/// ends serve with a status its supervisor acts on, nothing outlives serve, and a new serve
+/// stops whatever an old one left before it starts.
+@Suite struct ServeHealingTests {
+    @Test func lighttpdKilledIsRestartedAndABuyerOrders() throws {
+        let shop = try LiveShop()
+        let serve = try #require(shop.host as? ServeProcess)
+        try shop.createSale("heal", stock: 2)
+        let killed = try #require(serve.lighttpdPID)
+        let oldFunctions = serve.functionPIDs("order") + serve.functionPIDs("time")
+        #expect(!oldFunctions.isEmpty)
+        kill(killed, SIGKILL)
+        #expect(eventually(within: 20) { serve.log.contains("flashsale: lighttpd restarted") }, "\(serve.log)")
+        #expect(
+            serve.log.contains(
+                "flashsale: lighttpd exited with status 137; restarting it in 0.1 s (exit 1 of 5 allowed within 60 s); see \(serve.data.logs)/lighttpd-error.log"
+            ), "\(serve.log)")
+        let answer = try shop.buyRetrying("alice", sale: "heal")
+        #expect(answer?.status == 201, "\(shop.logTail)")
+        #expect(serve.process.exitStatus() == nil)
+        let restarted = try #require(serve.lighttpdPID)
+        #expect(restarted != killed && parent(of: restarted) == serve.process.pid)
+        // The dead lighttpd's functions went before the new one spawned on their sockets.
+        #expect(oldFunctions.allSatisfy { !isRunning($0) })
+        #expect(serve.stop() == 0)
+    }
+
+    @Test func aLighttpdThatKeepsDyingEndsServeWithItsStatus() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        #expect(try FlashsaleCommand.run("init --data \(directory.path)/var").status == 0)
+        let starts = "\(directory.path)/starts"
+        let lighttpd = "\(directory.path)/lighttpd"
+        try Data("#!/bin/sh\necho \"$@\" >>\"\(starts)\"\nexit 3\n".utf8).write(to: URL(fileURLWithPath: lighttpd))
+        chmod(lighttpd, 0o755)
+        let result = try FlashsaleCommand.run(
+            "serve --data \(directory.path)/var --port \(try freePort()) --root \(Paths.packageRoot)",
+            environment: ["FLASHSALE_LIGHTTPD": lighttpd])
+        #expect(result.status == LighttpdRestarts.gaveUpStatus, "\(result.stderr)")
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.filter { $0.contains("lighttpd exited with status 3; restarting it in") }.count == 5)
+        #expect(
+            lines.last
+                == "flashsale: lighttpd exited with status 3, its 6th exit within 60 s: giving up (exit 69); see \(directory.path)/var/log/lighttpd-error.log"
+        )
+        #expect(try String(contentsOfFile: starts, encoding: .utf8).split(separator: "\n").count == 6)
+    }
+
+    @Test func serveKilledLeavesNothingAndTheNextServeStartsCleanly() throws {
+        let first = try ServeProcess()
+        let lighttpd = try #require(first.lighttpdPID)
+        let functions = runningPIDs(executable: nil, dataDirectory: first.data.path)
+        #expect(functions.count > 10)
+        _ = first.stop(with: SIGKILL)
+        let leftovers = { [lighttpd] + runningPIDs(executable: nil, dataDirectory: first.data.path) }
+        #expect(eventually(within: 15) { leftovers().allSatisfy { !isRunning($0) } }, "\(leftovers())")
+
+        let second = try ServeProcess(data: first.data)
+        #expect(try HTTPClient.request(port: second.port, target: "/api/noop").status == 200)
+        #expect(!second.log.contains("left running"), "\(second.log)")
+        #expect(second.stop() == 0)
+        withExtendedLifetime(first) {}  // It holds the data directory.
+    }
+
+    @Test func aNewServeStopsWhatAnOldOneLeftFirst() throws {
+        let old = try ServeProcess()
+        #expect(old.stop() == 0)
+        let data = old.data
+        // What a serve that died hard leaves: its lighttpd with the old configuration, and a
+        // function on a socket named like lighttpd's, daemonised (its own session) so it has no
+        // parent to follow.
+        let lighttpd = try ChildProcess(executable: "/usr/sbin/lighttpd", arguments: ["-D", "-f", data.lighttpdConfig])
+        defer {
+            lighttpd.signalGroup(SIGKILL)
+            lighttpd.reap()
+        }
+        #expect(
+            eventually(within: 20) { (try? HTTPClient.request(port: old.port, target: "/api/time"))?.status == 200 })
+        let orphanSocket = "\(data.sockets)/gone.sock-0"
+        #expect(
+            try ChildProcessRunner.run(
+                "exec spawn-fcgi -s \"\(orphanSocket)\" -- \"\(Paths.executable("flashsale-noop"))\" >/dev/null",
+                environment: ProcessInfo.processInfo.environment.merging([DataDirectory.environmentVariable: data.path])
+                { $1 }) == 0)
+        let orphan = try #require(
+            runningPIDs(executable: Paths.executable("flashsale-noop"), dataDirectory: data.path).first {
+                parent(of: $0) != lighttpd.pid
+            })
+        defer { kill(orphan, SIGKILL) }
+
+        let new = try ServeProcess(data: data)
+        #expect(
+            new.log.contains(
+                "flashsale: stopping what an earlier serve left running on \(data.path): lighttpd \(lighttpd.pid), functions "
+            ), "\(new.log)")
+        #expect(new.log.contains(" \(orphan)"), "\(new.log)")
+        #expect(lighttpd.waitForExit(within: 20) != nil)
+        #expect(eventually(within: 20) { !isRunning(orphan) })
+        #expect(!FileManager.default.fileExists(atPath: orphanSocket))
+        // The pid file is the new lighttpd's, written by it.
+        #expect(new.lighttpdPID.map(parent(of:)) == new.process.pid)
+        #expect(try HTTPClient.request(port: new.port, target: "/api/noop").status == 200)
+        #expect(new.stop() == 0)
+        withExtendedLifetime(old) {}  // It holds the data directory.
+    }
+}
+
+/// True while `pid` exists and is not a zombie.
+private func isRunning(_ pid: pid_t) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+    return stat.split(separator: ")").last?.split(separator: " ").first != "Z"
+}
+
+/// The parent of `pid`, from /proc.
+private func parent(of pid: pid_t) -> pid_t? {
+    (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))
+        .flatMap { $0.split(separator: ")").last?.split(separator: " ").dropFirst().first }.flatMap { pid_t($0) }
+}
