@@ -14,7 +14,8 @@ struct LoadTestCommand: ParsableCommand {
             Each buyer asks for a token, prechecks and orders, once; a bot repeats that with its one \
             account without waiting. Identities are signed with the data directory's identity.key, so \
             the host must share it. With --create the sale is made in the data directory (the host's \
-            own, when it runs here); orders are then checked against the database.
+            own, when it runs here); orders are then checked against the database (rows, stock − remaining \
+            and the acknowledged orders agree), and a database that cannot be checked fails the run.
             """
     )
 
@@ -98,19 +99,32 @@ struct LoadTestCommand: ParsableCommand {
             seconds: duration, botShare: bots, botRounds: botRounds)
     }
 
-    /// When the sale is in this data directory's database: every order acknowledged (201) must
-    /// be there, each buyer's at most once, and never more than the stock. An order sent again
-    /// after a lost connection, or answered 5xx, may be there unacknowledged: those are allowed
-    /// beyond the 201s, and said.
+    /// When the sale is in this data directory's database: its order rows must be the units gone
+    /// (stock − remaining, never more than the stock); every order acknowledged (201) must be
+    /// there, each buyer's at most once. An order sent again after a lost connection, or answered
+    /// 5xx, may be there unacknowledged: those are allowed beyond the 201s, and said. With
+    /// --create the sale was made here, so a database that cannot be read fails the run.
     private func checkDatabase(sale: String, run: String, summary: CrowdSummary, records: [CrowdRecord]) throws {
         let directory = data.directory
-        guard FileManager.default.fileExists(atPath: directory.database),
-            let desk = try? openDesk(data), let known = try desk.store.sale(sale)
-        else {
-            print("database: not checked (the sale is not in \(directory.path))")
-            return
+        let desk: SaleDesk
+        let known: Sale
+        do {
+            guard FileManager.default.fileExists(atPath: directory.database) else {
+                throw ValidationError("there is no \(directory.database)")
+            }
+            desk = try openDesk(data)
+            guard let found = try desk.store.sale(sale) else { throw ValidationError("sale \(sale) is not in it") }
+            known = found
+        } catch {
+            guard create else {
+                print("database: not checked (the sale is not in \(directory.path))")
+                return
+            }
+            throw ValidationError(
+                "database: not checked, though --create made sale \(sale) in \(directory.path): \(error)")
         }
-        let mine = try desk.store.orders(ofSale: sale).filter { $0.user.hasPrefix("loadtest-\(run)-") }
+        let rows = try desk.store.orders(ofSale: sale)
+        let mine = rows.filter { $0.user.hasPrefix("loadtest-\(run)-") }
         let distinct = Set(mine.map(\.user)).count
         let unsure = records.filter { $0.step == .order && ($0.code == "already_ordered" || $0.status >= 500) }.count
         var line =
@@ -119,10 +133,26 @@ struct LoadTestCommand: ParsableCommand {
             line += " (\(mine.count - summary.orders) written but answered otherwise than 201)"
         }
         print(line)
-        guard summary.orders <= mine.count, mine.count <= summary.orders + unsure, distinct == mine.count,
-            known.sold <= known.stock
-        else {
-            throw ValidationError("the database does not match the answers: \(summary.orders) orders were acknowledged")
+        var problems: [String] = []
+        if rows.count != Int(known.sold) || known.remaining < 0 || known.sold > known.stock {
+            problems.append(
+                "\(rows.count) order rows, but stock \(known.stock) − remaining \(known.remaining) is \(known.sold)")
+        }
+        if create && rows.count != mine.count {
+            problems.append("\(rows.count - mine.count) orders by buyers of no run, in a sale this run created")
+        }
+        if mine.count < summary.orders {
+            problems.append("\(summary.orders) orders were acknowledged (201), \(mine.count) are in the database")
+        }
+        if mine.count > summary.orders + unsure {
+            problems.append(
+                "\(mine.count) orders of this run, more than the \(summary.orders) acknowledged and \(unsure) unsure")
+        }
+        if distinct != mine.count {
+            problems.append("\(mine.count - distinct) buyers have more than one order")
+        }
+        guard problems.isEmpty else {
+            throw ValidationError("the database does not match the answers: \(problems.joined(separator: "; "))")
         }
     }
 }

@@ -46,6 +46,74 @@ import Testing
         #expect(orders.allSatisfy { $0.user.hasPrefix("loadtest-") })
     }
 
+    /// What a wrk wrapper does to the database once the sale is made, before the crowd runs.
+    enum Damage: String, CaseIterable, CustomTestStringConvertible {
+        /// The database file moved away (the host keeps the file it has open).
+        case missing
+        /// The database file replaced with bytes that are not a database (the host keeps the
+        /// file it has open): the check cannot read the sale it created.
+        case unreadable
+        /// A unit gone from the sale without an order: rows and stock − remaining disagree,
+        /// while every 201 still has its row.
+        case unitWithoutOrder
+
+        var testDescription: String { rawValue }
+
+        func command(database: String) -> String {
+            switch self {
+            case .missing:
+                "mv '\(database)' '\(database).moved'"
+            case .unreadable:
+                "mv '\(database)' '\(database).moved' && printf 'not a database at all' > '\(database)'"
+            case .unitWithoutOrder:
+                "python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=10); "
+                    + "c.execute(\"UPDATE sales SET remaining = remaining - 1\"); c.commit()' '\(database)'"
+            }
+        }
+
+        var says: String {
+            switch self {
+            case .missing, .unreadable: "database: not checked, though --create made sale crowd"
+            case .unitWithoutOrder: "order rows, but stock 10 − remaining"
+            }
+        }
+    }
+
+    /// With --create the database check must happen and must hold: a database it cannot read,
+    /// or order rows that are not the units gone, fail the run with a message that says so.
+    @Test(arguments: Damage.allCases)
+    func aCreatedSaleTheDatabaseCannotVouchForFailsTheRun(_ damage: Damage) throws {
+        let serve = try ServeProcess()
+        defer { _ = serve.stop() }
+        let folder = try TemporaryDirectory("loadtest")
+        defer { folder.remove() }
+        let wrapper = "\(folder.path)/wrk"
+        let script = """
+            #!/bin/sh
+            set -e
+            if [ ! -e '\(folder.path)/damaged' ]; then
+              touch '\(folder.path)/damaged'
+              \(damage.command(database: serve.data.database))
+            fi
+            exec wrk "$@"
+
+            """
+        // Written through a close-on-exec descriptor: one that a process spawned meanwhile by a
+        // parallel test inherited would keep the script "text file busy" for exec.
+        let fd = open(wrapper, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        try #require(fd >= 0)
+        let bytes = Array(script.utf8)
+        #expect(write(fd, bytes, bytes.count) == bytes.count)
+        close(fd)
+        let result = try FlashsaleCommand.run(
+            "loadtest --data \(serve.data.path) --url http://127.0.0.1:\(serve.port) --create --sale crowd --stock 10"
+                + " --buyers 60 --concurrency 4 --duration 60 --wrk \(wrapper)")
+        #expect(FileManager.default.fileExists(atPath: "\(folder.path)/damaged"), "the wrapper never ran")
+        #expect(result.status != 0, "\(result.stdout)")
+        #expect(result.stderr.contains(damage.says), "\(result.stderr)")
+        #expect(!result.stdout.contains("database: not checked"))
+    }
+
     @Test(arguments: [
         ("", "--create"),
         ("--sale x --bots 2", "share of bots"),
