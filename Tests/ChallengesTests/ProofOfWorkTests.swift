@@ -28,11 +28,22 @@ import Testing
         #expect(nonce.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
     }
 
-    @Test func onlyACounterWithEnoughZeroBitsSolves() throws {
-        let solution = try #require((0..<100_000).first { ProofOfWork.solves(nonce: "n", counter: "\($0)", bits: 10) })
-        #expect(!ProofOfWork.solves(nonce: "other", counter: "\(solution)", bits: 10) || solution == 0)
-        let unsolved = try #require((0..<100).first { !ProofOfWork.solves(nonce: "n", counter: "\($0)", bits: 4) })
-        #expect(!ProofOfWork.solves(nonce: "n", counter: "\(unsolved)", bits: 4))
+    /// Known answers from another SHA-256 (Python's hashlib, checked with `sha256sum`), so the
+    /// check is not judged by itself: SHA-256("n:394") = 001ee8df…, 11 leading zero bits;
+    /// SHA-256("n:5") = 14d75f14…, 3; SHA-256("abc-_9:0") = 2ad30169…, 2; SHA-256("n:0") =
+    /// d00479e1…, none.
+    @Test(arguments: [
+        ("n", "394", 11), ("n", "5", 3), ("n", "2", 1), ("n", "0", 0), ("abc-_9", "0", 2), ("abc-_9", "99", 1),
+        ("abc-_9", "123456789012", 0),
+    ])
+    func aCounterSolvesAsManyBitsAsItsHashHasLeadingZeros(nonce: String, counter: String, zeros: Int) {
+        #expect(ProofOfWork.solves(nonce: nonce, counter: counter, bits: zeros))
+        #expect(!ProofOfWork.solves(nonce: nonce, counter: counter, bits: zeros + 1))
+    }
+
+    /// Every counter below 394 has fewer than 10 leading zero bits in SHA-256("n:<counter>").
+    @Test func theFirstCounterOfNonceNWithTenZeroBitsIs394() {
+        #expect((0..<100_000).first { ProofOfWork.solves(nonce: "n", counter: "\($0)", bits: 10) } == 394)
     }
 
     @Test func theSolutionIsJudgedOnSHA256OfNonceColonCounter() {
