@@ -129,10 +129,21 @@ public enum FastCGIServer {
 
     /// Sends stderr to the log at `path`, and the process's log lines through a `LogSink` that
     /// gives a line the log cannot take (a full disk) to the stderr the process was started
-    /// with (lighttpd's, which is `flashsale serve`'s) or to syslog.
+    /// with (lighttpd's, which is `flashsale serve`'s) or to syslog. A log that cannot be
+    /// created for want of space leaves stderr as it was, with a warning there: a fault, which
+    /// must not stop the process; any other failure to open it is a mistake to report.
     private static func redirectStandardError(to path: String, name: String) throws {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw FastCGIError(call: "open(\(path))", code: -errno) }
+        guard fd >= 0 else {
+            let code = errno
+            guard [ENOSPC, EDQUOT, EIO].contains(code) else { throw FastCGIError(call: "open(\(path))", code: -code) }
+            let sink = LogSink(log: STDERR_FILENO, logName: "stderr", host: nil, ident: "flashsale-\(name)")
+            sink.write(
+                "\(LogSink.timestamp()) warning flashsale.\(name): cannot open \(path): \(String(cString: strerror(code))); "
+                    + "logging here", priority: LOG_WARNING)
+            FallbackLogHandler.bootstrap(sink)
+            return
+        }
         defer { close(fd) }
         let host = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)
         guard dup2(fd, STDERR_FILENO) >= 0 else {
