@@ -132,7 +132,17 @@ import Testing
         let low = try token("ann", 1, pass, second)
         #expect(low.status == 403 && low.errorCode == "forbidden")
         let third = ((second + 1)...).first { ProofOfWork.solves(nonce: nonce, counter: "\($0)", bits: 4) }!
-        #expect(try token("ann", 2, pass, third).status == 200)
-        #expect(try shop.truth("guarded").orders.isEmpty)
+        // What every check let through buys: ann's token orders, and hers is the one order.
+        let won = try token("ann", 2, pass, third)
+        try #require(won.status == 200, "\(won.text)")
+        let url = try #require(try won.json()["orderUrl"] as? String)
+        let orderToken = try #require(try won.json()["token"] as? String)
+        let identity = try shop.identitySigner.sign(UserClaims(user: "ann", expires: Date() + 600, level: 2))
+        let order = try HTTPClient.request(
+            port: shop.host.port, method: "POST", target: url, headers: ["Authorization": "Bearer \(identity)"],
+            body: Array(#"{"sale":"guarded","token":"\#(orderToken)"}"#.utf8))
+        #expect(order.status == 201, "\(order.text)")
+        let (sale, orders) = try shop.truth("guarded")
+        #expect(orders.map(\.user) == ["ann"] && sale.remaining == 4)
     }
 }
