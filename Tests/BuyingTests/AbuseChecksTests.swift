@@ -40,10 +40,13 @@ import Testing
         let path = OrderFunction.orderPath(secret: sale.secret)
         let first = try shop.placeOrder("ann", path: path, sale: "mug", token: token, from: "192.0.2.1")
         #expect(first.status == .created)
+        _ = try shop.askToken("bob", sale: "mug", from: "198.51.100.7")  // an admission, which must stay
+        let before = try shop.snapshot(of: "mug")
         let second = try shop.placeOrder("bob", path: path, sale: "mug", token: token, from: "192.0.2.1")
         #expect(second.status == .tooManyRequests)
         #expect(second.errorCode == "rate_limited")
-        #expect(try shop.state(of: "mug").sale.remaining == 99)
+        #expect(try shop.snapshot(of: "mug") == before)
+        #expect(before.remaining == 99 && before.orders.map(\.user) == ["ann"] && before.admissionsInWindow == 1)
     }
 
     @Test func aSaleWithoutARateLimitsNoOne() throws {

@@ -1,4 +1,3 @@
-import Buying
 import FastCGI
 import Foundation
 import HTTPTypes
@@ -10,6 +9,8 @@ import Store
 import Synchronization
 import TestSupport
 import Testing
+
+@testable import Buying
 
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
@@ -136,6 +137,37 @@ final class Shop: @unchecked Sendable {
     func mintOrderToken(user: String, sale: String, expiresInSeconds: Double = 30) throws -> String {
         try orderSigner.sign(
             OrderTokenClaims(user: user, sale: sale, expires: Date().addingTimeInterval(expiresInSeconds)))
+    }
+
+    /// Everything a refused request must leave as it was: SQLite's row (remaining, version) and
+    /// orders; the slot's configuration, remaining, sold-out flag and counted orders and
+    /// admissions; and the admissions of the current window. (The slot's refusal counters and
+    /// its reconciliation time are meant to move.)
+    struct Snapshot: Equatable, CustomStringConvertible {
+        var remaining: Int64
+        var version: Int64
+        var orders: [Order]
+        var configuration: SaleSlot.Configuration?
+        var slotRemaining: Int64
+        var soldOut: Bool
+        var ordersCounted: Int64
+        var admissionsCounted: Int64
+        var admissionsInWindow: Int64
+
+        var description: String {
+            "remaining \(remaining) version \(version) orders \(orders.map(\.user)) slot \(slotRemaining)"
+                + (soldOut ? " sold out" : "") + " configured \(configuration != nil) counted \(ordersCounted) orders"
+                + " \(admissionsCounted) admissions, \(admissionsInWindow) in the window"
+        }
+    }
+
+    func snapshot(of sale: String) throws -> Snapshot {
+        let (row, orders, slot) = try state(of: sale)
+        let window = SaleGate.window(nowMs: clock.ms, settings: context.settings)
+        return Snapshot(
+            remaining: row.remaining, version: row.version, orders: orders, configuration: slot.configuration(),
+            slotRemaining: slot.remaining, soldOut: slot.isSoldOut, ordersCounted: slot.count(.orders),
+            admissionsCounted: slot.count(.admissions), admissionsInWindow: slot.admissions(inWindow: window))
     }
 
     /// The truth and the gate: SQLite's sale row and orders, and the segment slot as a fresh
