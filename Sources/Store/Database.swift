@@ -2,6 +2,11 @@ import CSQLite
 
 /// One SQLite connection, its only owner. Opens with extended result codes and a busy
 /// timeout (several function processes share the file), and asserts WAL mode.
+///
+/// The write-ahead log and its index (`-wal`, `-shm`) persist when the last connection closes
+/// (SQLITE_FCNTL_PERSIST_WAL): a process that opens the database on a full disk then finds the
+/// index it must map already allocated, and reads, where creating it would fail with
+/// SQLITE_IOERR_SHMSIZE. The log is still checkpointed into the database file at that close.
 public final class Database {
     /// How long a statement waits for another process's write lock before failing `busy`.
     public static let defaultBusyTimeoutMilliseconds: Int32 = 5000
@@ -23,6 +28,8 @@ public final class Database {
         handle = opened
         self.path = path
         sqlite3_extended_result_codes(handle, 1)
+        var persist: Int32 = 1
+        sqlite3_file_control(handle, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
         csqlite_busy_wait(handle, busyTimeoutMilliseconds)
         let mode = try switchToWAL(busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         guard mode == "wal" else {

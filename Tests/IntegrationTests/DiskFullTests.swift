@@ -24,6 +24,31 @@ import Testing
         try sell(on: disk, project: project)
     }
 
+    /// A process that opens the database on a full disk (a function respawned, an operator's
+    /// command) reads it: the log's index persists from the last close, where creating it would
+    /// fail. Its orders fail transiently and change nothing until space returns.
+    @Test func aDatabaseOpenedOnAFullDiskReadsAndWritesOnceSpaceReturns() throws {
+        try #require(geteuid() == 0, "DiskFullTests mounts a small tmpfs and needs root (CI runs the tests as root)")
+        let disk = try SmallFilesystem(megabytes: 4)
+        defer { disk.unmount() }
+        let path = disk.path + "/flashsale.db"
+        let created = try SaleStore(path: path).create(
+            NewSale(id: "late", title: "Late", price: 1, stock: 3, startsAt: 0, endsAt: nil), nowMs: 0)
+        #expect(FileManager.default.fileExists(atPath: path + "-shm"))
+        _ = try disk.fill()
+
+        let store = try SaleStore(path: path)
+        #expect(try store.sale("late") == created)
+        #expect {
+            _ = try store.placeOrder(sale: "late", user: "ann", nowMs: 1)
+        } throws: { ($0 as? StoreError)?.isTransient == true }
+        #expect(try store.sale("late") == created && store.orders(ofSale: "late").isEmpty)
+
+        disk.free()
+        let order = try store.placeOrder(sale: "late", user: "ann", nowMs: 2)
+        #expect(try store.orders(ofSale: "late") == [order] && store.sale("late")?.remaining == 2)
+    }
+
     private func sell(on disk: SmallFilesystem, project: ProjectCopy) throws {
         let serve = try ServeProcess(root: project.root, data: DataDirectory(path: disk.path + "/var"))
         let shop = try DiskShop(serve)
