@@ -1,5 +1,8 @@
 import Foundation
 import Hosting
+import Identity
+import Sales
+import Segment
 import Store
 import TestSupport
 import Testing
@@ -121,5 +124,115 @@ import Testing
         #expect(try shop.buyRetrying("after", sale: "again")?.status == 201, "\(shop.logTail)")
         let now = shop.host.functionPIDs("order")
         #expect(!now.isEmpty && Set(now).isDisjoint(with: killed))
+    }
+
+    /// A body no page sends, to token or order.
+    struct BadBody: Sendable, CustomStringConvertible {
+        var name: String
+        var path: String
+        var contentType: String
+        var body: String
+        var status: Int
+        var code: String
+        var description: String { "\(path) \(name)" }
+    }
+
+    /// Bad bodies through real lighttpd and the FastCGI runtime, to functions running the
+    /// manifests exactly as shipped in functions/: each gets its JSON error and status, no
+    /// process dies, and nothing changes; then the sale still sells.
+    @Test func badBodiesGetTheirErrorThroughTheServerAndChangeNothing() throws {
+        let site = try HostedSite(.lighttpd, environment: nil)
+        for name in try FileManager.default.contentsOfDirectory(atPath: Paths.packageRoot + "/functions") {
+            let shipped = FileManager.default.contents(atPath: "\(Paths.packageRoot)/functions/\(name)/function.json")
+            let served = FileManager.default.contents(atPath: "\(site.project.root)/functions/\(name)/function.json")
+            #expect(shipped != nil && served == shipped, "\(name)'s manifest is not the one shipped")
+        }
+        let data = site.data
+        let now = LiveShop.now()
+        let desk = try SaleDesk(databasePath: data.database, segmentPath: data.segment, nowMs: now)
+        let sale = try desk.create(
+            NewSale(id: "bodies", title: "Bodies", price: 100, stock: 5, startsAt: now, endsAt: nil), nowMs: now)
+        let identity = try TokenSigner(secret: try data.keyBytes(data.identityKey)).sign(
+            UserClaims(user: "mallory", expires: Date() + 600))
+        let orderToken = try TokenSigner(secret: try data.keyBytes(data.secretKey)).sign(
+            OrderTokenClaims(user: "mallory", sale: "bodies", expires: Date() + 60))
+        let order = "/api/order/\(sale.secret)"
+        let json = "application/json"
+        // Over each function's shipped cap (token 1024 bytes, order 2048), and well-formed: only
+        // the cap refuses it.
+        let padding = String(repeating: "x", count: 4096)
+        let cases = [
+            BadBody(name: "empty", path: "/api/token", contentType: json, body: "", status: 400, code: "bad_request"),
+            BadBody(
+                name: "malformed", path: "/api/token", contentType: json, body: #"{"sale":"bodies""#, status: 400,
+                code: "bad_request"),
+            BadBody(
+                name: "a number for the sale", path: "/api/token", contentType: json, body: #"{"sale":5}"#,
+                status: 400, code: "bad_request"),
+            BadBody(
+                name: "an array", path: "/api/token", contentType: json, body: #"["bodies"]"#, status: 400,
+                code: "bad_request"),
+            BadBody(
+                name: "oversize", path: "/api/token", contentType: json,
+                body: #"{"sale":"bodies","pad":"\#(padding)"}"#, status: 413, code: "payload_too_large"),
+            BadBody(
+                name: "a form", path: "/api/token", contentType: "application/x-www-form-urlencoded",
+                body: "sale=bodies", status: 400, code: "bad_request"),
+            BadBody(name: "empty", path: order, contentType: json, body: "", status: 400, code: "bad_request"),
+            BadBody(
+                name: "malformed", path: order, contentType: json, body: #"{"sale":"bodies","token":"#, status: 400,
+                code: "bad_request"),
+            BadBody(
+                name: "a number for the token", path: order, contentType: json, body: #"{"sale":"bodies","token":7}"#,
+                status: 400, code: "bad_request"),
+            BadBody(
+                name: "no token", path: order, contentType: json, body: #"{"sale":"bodies"}"#, status: 400,
+                code: "bad_request"),
+            BadBody(
+                name: "oversize", path: order, contentType: json,
+                body: #"{"sale":"bodies","token":"\#(orderToken)","pad":"\#(padding)"}"#, status: 413,
+                code: "payload_too_large"),
+            BadBody(
+                name: "a form", path: order, contentType: "application/x-www-form-urlencoded",
+                body: "sale=bodies&token=\(orderToken)", status: 400, code: "bad_request"),
+        ]
+        let processes = ["token", "order"].map { site.functionPIDs($0) }
+        #expect(processes.allSatisfy { !$0.isEmpty })
+        let slot = try StockSegment(path: data.segment, databaseID: desk.store.databaseID).slot(at: sale.slot)
+        let state = { () throws -> String in
+            let row = try #require(try desk.store.sale("bodies"))
+            let orders = try desk.store.orders(ofSale: "bodies").map(\.user)
+            return "remaining \(row.remaining) version \(row.version) orders \(orders) slot \(slot.remaining)"
+                + " configured \(slot.configuration() != nil) sold out \(slot.isSoldOut)"
+                + " counted \(slot.count(.admissions)) admissions \(slot.count(.orders)) orders"
+        }
+        // A good request first (a precheck), so that the bad ones find the sale as it must stay.
+        _ = try HTTPClient.request(port: site.port, target: "/api/precheck?sale=bodies")
+        let before = try state()
+        #expect(before.hasPrefix("remaining 5 version 0 orders [] slot 5 configured true"), "\(before)")
+        for bad in cases {
+            let answer = try HTTPClient.request(
+                port: site.port, method: "POST", target: bad.path,
+                headers: ["Authorization": "Bearer \(identity)", "Content-Type": bad.contentType],
+                body: Array(bad.body.utf8))
+            #expect(answer.status == bad.status && answer.errorCode == bad.code, "\(bad): \(answer.text)")
+            #expect(answer.headers["content-type"] == "application/json", "\(bad)")
+        }
+        #expect(try state() == before)
+        #expect(["token", "order"].map { site.functionPIDs($0) } == processes, "a function process died")
+
+        // The sale still sells, to the same buyer, through the same processes.
+        let token = try HTTPClient.request(
+            port: site.port, method: "POST", target: "/api/token",
+            headers: ["Authorization": "Bearer \(identity)", "Content-Type": json],
+            body: Array(#"{"sale":"bodies"}"#.utf8))
+        #expect(token.status == 200, "\(token.text)")
+        let issued = try #require(try token.json()["token"] as? String)
+        let bought = try HTTPClient.request(
+            port: site.port, method: "POST", target: order,
+            headers: ["Authorization": "Bearer \(identity)", "Content-Type": json],
+            body: Array(#"{"sale":"bodies","token":"\#(issued)"}"#.utf8))
+        #expect(bought.status == 201, "\(bought.text)\n\(site.logTail)")
+        #expect(try desk.store.orders(ofSale: "bodies").map(\.user) == ["mallory"])
     }
 }

@@ -64,8 +64,9 @@ public final class HostedSite: RunningHost {
     private let directory: TemporaryDirectory
     private var processes: [ChildProcess] = []
 
-    /// Deploys the project's functions, with `environment` added to every manifest.
-    public init(_ kind: Kind, environment: [String: String] = [:]) throws {
+    /// Deploys the project's functions, `environment` replacing every manifest's own; nil runs
+    /// the manifests as shipped.
+    public init(_ kind: Kind, environment: [String: String]? = [:]) throws {
         self.kind = kind
         directory = try TemporaryDirectory("host")
         chmod(directory.path, 0o755)
