@@ -43,7 +43,10 @@ struct LoadTestCommand: ParsableCommand {
     func run() throws {
         try runReporting {
             let wrkPath = try executable(wrk)
-            let run = String(wallClockMilliseconds() / 1000, radix: 36)
+            // The second, and a random part: two runs started in the same second (two test cases)
+            // must not share their folder, their buyers' names or their default sale id.
+            let second = String(wallClockMilliseconds() / 1000, radix: 36)
+            let run = second + String(Int.random(in: 1296..<46656), radix: 36)  // three base-36 digits
             let saleID = sale ?? "loadtest-\(run)"
             if create {
                 let desk = try openDesk(data)

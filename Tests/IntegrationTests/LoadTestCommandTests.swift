@@ -50,8 +50,9 @@ import Testing
     enum Damage: String, CaseIterable, CustomTestStringConvertible {
         /// The database file moved away (the host keeps the file it has open).
         case missing
-        /// The database file replaced with bytes that are not a database (the host keeps the
-        /// file it has open): the check cannot read the sale it created.
+        /// The database file replaced with bytes that are not a database, its log moved away
+        /// (SQLite would read page 1 from the log, not the file; the host keeps the files it has
+        /// open): the check cannot read the sale it created.
         case unreadable
         /// A unit gone from the sale without an order: rows and stock − remaining disagree,
         /// while every 201 still has its row.
@@ -64,7 +65,9 @@ import Testing
             case .missing:
                 "mv '\(database)' '\(database).moved'"
             case .unreadable:
-                "mv '\(database)' '\(database).moved' && printf 'not a database at all' > '\(database)'"
+                "mv '\(database)' '\(database).moved'"
+                    + " && for f in '\(database)-wal' '\(database)-shm'; do [ ! -e \"$f\" ] || mv \"$f\" \"$f.moved\"; done"
+                    + " && printf 'not a database at all' > '\(database)'"
             case .unitWithoutOrder:
                 "python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=10); "
                     + "c.execute(\"UPDATE sales SET remaining = remaining - 1\"); c.commit()' '\(database)'"
