@@ -79,7 +79,7 @@ private func liveStartTime(of pid: pid_t) -> UInt64? {
 
 /// True when the process's arguments hold `-f` followed by `config` (relative to its cwd).
 private func namesConfig(_ pid: pid_t, _ config: String) -> Bool {
-    guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+    guard let raw = procFile("/proc/\(pid)/cmdline") else { return false }
     let arguments = raw.split(separator: 0, omittingEmptySubsequences: false).map {
         String(decoding: $0, as: UTF8.self)
     }
@@ -107,7 +107,7 @@ private func socketInode(pid: pid_t, fd: Int32) -> UInt64? {
 /// (`<name>.sock-N`), from `/proc/net/unix`: path and inode. A socket closed by every process
 /// that held it is no longer listed, though its file stays.
 private func boundSockets(in folder: String) -> [(path: String, inode: UInt64)] {
-    guard let table = try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8) else { return [] }
+    guard let table = procFile("/proc/net/unix").map({ String(decoding: $0, as: UTF8.self) }) else { return [] }
     // Num RefCount Protocol Flags Type St Inode Path
     return table.split(separator: "\n").dropFirst().compactMap { line in
         let fields = line.split(separator: " ", maxSplits: 7, omittingEmptySubsequences: true)
@@ -127,4 +127,12 @@ private func isSpawnedSocketName(_ name: String) -> Bool {
     }
     let number = name[range.upperBound...]
     return !number.isEmpty && number.allSatisfy { ("0"..."9").contains($0) } && !name.contains("/")
+}
+
+/// The whole of a /proc file. Foundation's `contents(atPath:)` and `String(contentsOfFile:)`
+/// read one page of a file whose size says 0, and /proc/net/unix is often longer.
+private func procFile(_ path: String) -> Data? {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+    defer { try? handle.close() }
+    return try? handle.readToEnd()
 }

@@ -139,7 +139,9 @@ public func runningPIDs(executable: String?, dataDirectory: String) -> [pid_t] {
     let marker = Array("FLASHSALE_DATA=\(dataDirectory)".utf8)
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap { pid_t($0) }.filter { pid in
-        guard let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ"),
+        // FileHandle reads the whole file; FileManager's contents(atPath:) one page of it.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/\(pid)/environ"),
+            let environ = try? handle.readToEnd(),
             environ.split(separator: 0).contains(where: { Array($0) == marker }),
             let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let state = stat.split(separator: ")").last?.split(separator: " ").first, state != "Z"
