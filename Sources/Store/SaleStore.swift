@@ -40,7 +40,17 @@ public final class SaleStore {
     private static let saleColumns =
         "id, slot, title, price, stock, remaining, version, starts_at, ends_at, secret, created_at, per_ip_rate, min_level, captcha, pow_bits"
 
-    public init(path: String, synchronous: Synchronous = .full) throws(SQLiteError) {
+    /// Opens the database at `path`, migrated to this schema. A failure is `.database`: a busy,
+    /// full or failing disk `isTransient` (answered like a busy database, not as a bug).
+    public convenience init(path: String, synchronous: Synchronous = .full) throws(StoreError) {
+        do {
+            try self.init(opening: path, synchronous: synchronous)
+        } catch {
+            throw .database(error)
+        }
+    }
+
+    private init(opening path: String, synchronous: Synchronous) throws(SQLiteError) {
         database = try Database(path: path)
         self.synchronous = synchronous
         try Schema.migrate(database)
