@@ -10,6 +10,8 @@ import Storefront
 public struct LighttpdConfig: Sendable {
     /// The longest unix socket path lighttpd can use (sun_path, less the `-N` it appends).
     static let maxSocketPathLength = 100
+    /// Seconds a process that refused a connection stays out of its pool (see `block(for:)`).
+    static let disableTime = 0
 
     public var deployment: Deployment
     public var template: String
@@ -79,6 +81,17 @@ public struct LighttpdConfig: Sendable {
     }
 
     /// A function's entry: the manifest's remote backends, or processes lighttpd spawns.
+    ///
+    /// When a spawned process dies, lighttpd answers the requests it had sent it (the one in
+    /// hand and those in its socket's accept queue) with its own 500, and the socket refuses
+    /// connections until the process is replaced. The first request refused marks the process
+    /// disabled for `disable-time` seconds (1 by default) and goes to another process of the
+    /// pool; a dead process is respawned at once when lighttpd reaps it, but a disabled one only
+    /// once its time is over, on lighttpd's once-a-second timer: 1–2 s out of the pool per
+    /// crash, and a few crashes in a row took the whole pool out, every request then answered
+    /// 503 by lighttpd. With 0 the process is back at the next tick (under a second), and
+    /// lighttpd still respawns a process at most once a second (its guard against a crash loop
+    /// is the time of the death, not this setting). Measured in BENCHMARKS.md.
     private func block(for manifest: Manifest) throws(HostingError) -> [String] {
         if !manifest.remoteBackends.isEmpty {
             return ["  \(try quoted(manifest.route)) => ("]
@@ -98,6 +111,7 @@ public struct LighttpdConfig: Sendable {
             "    \"socket\" => \(try quoted(socket)),",
             "    \"bin-path\" => \(try quoted(deployment.executable(of: manifest))),",
             "    \"max-procs\" => \(manifest.processes.max),",
+            "    \"disable-time\" => \(Self.disableTime),",
             "    \"check-local\" => \"disable\",",
             "    \"bin-environment\" => ( \(pairs.joined(separator: ", ")) ),",
             "  )),",

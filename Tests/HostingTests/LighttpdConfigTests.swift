@@ -29,6 +29,8 @@ import Testing
         #expect(text.contains(#""FLASHSALE_MAX_BODY_BYTES" => "1024""#))
         #expect(text.contains(#""FLASHSALE_LOG" => "/srv/fs/log/functions.log""#))
         #expect(text.contains(#""max-procs" => 2"#))
+        // A process that crashed is back in its pool at lighttpd's next tick, not 1–2 s later.
+        #expect(text.contains(#""disable-time" => 0"#))
     }
 
     @Test func quotesAreEscapedTheWayLighttpdReadsThem() throws {
