@@ -1,5 +1,7 @@
-/// The order function's per-node limit. A node's order concurrency is its number of order
-/// processes; what arrives beyond that waits in each process's accept queue. When more than
+/// The order function's per-node limit, in line: the fallback for a listening socket that the
+/// door (`ListenQueue.Door`, which refuses beyond the same limit beside the serving thread, so
+/// a refusal waits for no order in hand) cannot watch. A node's order concurrency is its number
+/// of order processes; what arrives beyond that waits in each process's accept queue. When more than
 /// `queueLimit` requests wait behind the one in hand, it is refused with 503 `busy` at once —
 /// before any signature check or database work — so the queue drains fast and the wait stays
 /// bounded instead of growing with the crowd. After `maxRefusalsInARow` refusals one request

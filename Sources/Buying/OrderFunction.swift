@@ -1,4 +1,5 @@
 import FastCGI
+import Foundation
 import Identity
 import Sales
 import Segment
@@ -39,29 +40,52 @@ public enum OrderFunction {
     /// The order URL of a sale with `secret`.
     public static func orderPath(secret: String) -> String { prefix + secret }
 
-    /// The order function, serving `/api/order/<secret>` with the process's `context`.
+    /// The order function, serving `/api/order/<secret>` with the process's `context`. Under a
+    /// web server that passes the listening socket as fd 0 (lighttpd, spawn-fcgi), a door
+    /// beside it answers the connections beyond the queue limit with 503 `busy` at once
+    /// (``ListenQueue/Door``); the in-line `BusyGate` is for a socket the door
+    /// cannot watch: with the door open it would refuse again the requests the door let in.
     public static func function(_ context: BuyingContext) -> Function {
-        Function(
+        let gateInLine = !openDoor(limit: Int(context.settings.orderQueueLimit))
+        return Function(
             name: "order",
             routes: [
                 Route(prefix: prefix, methods: [.post]) { request in
-                    let order = try context.serially { try place(request, context: context) }
+                    let order = try context.serially { try place(request, context: context, gateInLine: gateInLine) }
                     return try Response.json(
                         Answer(orderId: order.id, sale: order.sale, user: order.user), status: .created)
                 }
             ])
     }
 
-    static func place(_ request: Request, context: BuyingContext) throws -> Order {
+    /// Opens the door on fd 0 when the web server passed the listening socket there (not with
+    /// `FLASHSALE_LISTEN`); with `FLASHSALE_PROCESSES_PER_SOCKET` processes sharing it, the
+    /// limit is theirs together, as each door sees the whole queue.
+    private static func openDoor(limit: Int) -> Bool {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["FLASHSALE_LISTEN"] == nil else { return false }
+        let sharers = Int(environment["FLASHSALE_PROCESSES_PER_SOCKET"] ?? "1") ?? 1
+        let (total, overflow) = limit.multipliedReportingOverflow(by: max(1, sharers))
+        return ListenQueue.Door.open(
+            listener: 0, limit: overflow ? .max : total, answer: Response(error: busy).cgiBytes())
+    }
+
+    static func place(_ request: Request, context: BuyingContext, gateInLine: Bool = true) throws -> Order {
         let now = context.clock()
         let secret = String(request.path.dropFirst(prefix.count))
         guard let sale = try context.sale(secret: secret, nowMs: now) else { throw Router.notFound }
         let slot = try context.slot(for: sale, nowMs: now)
         let configuration = SaleDesk.configuration(of: sale)
+        // The door's refusals since the last order request count in this one's sale: the door
+        // answers before reading which sale a request is for.
+        for _ in 0..<ListenQueue.Door.takeRefusals() {
+            slot.increment(.attempts)
+            slot.increment(.rejectedBusy)
+        }
         slot.increment(.attempts)
         do {
             if let refusal = SaleGate.refusal(slot, configuration, nowMs: now) { throw refusal }
-            if context.busyGate.refuses(queuedBehind: request.queuedBehind()) { throw busy }
+            if gateInLine && context.busyGate.refuses(queuedBehind: request.queuedBehind()) { throw busy }
             try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context)
             let (user, window) = try verify(request, sale: sale, context: context)
             let order = try AbuseChecks.oneAtATime(user, slot: slot, context: context) {

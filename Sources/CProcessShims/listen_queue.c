@@ -50,7 +50,8 @@ static long parse_reply(const struct nlmsghdr *reply, int length, __u32 sequence
 }
 
 long flashsale_unix_listen_queue(int diag_fd, int listener) {
-    static __u32 last_sequence = 0;
+    /* Per thread: a function's door asks on its own netlink socket beside the serving thread. */
+    static _Thread_local __u32 last_sequence = 0;
     struct pollfd ready = {.fd = listener, .events = POLLIN};
     int polled = poll(&ready, 1, 0);
     if (polled < 0) return -errno;
