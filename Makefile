@@ -80,16 +80,20 @@ lint:
 # Every path against its ceiling, a full sale of 10,000 units to 100,000 buyers rehearsed with
 # `flashsale loadtest`, the same sale at three sizes and every process's memory, in one run
 # (about 15 minutes), then a static file, the page, noop and precheck behind lighttpd, Apache
-# and nginx (about 4 minutes); each section goes into BENCHMARKS.md between its markers.
+# and nginx (about 4 minutes), then orders at 64, 256 and 1,024 connections and order
+# processes killed under load (about 4 minutes); each section goes into BENCHMARKS.md between
+# its markers.
 bench: build bench-deps
 	WRITE=BENCHMARKS.md Tests/Benchmarks/bench.sh $(RELEASE_BIN)
 	WRITE=BENCHMARKS.md Tests/Benchmarks/hosts.sh $(RELEASE_BIN)
+	WRITE=BENCHMARKS.md Tests/Benchmarks/faults.sh $(RELEASE_BIN)
 
 # The same harness, small (under 2 minutes once built): CI runs it to check that the harness
 # works and that the database holds exactly the acknowledged orders; it asserts no speed.
 bench-quick: build bench-deps
 	ROUNDS=1 DURATION=2s SALE=1000:10000 SCALES="100:2000 1000:10000" Tests/Benchmarks/bench.sh $(RELEASE_BIN)
 	ROUNDS=1 DURATION=2s Tests/Benchmarks/hosts.sh $(RELEASE_BIN)
+	DURATION=2s LEVELS="64 256" KILLS=2 GAP=1 Tests/Benchmarks/faults.sh $(RELEASE_BIN)
 
 # The deeper sections of BENCHMARKS.md, one topic each (about 18 minutes): the host's ceiling,
 # the buying path and the order function's busy gate under 512 connections, the storefront

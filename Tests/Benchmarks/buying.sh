@@ -65,128 +65,9 @@ for row in sqlite3.connect(sys.argv[1]).execute(sys.argv[2], sys.argv[3:]):
 
 # --- Helpers written to the work directory -----------------------------------------------
 
-# mint.py: HS256 JWTs. `one USER SALE` prints "<identity JWT> <order token>"; `many SALE PREFIX
-# COUNT DIR FILES` writes COUNT such lines for users PREFIX-000000…, round-robin into DIR/0…
-cat >"$work/mint.py" <<'EOF'
-import os, sys, time
-
-import jwt  # PyJWT
-
-data = os.environ["FLASHSALE_DATA"]
-exp = int(time.time()) + 86400
-
-
-def key(name):
-    with open(os.path.join(data, name), "rb") as f:
-        raw = f.read()
-    return raw[:-1] if raw.endswith(b"\n") else raw
-
-
-identity_key, order_key = key("identity.key"), key("secret.key")
-
-
-def buyer(user, sale):
-    identity = jwt.encode({"sub": user, "exp": exp}, identity_key, algorithm="HS256")
-    return identity + " " + jwt.encode({"sub": user, "sale": sale, "exp": exp}, order_key, algorithm="HS256")
-
-
-if sys.argv[1] == "one":
-    print(buyer(sys.argv[2], sys.argv[3]))
-else:
-    sale, prefix, count, folder, files = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
-    os.makedirs(folder)
-    outs = [open(os.path.join(folder, str(i)), "w") for i in range(files)]
-    for n in range(count):
-        outs[n % files].write(buyer("%s-%06d" % (prefix, n), sale) + "\n")
-    for out in outs:
-        out.close()
-EOF
-mint() { FLASHSALE_DATA="$data" python3 "$work/mint.py" "$@"; }
-
-# buyers.lua: wrk script for parts 2 and 3. Thread <id> sends one order per line of LIST/<id>,
-# each line once, until its list ends or SECONDS (0: no limit) have passed; then it waits for
-# the answer in flight, writes "status code user sent_us latency_us" per answer to OUT/<id> and
-# stops. delay() hands out the lines, so a connection that has none left sends nothing more.
-cat >"$work/buyers.lua" <<'EOF'
-local ffi = require "ffi"
-ffi.cdef [[
-  struct fs_timeval { long tv_sec; long tv_usec; };
-  int gettimeofday(struct fs_timeval *, void *);
-]]
-local tv = ffi.new("struct fs_timeval")
-local function now_us()
-  ffi.C.gettimeofday(tv, nil)
-  return tonumber(tv.tv_sec) * 1000000 + tonumber(tv.tv_usec)
-end
-
-local count = 0
-function setup(thread)
-  thread:set("id", count)
-  count = count + 1
-end
-
-function init(args)
-  sale, seconds, out = args[2], tonumber(args[3]), args[4]
-  lines = {}
-  for line in io.lines(args[1] .. "/" .. id) do lines[#lines + 1] = line end
-  reserved, sent, resends, inflight = 0, 0, 0, 0
-  results, started, deadline, closed, finished = {}, 0, nil, false, false
-end
-
-local function build(line)
-  local identity, token = line:match("^(%S+) (%S+)$")
-  local body = '{"sale":"' .. sale .. '","token":"' .. token .. '"}'
-  return "POST " .. wrk.path .. " HTTP/1.1\r\nHost: " .. wrk.headers["Host"] ..
-    "\r\nAuthorization: Bearer " .. identity .. "\r\nContent-Type: application/json\r\nContent-Length: " ..
-    #body .. "\r\n\r\n" .. body
-end
-
-local function finish()
-  if finished then return end
-  finished = true
-  results[#results + 1] = string.format("# sent %d resends %d lines %d", sent, resends, #lines)
-  local file = io.open(out .. "/." .. id, "w")
-  file:write(table.concat(results, "\n"), "\n")
-  file:close()
-  os.rename(out .. "/." .. id, out .. "/" .. id)
-  wrk.thread:stop()
-end
-
-function delay()
-  local now = now_us()
-  deadline = deadline or (seconds > 0 and now + seconds * 1000000 or math.huge)
-  if not closed and reserved < #lines and now < deadline then
-    reserved = reserved + 1
-    return 0
-  end
-  closed = true
-  if inflight == 0 then finish() end
-  return 3600000
-end
-
-function request()
-  if sent < reserved then
-    sent = sent + 1
-    inflight = inflight + 1
-    last = build(lines[sent])
-  elseif sent == 0 then
-    return build(lines[1]) -- wrk parses one request before the threads start: not sent
-  else
-    resends = resends + 1 -- the same request again on a new connection after a socket error
-  end
-  started = now_us()
-  return last
-end
-
-function response(status, headers, body)
-  local latency = now_us() - started
-  inflight = inflight - 1
-  local code = body:match('"code":"([^"]*)"') or "-"
-  local user = status == 201 and body:match('"user":"([^"]*)"') or "-"
-  results[#results + 1] = string.format("%d %s %s %d %d", status, code, user, started, latency)
-  if closed and inflight == 0 then finish() end
-end
-EOF
+here=$(cd "$(dirname "$0")" && pwd)
+# mint.py: the buyers' identity JWTs and order tokens; buyers.lua: wrk sending them (parts 2, 3).
+mint() { FLASHSALE_DATA="$data" python3 "$here/mint.py" "$@"; }
 
 # Sends the buyers of LIST ($1, one file per thread) to the order URL of sale $2 for at most $3
 # seconds (0: until every line is sent), one connection per wrk thread; answers go to $4/<id>.
@@ -195,7 +76,7 @@ buy() {
   files=$(find "$list" -type f | wc -l)
   secret=$(sql "SELECT secret FROM sales WHERE id = ?" "$sale")
   mkdir -p "$out"
-  wrk -t"$files" -c"$files" -d"$((limit + 900))s" --timeout 60s -s "$work/buyers.lua" \
+  wrk -t"$files" -c"$files" -d"$((limit + 900))s" --timeout 60s -s "$here/buyers.lua" \
     "$base/api/order/$secret" "$list" "$sale" "$limit" "$out" >"$out.wrk" 2>&1 &
   wrk_pid=$!
   while [ "$(find "$out" -name '[0-9]*' | wc -l)" -lt "$files" ] && kill -0 "$wrk_pid" 2>/dev/null; do
