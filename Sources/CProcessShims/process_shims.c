@@ -36,11 +36,19 @@ int flashsale_become_child_subreaper(void) {
     return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }
 
-int flashsale_set_parent_death_signal(int signo, pid_t parent) {
+/// The parent when the program was loaded, before any Swift code ran: a parent that dies
+/// between then and flashsale_set_parent_death_signal is noticed.
+static pid_t parent_at_load;
+
+__attribute__((constructor)) static void record_parent_at_load(void) {
+    parent_at_load = getppid();
+}
+
+int flashsale_set_parent_death_signal(int signo) {
     if (prctl(PR_SET_PDEATHSIG, signo, 0, 0, 0) != 0) {
         return -1;
     }
-    return getppid() == parent ? 0 : 1;
+    return getppid() == parent_at_load ? 0 : 1;
 }
 
 /// What the child reports through the pipe when a step before execve (or execve) fails.

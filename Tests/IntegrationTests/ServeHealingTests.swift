@@ -110,11 +110,75 @@ import Testing
     }
 }
 
+/// A function handed its socket by a parent stops, cleanly, when that parent dies however it
+/// dies, and not before: under lighttpd, and under multiwatch (`flashsale config spawn`).
+@Suite struct ParentDeathTests {
+    @Test func functionsStopWhenTheirLighttpdIsKilled() throws {
+        let stopped = try ServeProcess()
+        #expect(stopped.stop() == 0)
+        let data = stopped.data
+        let lighttpd = try ChildProcess(executable: "/usr/sbin/lighttpd", arguments: ["-D", "-f", data.lighttpdConfig])
+        defer {
+            lighttpd.signalGroup(SIGKILL)
+            lighttpd.reap()
+        }
+        // Every process lighttpd starts (processes.max of each function), each waiting for requests.
+        let expected = try Manifest.loadAll(from: Paths.packageRoot + "/functions").filter { !$0.isDemoOnly }
+            .map(\.processes.max).reduce(0, +)
+        let functions = { runningPIDs(executable: nil, dataDirectory: data.path) }
+        #expect(eventually(within: 20) { functions().count == expected && functions().allSatisfy(isWaiting) })
+        let killed = functions()
+        lighttpd.signal(SIGKILL)
+        lighttpd.reap()
+        #expect(
+            eventually(within: 15) { killed.allSatisfy { !isRunning($0) } },
+            "\(killed.filter(isRunning).map { "\($0): wchan \(wchan($0)), parent \(parent(of: $0) ?? 0)" })")
+        let log = (try? String(contentsOfFile: data.functionLog, encoding: .utf8)) ?? ""
+        #expect(!log.contains("crashed"), "\(log)")
+        withExtendedLifetime(stopped) {}  // It holds the data directory.
+    }
+
+    @Test func functionsLiveWithMultiwatchAndStopWhenItIsKilled() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let data = DataDirectory(path: directory.path + "/var")
+        #expect(try FlashsaleCommand.run("init --data \"\(data.path)\"").status == 0)
+        let written = try FlashsaleCommand.run(
+            "config spawn --data \"\(data.path)\" --root \"\(Paths.packageRoot)\" --only time")
+        #expect(written.status == 0, "\(written.stderr)")
+        let service = try ChildProcess(executable: data.path + "/spawn/time.sh", arguments: [])
+        defer {
+            service.signalGroup(SIGKILL)
+            service.reap()
+        }
+        let executable = Paths.executable("flashsale-time")
+        let running = { runningPIDs(executable: executable, dataDirectory: data.path) }
+        #expect(eventually(within: 20) { running().count == 2 })
+        // One killed is replaced by multiwatch, which lives on: the other keeps running.
+        let first = running()
+        kill(first[0], SIGKILL)
+        #expect(eventually(within: 20) { running().count == 2 && !running().contains(first[0]) })
+        #expect(isRunning(first[1]))
+        let functions = running()
+        service.signal(SIGKILL)
+        service.reap()
+        #expect(eventually(within: 15) { functions.allSatisfy { !isRunning($0) } })
+    }
+}
+
 /// True while `pid` exists and is not a zombie.
 private func isRunning(_ pid: pid_t) -> Bool {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
     return stat.split(separator: ")").last?.split(separator: " ").first != "Z"
 }
+
+/// The kernel function `pid` sleeps in.
+private func wchan(_ pid: pid_t) -> String {
+    (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? ""
+}
+
+/// True when `pid` waits in poll: a function's wait for its next connection.
+private func isWaiting(_ pid: pid_t) -> Bool { wchan(pid).contains("poll") }
 
 /// The parent of `pid`, from /proc.
 private func parent(of pid: pid_t) -> pid_t? {

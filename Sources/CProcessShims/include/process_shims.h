@@ -19,9 +19,10 @@ pid_t flashsale_spawn(
     const char *path, char *const argv[], char *const envp[], int death_signal, const char **failed_call);
 
 /// Arms the parent-death signal of the calling process: `signo` arrives when its parent
-/// (thread) exits. Returns 0, 1 when the parent is no longer `parent` (it died before the
-/// signal was armed, so it will never come), or -1 with errno set.
-int flashsale_set_parent_death_signal(int signo, pid_t parent);
+/// (thread) exits. Returns 0; 1 when the parent is no longer the one the program had when it
+/// was loaded (it died before the signal was armed, so the signal will never come); or -1
+/// with errno set.
+int flashsale_set_parent_death_signal(int signo);
 
 /// Makes SIGTERM, SIGINT and SIGUSR1 (libfcgi's graceful-stop signal) set the stop flag,
 /// and blocks them in the calling thread: from then on they are delivered only inside

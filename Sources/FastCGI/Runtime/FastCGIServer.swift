@@ -34,7 +34,6 @@ public enum FastCGIServer {
     }
 
     private static func serve(_ function: Function) throws {
-        let parent = getppid()
         let rc = FCGX_Init()
         guard rc == 0 else { throw FastCGIError(call: "FCGX_Init", code: rc) }
         // After FCGX_Init, which installs handlers of its own for these signals.
@@ -46,7 +45,7 @@ public enum FastCGIServer {
         // when the parent dies, kill -9 included. On FLASHSALE_LISTEN, or as a daemon leading
         // its own session (spawn-fcgi without -n), it outlives whoever started it.
         if environment("FLASHSALE_LISTEN") == nil && getsid(0) != getpid() {
-            switch flashsale_set_parent_death_signal(SIGTERM, parent) {
+            switch flashsale_set_parent_death_signal(SIGTERM) {
             case 0: break
             case 1: return  // The parent died before the signal was armed.
             default: throw FastCGIError(call: "prctl(PR_SET_PDEATHSIG)", code: -errno)
