@@ -15,7 +15,7 @@ import Testing
     @Test func everySubcommandHasHelp() throws {
         for command in [
             "--help", "init --help", "serve --help", "sale --help", "sale create --help", "sale list --help",
-            "sale show --help", "orders --help", "reconcile --help",
+            "sale show --help", "orders --help", "reconcile --help", "config systemd --help",
         ] {
             let (status, _) = try flashsale(command)
             #expect(status == 0, "flashsale \(command)")
@@ -121,5 +121,17 @@ import Testing
         let serve = try ServeProcess(bin: bin.lastPathComponent, workingDirectory: bin.deletingLastPathComponent().path)
         #expect(try HTTPClient.request(port: serve.port, target: "/api/noop").status == 200)
         #expect(serve.stop() == 0)
+    }
+
+    @Test func configSystemdWritesAUnitThatRunsThisServe() throws {
+        let directory = try initializedDirectory()
+        defer { directory.remove() }
+        let result = try FlashsaleCommand.run("config systemd --data \(directory.path) --root \(Paths.packageRoot)")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("flashsale: wrote \(directory.path)/flashsale-serve.service\n"))
+        let unit = try String(contentsOfFile: directory.path + "/flashsale-serve.service", encoding: .utf8)
+        #expect(
+            unit.contains("ExecStart=\"\(Paths.executable("flashsale"))\" \"serve\" \"--data\" \"\(directory.path)\""))
+        #expect(unit.contains("Restart=always\n"))
     }
 }
