@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "flashsale",
             dependencies: [
-                "Hosting", "Identity", "LoadTest", "Sales", "Storefront",
+                "FastCGI", "Hosting", "Identity", "LoadTest", "Sales", "Storefront",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -14,6 +14,6 @@ struct DataOption: ParsableArguments {
 
 /// Prints `error` as one line on stderr and exits non-zero, without a usage dump.
 func fail(_ error: any Error) -> ExitCode {
-    FileHandle.standardError.write(Data("flashsale: \(error)\n".utf8))
+    standardError.write("flashsale: \(error)")
     return ExitCode(1)
 }

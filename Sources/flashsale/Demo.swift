@@ -51,13 +51,11 @@ struct Demo: ParsableCommand {
                 let host = ConfigString.bracketed(listen.host)
                 let page = "http://\(host):\(listen.port)\(Storefront.pagePath(of: DemoSale.id))"
                 // On stderr, unbuffered, beside serve's own lines.
-                FileHandle.standardError.write(
-                    Data(
-                        """
-                        flashsale: the demo sale opens in \(startsIn) s with \(stock) units: open \(page)
-                        flashsale: its orders: flashsale orders \(DemoSale.id) --data \(directory.path)
-
-                        """.utf8))
+                standardError.write(
+                    """
+                    flashsale: the demo sale opens in \(startsIn) s with \(stock) units: open \(page)
+                    flashsale: its orders: flashsale orders \(DemoSale.id) --data \(directory.path)
+                    """, priority: LOG_NOTICE)
             }
         } catch let exit as ExitCode {
             throw exit

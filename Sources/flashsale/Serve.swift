@@ -76,7 +76,7 @@ func serve(
                 try prepare()
                 try data.publishSite(try root.storefront(), sales: try SaleStore(path: data.database).sales())
             },
-            log: { line in FileHandle.standardError.write(Data((line + "\n").utf8)) })
+            log: { line in standardError.write(line, priority: LOG_NOTICE) })
     }
     if status != 0 { throw ExitCode(status) }
 }

@@ -110,6 +110,46 @@ import Testing
     }
 }
 
+/// serve's own lines go to a stderr that may fail (a full disk under the journal's file, a
+/// closed pipe): serve, and every command, carries on without them.
+@Suite struct ServeStderrTests {
+    @Test func serveWhoseStderrIsFullServesHealsAndStops() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let data = DataDirectory(path: "\(directory.path)/var")
+        #expect(try FlashsaleCommand.run("init --data \(data.path)").status == 0)
+        let port = try freePort()
+        let serve = try ChildProcess(
+            executable: "/bin/sh",
+            arguments: [
+                "-c", "exec \"$0\" serve --data \"$1\" --port \"$2\" --bin \"$3\" 2>/dev/full",
+                Paths.executable("flashsale"), data.path, String(port), Paths.binDirectory,
+            ])
+        defer {
+            serve.signal(SIGKILL)
+            serve.reap()
+        }
+        let answers = { (try? HTTPClient.request(port: port, target: "/api/time"))?.status == 200 }
+        #expect(eventually(within: 30) { answers() || serve.exitStatus() != nil }, "serve exited \(serve.status ?? 0)")
+        // A restart is logged: with FileHandle's write, the line that fails stops serve.
+        let lighttpd = try #require(
+            (try? String(contentsOfFile: data.lighttpdPidFile, encoding: .utf8)).flatMap {
+                pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            })
+        kill(lighttpd, SIGKILL)
+        #expect(eventually(within: 30) { (kill(lighttpd, 0) != 0 && answers()) || serve.exitStatus() != nil })
+        #expect(serve.exitStatus() == nil)
+        serve.signal(SIGTERM)
+        #expect(serve.waitForExit(within: 20) == 0)
+    }
+
+    @Test func aFailingCommandWhoseStderrIsFullExitsOne() throws {
+        let status = try ChildProcessRunner.run(
+            "exec \"\(Paths.executable("flashsale"))\" sale show nope --data /nonexistent 2>/dev/full")
+        #expect(status == 1)
+    }
+}
+
 /// A function handed its socket by a parent stops, cleanly, when that parent dies however it
 /// dies, and not before: under lighttpd, and under multiwatch (`flashsale config spawn`).
 @Suite struct ParentDeathTests {

@@ -20,7 +20,6 @@ public enum FastCGIServer {
     /// Builds the function with `make` (opening what it needs: a database, keys) once stderr
     /// goes to the log, then serves it. A failure to build is logged and exits 1.
     public static func run(name: String, _ make: () throws -> Function) -> Never {
-        let logger = Logger(label: "flashsale.\(name)")
         do {
             if let log = environment("FLASHSALE_LOG") {
                 try redirectStandardError(to: log, name: name)
@@ -28,7 +27,8 @@ public enum FastCGIServer {
             try serve(try make())
             exit(0)
         } catch {
-            logger.critical("\(name): \(error)")
+            // Made here, after the log handler is installed, so the line takes the fallback too.
+            Logger(label: "flashsale.\(name)").critical("\(name): \(error)")
             exit(1)
         }
     }
