@@ -61,16 +61,23 @@ static bool contain(uintptr_t address) {
 
 /// Hands the signal to the action installed before ours.
 static void pass_on(int signo, siginfo_t *info, void *context) {
+    bool sent = info->si_code <= 0;
     if (previous.sa_flags & SA_SIGINFO) {
         previous.sa_sigaction(signo, info, context);
+    } else if (previous.sa_handler == SIG_IGN && sent) {
+        return;
     } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
         previous.sa_handler(signo);
-    } else if (info->si_code > 0 || previous.sa_handler == SIG_DFL) {
-        // The default action: a fault recurs when the instruction runs again; a sent signal
-        // is raised again, blocked until this handler returns. Either then kills the process.
+    } else {
         struct sigaction fallback = {.sa_handler = SIG_DFL};
         sigaction(signo, &fallback, NULL);
-        if (info->si_code <= 0) raise(signo);
+    }
+    // Left at the default action (as the Swift runtime's crash reporter leaves it), a fault recurs
+    // when the instruction runs again and kills the process; a sent signal does not recur, so it
+    // is raised again, blocked until this handler returns.
+    struct sigaction now;
+    if (sent && sigaction(signo, NULL, &now) == 0 && !(now.sa_flags & SA_SIGINFO) && now.sa_handler == SIG_DFL) {
+        raise(signo);
     }
 }
 
