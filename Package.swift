@@ -71,7 +71,10 @@ let package = Package(
         .target(name: "Challenges", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "Buying",
-            dependencies: ["Challenges", "FastCGI", "Hosting", "Identity", "POSIX", "Sales", "Segment", "Store"]
+            dependencies: [
+                "Challenges", "FastCGI", "Hosting", "Identity", "POSIX", "Sales", "Segment", "Store",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(name: "CProcessShims"),
         .target(name: "LoadTest", dependencies: ["Identity"]),

@@ -3,6 +3,7 @@ import FastCGI
 import Foundation
 import Hosting
 import Identity
+import Logging
 import POSIX
 import Sales
 import Segment
@@ -37,6 +38,9 @@ public final class BuyingContext: @unchecked Sendable {
     private var slotIndexByKey: [UInt64: Int] = [:]
     private var slotsScannedAtMs: Int64?
     private var segmentCheckedAtMs: Int64
+    /// When a fault of the disk (not a busy lock) was last logged: at most one line a second.
+    private var faultLoggedAtMs: Int64?
+    private let logger = Logger(label: "flashsale.buying")
     /// Per sale (and its creation, which the demo's restart changes), its question captcha's
     /// questions, read once.
     private var questionsBySale: [String: [SaleQuestion]] = [:]
@@ -81,10 +85,30 @@ public final class BuyingContext: @unchecked Sendable {
                 } catch is HTTPError where segment.hasFaulted {
                     throw Self.segmentFaulted
                 }
-            } catch let error as StoreError where error.isBusy {
+            } catch let error as StoreError where error.isTransient {
+                if case .database(let fault) = error, !fault.isBusy {
+                    logFault("the database cannot write now: \(fault)")
+                }
+                throw SaleGate.databaseBusy
+            } catch let error as SegmentError where Self.isTransient(error) {
+                // The segment could not be rebuilt (a truncated file on a full disk, say).
+                logFault("the stock segment cannot be opened now: \(error)")
                 throw SaleGate.databaseBusy
             }
         }
+    }
+
+    /// A failed call on the segment file that may pass once space returns or the disk recovers.
+    private static func isTransient(_ error: SegmentError) -> Bool {
+        [ENOSPC, EDQUOT, EIO, ENOMEM, EAGAIN].contains(error.errno)
+    }
+
+    /// Logs a fault answered `busy`, at most once a second, so a full disk does not flood the log.
+    private func logFault(_ message: String) {
+        let now = clock()
+        guard isDue(since: faultLoggedAtMs, nowMs: now, intervalMs: 1_000) else { return }
+        faultLoggedAtMs = now
+        logger.warning("answered 503 busy: \(message)")
     }
 
     /// The segment's file was truncated during the request: its answer may rest on zeros.

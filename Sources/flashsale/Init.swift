@@ -12,6 +12,8 @@ struct Init: ParsableCommand {
         let directory = data.directory
         do {
             try directory.initialize()
+            // The database and the segment, whose pages are allocated now: a full disk fails here.
+            _ = try openDesk(data)
         } catch {
             throw fail(error)
         }
