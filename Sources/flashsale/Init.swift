@@ -3,7 +3,7 @@ import Hosting
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create the data directory with a secret key and the database; safe to run again."
+        abstract: "Create the data directory with its keys, the database and the stock segment; safe to run again."
     )
 
     @OptionGroup var data: DataOption

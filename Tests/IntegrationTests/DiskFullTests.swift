@@ -49,6 +49,19 @@ import Testing
         #expect(try store.orders(ofSale: "late") == [order] && store.sale("late")?.remaining == 2)
     }
 
+    /// `flashsale init` allocates the segment's every page: a disk without room for it fails
+    /// init with the reason, rather than a function later with SIGBUS.
+    @Test func initOnADiskWithoutRoomForTheSegmentFailsWithTheReason() throws {
+        try #require(geteuid() == 0, "DiskFullTests mounts a small tmpfs and needs root (CI runs the tests as root)")
+        let disk = try SmallFilesystem(megabytes: 4)
+        defer { disk.unmount() }
+        let result = try FlashsaleCommand.run("init --data \(disk.path)/var")
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains("posix_fallocate(\(disk.path)/var/stock.segment) failed: No space left on device"),
+            "\(result.stderr)")
+    }
+
     private func sell(on disk: SmallFilesystem, project: ProjectCopy) throws {
         let serve = try ServeProcess(root: project.root, data: DataDirectory(path: disk.path + "/var"))
         let shop = try DiskShop(serve)
