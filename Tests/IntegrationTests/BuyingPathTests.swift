@@ -132,6 +132,15 @@ import Testing
         let issued = try shop.askToken(buyer, sale: sale.id).json()
         let url = try #require(issued["orderUrl"] as? String)
         let token = try #require(issued["token"] as? String)
+        // A function process reconciles every sale as it starts, levelling the gate with SQLite:
+        // the order's taken unit must not be given back by a process still starting.
+        let functions = try FileManager.default.contentsOfDirectory(atPath: Paths.packageRoot + "/functions")
+        #expect(
+            eventually(within: 60) {
+                functions.flatMap(shop.host.functionPIDs).allSatisfy { pid in
+                    (0..<3).allSatisfy { _ in waitChannel(pid).contains("poll") }
+                }
+            }, "function processes still starting")
         let slot = try shop.slot(sale)
         let before = slot.remaining
         try #require(before == sale.remaining, "the gate starts level with the truth")
@@ -143,6 +152,7 @@ import Testing
         // The order process takes its unit, then waits for the lock in BEGIN IMMEDIATE (the one
         // write of the order path, after the take), sleeping in SQLite's busy handler: 5 s
         // before it would give up and answer busy. Idle processes wait in poll.
+        #expect(eventually(within: 30) { slot.remaining == before - 1 }, "the order never took its unit")
         var waiting: [pid_t] = []
         #expect(
             eventually(within: 30) {
@@ -281,13 +291,18 @@ import Testing
     }
 }
 
+/// The kernel function process `pid` waits in (`/proc/PID/wchan`; "0" while it runs).
+func waitChannel(_ pid: pid_t) -> String {
+    (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? ""
+}
+
 /// Whether process `pid` sleeps as SQLite's busy handler does (100 µs at a time, between
 /// tries for a lock), judged on 20 looks at where it waits (`/proc/PID/wchan`): an idle
 /// function process waits in poll.
 func isSleepingInABusyHandler(_ pid: pid_t) -> Bool {
     let looks = (0..<20).map { _ in
         defer { usleep(500) }  // spacing the looks, not waiting for the process
-        return (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8)) ?? ""
+        return waitChannel(pid)
     }
     return looks.filter { $0.contains("nanosleep") }.count >= 10
 }
