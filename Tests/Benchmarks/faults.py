@@ -26,6 +26,11 @@ def pct(values, p):
     return values[max(0, -(-len(values) * p // 100) - 1)] / 1000 if values else float("nan")
 
 
+def pcts(values):
+    """ "p50 / p99" in ms, or dashes when there are none."""
+    return f"{pct(values, 50):.2f} / {pct(values, 99):.2f}" if values else "– / –"
+
+
 def answers_of(sale):
     answers, sent, retries = [], 0, 0
     for path in glob.glob(os.path.join(work, sale + ".out", "[0-9]*")):
@@ -95,8 +100,8 @@ if load_sales:
             rate, p99 = len(ok) / window, pct([a[4] for a in ok], 99)
             first = first or (rate, p99)
             other_text = ", ".join(f"{k} × {v}" for k, v in sorted(others.items())) or "none"
-            print(f"| {level} | {rate:.0f} | {pct([a[4] for a in ok], 50):.2f} / {p99:.2f} | {len(busy) / window:.0f} | "
-                  f"{pct([a[4] for a in busy], 50):.2f} / {pct([a[4] for a in busy], 99):.2f} | {other_text} | "
+            print(f"| {level} | {rate:.0f} | {pcts([a[4] for a in ok])} | {len(busy) / window:.0f} | "
+                  f"{pcts([a[4] for a in busy])} | {other_text} | "
                   f"{rate / first[0]:.2f} | {p99 / first[1]:.2f} | {cpu(sale)} |")
             users = orders_of(sale)
             ok_users = {a[2] for a in ok}
@@ -133,15 +138,25 @@ if kills:
         edges = [start] + inside + [end]
         return max(b - a for a, b in zip(edges, edges[1:])) / 1000
 
+    first_sent = min(a[3] for a in answers)
+    last_sent = max(a[3] for a in answers)
     for n, (at, pid) in enumerate(kills):
         until = kills[n + 1][0] if n + 1 < len(kills) else float("inf")
         mine = [a for a in server if at <= a[3] + a[4] < until]
         span = (max(a[3] + a[4] for a in mine) - at) / 1000 if mine else 0.0
-        after, before = longest_gap(at, at + 1_000_000), longest_gap(at - 1_000_000, at)
-        spans.append(span), counts.append(len(mine)), after_gaps.append(after), before_gaps.append(before)
-        print(f"| {n + 1} | {len(mine)} | {span:.1f} | {after:.1f} | {before:.1f} |")
-    mid = lambda v: sorted(v)[len(v) // 2]
-    print(f"| median | {mid(counts)} | {mid(spans):.1f} | {mid(after_gaps):.1f} | {mid(before_gaps):.1f} |")
+        spans.append(span), counts.append(len(mine))
+        # The gaps only where the buyers were sending for the whole second on either side.
+        if at - 1_000_000 >= first_sent and at + 1_000_000 <= last_sent:
+            after, before = longest_gap(at, at + 1_000_000), longest_gap(at - 1_000_000, at)
+            after_gaps.append(after), before_gaps.append(before)
+            print(f"| {n + 1} | {len(mine)} | {span:.1f} | {after:.1f} | {before:.1f} |")
+        else:
+            print(f"| {n + 1} | {len(mine)} | {span:.1f} | - | - |")
+    def mid(values, digits=1):
+        return f"{sorted(values)[len(values) // 2]:.{digits}f}" if values else "-"
+
+    print(f"| median | {mid(counts, 0)} | {mid(spans)} | {mid(after_gaps)} | {mid(before_gaps)} |")
+    print(f"| total | {sum(counts)} | | | |")
     print()
     groups = {}
     for a in answers:
