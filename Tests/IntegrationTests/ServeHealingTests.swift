@@ -179,20 +179,9 @@ import Testing
     }
 
     @Test func functionsLiveWithMultiwatchAndStopWhenItIsKilled() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let data = DataDirectory(path: directory.path + "/var")
-        #expect(try FlashsaleCommand.run("init --data \"\(data.path)\"").status == 0)
-        let written = try FlashsaleCommand.run(
-            "config spawn --data \"\(data.path)\" --root \"\(Paths.packageRoot)\" --only time")
-        #expect(written.status == 0, "\(written.stderr)")
-        let service = try ChildProcess(executable: data.path + "/spawn/time.sh", arguments: [])
-        defer {
-            service.signalGroup(SIGKILL)
-            service.reap()
-        }
-        let executable = Paths.executable("flashsale-time")
-        let running = { runningPIDs(executable: executable, dataDirectory: data.path) }
+        let spawned = try SpawnedTime()
+        defer { spawned.remove() }
+        let (service, running) = (spawned.service, spawned.running)
         #expect(eventually(within: 20) { running().count == 2 })
         // One killed is replaced by multiwatch, which lives on: the other keeps running.
         let first = running()
