@@ -118,18 +118,24 @@ public final class StockSegment: @unchecked Sendable {
         try systemCall("fstat", path) { fstat(descriptor, &status) }
         let grown = status.st_size < SegmentLayout.fileSize
         if grown || Int(status.st_blocks) * 512 < SegmentLayout.fileSize {
-            // posix_fallocate returns its error rather than setting errno; it also grows the file.
-            try systemCall("posix_fallocate", path) {
-                let result = posix_fallocate(descriptor, 0, off_t(SegmentLayout.fileSize))
-                errno = result
-                return result == 0 ? 0 : -1
-            }
+            try allocate(descriptor, path: path, grown: grown)
         }
         let base = mmap(nil, SegmentLayout.fileSize, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0)
         guard let base, base != UnsafeMutableRawPointer(bitPattern: -1) else {
             throw SegmentError(call: "mmap", subject: path, errno: errno)
         }
         return (base, grown, status.st_size == 0)
+    }
+
+    /// Allocates every block of the file (fallocate(2)), so that a full disk cannot fault a page
+    /// of the mapping later: ENOSPC now is an error the caller answers. A file system that cannot
+    /// allocate ahead (EOPNOTSUPP: NFSv3, some FUSE) gets a sparse file, grown with ftruncate,
+    /// whose faults the mapping guard contains. On copy-on-write file systems (btrfs, ZFS) an
+    /// allocated block can still need space when written; the guard covers that too.
+    private static func allocate(_ descriptor: Int32, path: String, grown: Bool) throws(SegmentError) {
+        if flashsale_allocate(descriptor, Int64(SegmentLayout.fileSize)) == 0 { return }
+        guard errno == EOPNOTSUPP else { throw SegmentError(call: "fallocate", subject: path, errno: errno) }
+        if grown { try systemCall("ftruncate", path) { ftruncate(descriptor, off_t(SegmentLayout.fileSize)) } }
     }
 
     /// The magic as an atomic: it is written last by `reinitialise`, so it publishes the header.

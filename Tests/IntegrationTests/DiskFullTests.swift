@@ -58,7 +58,7 @@ import Testing
         let result = try FlashsaleCommand.run("init --data \(disk.path)/var")
         #expect(result.status == 1)
         #expect(
-            result.stderr.contains("posix_fallocate(\(disk.path)/var/stock.segment) failed: No space left on device"),
+            result.stderr.contains("fallocate(\(disk.path)/var/stock.segment) failed: No space left on device"),
             "\(result.stderr)")
     }
 

@@ -50,7 +50,7 @@ import Testing
         defer { umount(dir.path) }
         let path = dir.path + "/stock.segment"
         let error = #expect(throws: SegmentError.self) { try StockSegment(path: path, databaseID: 7) }
-        #expect(error?.call == "posix_fallocate" && error?.subject == path && error?.errno == ENOSPC)
+        #expect(error?.call == "fallocate" && error?.subject == path && error?.errno == ENOSPC)
     }
 
     @Test func aFileTruncatedUnderTheMappingFaultsIntoZerosAndOpensAgain() throws {
