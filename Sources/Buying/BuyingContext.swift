@@ -40,6 +40,8 @@ public final class BuyingContext: @unchecked Sendable {
     private var segmentCheckedAtMs: Int64
     /// When a fault of the disk (not a busy lock) was last logged: at most one line a second.
     private var faultLoggedAtMs: Int64?
+    /// Whether the failed sync that stopped orders was logged (once, at critical).
+    private var ordersStoppedLogged = false
     private let logger = Logger(label: "flashsale.buying")
     /// Per sale (and its creation, which the demo's restart changes), its question captcha's
     /// questions, read once.
@@ -90,6 +92,12 @@ public final class BuyingContext: @unchecked Sendable {
                     logFault("the database cannot write now: \(fault)")
                 }
                 throw SaleGate.databaseBusy
+            } catch let error as StoreError where error.stopsOrders {
+                if !ordersStoppedLogged {
+                    ordersStoppedLogged = true
+                    logger.critical("answered 503 busy: \(error)")
+                }
+                throw SaleGate.ordersStopped
             } catch let error as SegmentError where Self.isTransient(error) {
                 // The segment could not be rebuilt (a truncated file on a full disk, say).
                 logFault("the stock segment cannot be opened now: \(error)")

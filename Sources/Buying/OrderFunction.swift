@@ -127,14 +127,17 @@ public enum OrderFunction {
         return (user, claims.window)
     }
 
-    /// Writes the order after the segment gave a unit; any failure returns the unit.
+    /// Writes the order after the segment gave a unit; any failure returns the unit, unless the
+    /// order stayed committed (a failed sync that could not withdraw it).
     private static func write(
         sale: Sale, user: String, slot: SaleSlot, nowMs: Int64, context: BuyingContext
     ) throws -> Order {
         do {
             return try context.store.placeOrder(sale: sale.id, user: user, nowMs: nowMs)
         } catch {
-            context.returnUnit(of: sale, slot: slot, soldOutInDatabase: error == .soldOut, nowMs: nowMs)
+            if !error.orderKept {
+                context.returnUnit(of: sale, slot: slot, soldOutInDatabase: error == .soldOut, nowMs: nowMs)
+            }
             switch error {
             case .soldOut: throw SaleGate.soldOut
             case .alreadyOrdered: throw SaleGate.alreadyOrdered

@@ -11,6 +11,10 @@ enum SaleGate {
     /// The database stayed locked past its busy timeout: a moment's overload.
     static let databaseBusy = HTTPError.fixed(
         .busy, "the order book is busy; retry in a second", headers: [.retryAfter: "1"])
+    /// The write-ahead log failed to sync: this process takes no more orders (`StoreError.syncFailed`).
+    static let ordersStopped = HTTPError.fixed(
+        .busy, "orders are stopped on this server until an operator checks the disk and restarts serve",
+        headers: [.retryAfter: "1"])
 
     /// Why a sale cannot be bought at `nowMs` according to its slot, or nil when it is open.
     static func refusal(_ slot: SaleSlot, _ configuration: SaleSlot.Configuration, nowMs: Int64) -> HTTPError? {

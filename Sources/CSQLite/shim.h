@@ -33,12 +33,20 @@ static inline int csqlite_busy_wait(sqlite3 *db, int timeout_ms) {
 
 /// Syncs the write-ahead log of `db`'s main database to disk (fdatasync through SQLite's own
 /// VFS, via SQLITE_FCNTL_JOURNAL_POINTER). SQLITE_MISUSE when the connection has no WAL open.
-static inline int csqlite_sync_wal(sqlite3 *db) {
+/// Answers xSync's extended code itself (the connection's error state is not set by it), and on
+/// failure puts the errno the VFS recorded for the log file in `sys_errno` (0 if none).
+static inline int csqlite_sync_wal(sqlite3 *db, int *sys_errno) {
+    *sys_errno = 0;
     sqlite3_file *wal = NULL;
     int rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
     if (rc != SQLITE_OK) return rc;
     if (wal == NULL || wal->pMethods == NULL) return SQLITE_MISUSE;
-    return wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+    rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+    if (rc != SQLITE_OK) {
+        int last = 0;
+        if (wal->pMethods->xFileControl(wal, SQLITE_FCNTL_LAST_ERRNO, &last) == SQLITE_OK) *sys_errno = last;
+    }
+    return rc;
 }
 
 #endif

@@ -78,8 +78,16 @@ public final class Database {
 
     /// Syncs the write-ahead log to disk: every transaction committed to it so far, by any
     /// connection, is then durable. Called after COMMIT, outside the write lock.
+    ///
+    /// A failure carries xSync's own code, SQLite's English for it and the errno of the log
+    /// file: the connection's last error (`sqlite3_errmsg`) describes another call.
     public func syncWAL() throws(SQLiteError) {
-        try check(csqlite_sync_wal(handle), sql: "fdatasync of the write-ahead log")
+        var systemErrno: Int32 = 0
+        let rc = csqlite_sync_wal(handle, &systemErrno)
+        guard rc != SQLITE_OK else { return }
+        throw SQLiteError(
+            resultCode: rc & 0xff, extendedResultCode: rc, message: String(cString: sqlite3_errstr(rc)),
+            sql: "fdatasync of the write-ahead log", systemErrno: systemErrno)
     }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE on this connection.

@@ -1,12 +1,14 @@
 import CSQLite
 
 /// A failed SQLite call with the C facts: result code, extended result code, SQLite's
-/// message and the SQL that was running.
+/// message, the SQL that was running and, where known, the errno of the failed system call.
 public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
     public var resultCode: Int32
     public var extendedResultCode: Int32
     public var message: String
     public var sql: String?
+    /// The errno the VFS recorded for the failed file operation (a sync's EIO), or 0.
+    public var systemErrno: Int32 = 0
 
     /// The primary result code, by name (`.full`, `.busy`).
     public var code: SQLiteResultCode { SQLiteResultCode(rawValue: resultCode) }
@@ -15,7 +17,8 @@ public struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
     public var extendedCode: SQLiteResultCode { SQLiteResultCode(rawValue: extendedResultCode) }
 
     public var description: String {
-        "SQLite error \(resultCode) (extended \(extendedResultCode)): \(message)" + (sql.map { " — in `\($0)`" } ?? "")
+        "SQLite error \(resultCode) (extended \(extendedResultCode)): \(message)"
+            + (systemErrno == 0 ? "" : " (errno \(systemErrno))") + (sql.map { " — in `\($0)`" } ?? "")
     }
 }
 
@@ -27,29 +30,28 @@ extension SQLiteError {
     /// True when a write found the disk full (ENOSPC).
     public var isDiskFull: Bool { code == .full }
 
-    /// True when reading, writing or syncing a file failed in a way that may pass: a full disk
-    /// seen by write(2) or fdatasync(2), an I/O error. Not a checksum or file-system corruption
-    /// report, which is damage.
+    /// True when a write failed in a way that passes once space returns, before COMMIT, so the
+    /// transaction rolls back: write(2) refused (IOERR_WRITE: a quota, EIO), the WAL index or a
+    /// file could not grow or shrink (IOERR_SHMSIZE, IOERR_TRUNCATE). Nothing else of
+    /// SQLITE_IOERR: a short read is a truncated file, a failed sync may have dropped written
+    /// pages (`SaleStore` then stops orders), a checksum or file-system report is damage.
     public var isIOFault: Bool {
-        code == .ioErr && extendedCode != .ioErrData && extendedCode != .ioErrCorruptFS
+        [.ioErrWrite, .ioErrShmSize, .ioErrTruncate].contains(extendedCode)
     }
 
     /// True when the call failed for a reason of the moment and left the database as it was:
-    /// the lock was busy, the disk full or a write or sync failed. Worth retrying once the lock
-    /// frees or space returns, with nothing to repair; not an internal error.
+    /// the lock was busy, the disk full or a write failed for want of space. Worth retrying once
+    /// the lock frees or space returns, with nothing to repair; not an internal error.
     public var isTransient: Bool { isBusy || isDiskFull || isIOFault }
 }
 
 extension StoreError {
     /// True when the store failed for a reason of the moment and changed nothing (see
-    /// `SQLiteError.isTransient`): busy, a full disk, a failed write or sync. The caller
-    /// answers such a failure like a busy database, 503 `busy` with `Retry-After`.
+    /// `SQLiteError.isTransient`): busy, a full disk, a failed write. The caller answers such a
+    /// failure like a busy database, 503 `busy` with `Retry-After`. Not `.syncFailed`, which
+    /// does not pass.
     public var isTransient: Bool {
         if case .database(let error) = self { return error.isTransient }
         return false
     }
-
-    /// True when the store cannot answer now and a retry may succeed: a busy database, and
-    /// every other transient fault (`isTransient`), which a buyer is answered the same way.
-    public var isBusy: Bool { isTransient }
 }

@@ -42,6 +42,8 @@ public struct SQLiteResultCode: RawRepresentable, Hashable, Sendable, CustomStri
     public static let ioErrFsync = SQLiteResultCode(rawValue: SQLITE_IOERR | (4 << 8))
     public static let ioErrDirFsync = SQLiteResultCode(rawValue: SQLITE_IOERR | (5 << 8))
     public static let ioErrTruncate = SQLiteResultCode(rawValue: SQLITE_IOERR | (6 << 8))
+    public static let ioErrNoMem = SQLiteResultCode(rawValue: SQLITE_IOERR | (12 << 8))
+    public static let ioErrLock = SQLiteResultCode(rawValue: SQLITE_IOERR | (15 << 8))
     public static let ioErrShmSize = SQLiteResultCode(rawValue: SQLITE_IOERR | (19 << 8))
     /// A page's checksum failed (the checksum VFS): damage, not a passing fault.
     public static let ioErrData = SQLiteResultCode(rawValue: SQLITE_IOERR | (32 << 8))

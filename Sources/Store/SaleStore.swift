@@ -1,4 +1,5 @@
 import CSQLite
+import Synchronization
 
 /// The truth about sales and orders: one connection per process, every statement prepared
 /// once. An order is one transaction: a conditional inventory update that never takes the
@@ -40,8 +41,8 @@ public final class SaleStore {
     private static let saleColumns =
         "id, slot, title, price, stock, remaining, version, starts_at, ends_at, secret, created_at, per_ip_rate, min_level, captcha, pow_bits"
 
-    /// Opens the database at `path`, migrated to this schema. A failure is `.database`: a busy,
-    /// full or failing disk `isTransient` (answered like a busy database, not as a bug).
+    /// Opens the database at `path`, migrated to this schema. A failure is `.database`: a busy
+    /// or full disk `isTransient` (answered like a busy database, not as a bug).
     public convenience init(path: String, synchronous: Synchronous = .full) throws(StoreError) {
         do {
             try self.init(opening: path, synchronous: synchronous)
@@ -203,9 +204,13 @@ public final class SaleStore {
     ///
     /// A full disk or a failed write makes the transaction fail and roll back: nothing changed,
     /// and the error `isTransient`. A commit that landed but whose sync failed is not an order
-    /// either (it is not known durable): it is withdrawn (see `withdraw`) and the sync's error,
-    /// transient too, is thrown.
+    /// either (it is not known durable): it is withdrawn (see `withdraw`). A failed sync does not
+    /// pass: Linux may drop the pages it could not write and report that once, so a later sync
+    /// "succeeds" over a hole in the log, and recovery after a crash stops at the hole, taking
+    /// later acknowledged orders with it. So the store stops taking orders for good in this
+    /// process (`syncFailure`), and this and every later call throws `.syncFailed`.
     public func placeOrder(sale id: String, user: String, nowMs: Int64) throws(StoreError) -> Order {
+        if let failure = syncFailure { throw .syncFailed(failure, orderKept: false) }
         do {
             try begin.execute()
             let row: [SQLValue]
@@ -224,12 +229,7 @@ public final class SaleStore {
                 throw error
             }
             let order = Self.order(from: row)
-            do {
-                try syncIfFull()
-            } catch {
-                withdraw(order)
-                throw error
-            }
+            if let failure = failedSync() { throw StoreError.syncFailed(failure, orderKept: !withdraw(order)) }
             return order
         } catch let error as StoreError {
             throw error
@@ -242,12 +242,11 @@ public final class SaleStore {
 
     /// Takes back `order`, committed but not known durable because the sync after its commit
     /// failed: deletes its row and returns its unit in one transaction, and syncs that. So the
-    /// buyer, refused with a fault, finds nothing changed and buys again once space returns.
-    /// When the withdrawal cannot be written either, the order stays: it becomes durable with
-    /// the next sync of any connection (the log is appended in order), the inventory holds its
-    /// unit, and the buyer's next try is answered `already_ordered`. Answers whether it was
-    /// withdrawn (a withdrawal leaves the inventory's version two above the order's start).
-    @discardableResult
+    /// buyer, refused, finds nothing changed, and buys again once serve restarts.
+    /// When the withdrawal cannot be written either, the order stays: the inventory holds its
+    /// unit, and once serve restarts the buyer's next try is answered `already_ordered`.
+    /// Answers whether it was withdrawn (a withdrawal leaves the inventory's version two above
+    /// the order's start).
     func withdraw(_ order: Order) -> Bool {
         do {
             try begin.execute()
@@ -264,14 +263,41 @@ public final class SaleStore {
         }
         // Unsynced, the withdrawal is still what every connection sees; either state may survive
         // a power cut, and neither was acknowledged.
-        try? syncIfFull()
+        _ = failedSync()
         return true
     }
 
-    /// With `FULL`, puts what was just committed on disk (see `Synchronous`).
-    private func syncIfFull() throws(SQLiteError) {
-        if synchronous == .full { try syncLog(database) }
+    /// With `FULL`, puts what was just committed on disk (see `Synchronous`); a failed sync
+    /// stops orders (see `placeOrder`) and is thrown as `.syncFailed`.
+    private func syncIfFull() throws(StoreError) {
+        if let failure = failedSync() { throw .syncFailed(failure, orderKept: false) }
     }
+
+    /// With `FULL`, syncs the log: nil once it is on disk, else the failure, orders stopped.
+    private func failedSync() -> SQLiteError? {
+        guard synchronous == .full else { return nil }
+        do {
+            try syncLog(database)
+            return nil
+        } catch {
+            let path = database.path
+            Self.syncFailures.withLock { failures in
+                if failures[path] == nil { failures[path] = error }
+            }
+            return error
+        }
+    }
+
+    /// The failed sync of the log that stopped orders on this database in this process, or nil:
+    /// set once, never cleared (an operator checks the disk and restarts serve).
+    public var syncFailure: SQLiteError? {
+        let path = database.path
+        return Self.syncFailures.withLock { $0[path] }
+    }
+
+    /// The first failed sync per database path, for the whole process: a store opened again on
+    /// the same file (the buying context reopens its desk after a segment fault) stays stopped.
+    private static let syncFailures = Mutex<[String: SQLiteError]>([:])
 
     /// Syncs the write-ahead log (`Database.syncWAL`); a test puts a failing sync in its place.
     var syncLog: (Database) throws(SQLiteError) -> Void = { database throws(SQLiteError) in try database.syncWAL() }
