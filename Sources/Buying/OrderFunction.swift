@@ -91,7 +91,7 @@ public enum OrderFunction {
             let order = try AbuseChecks.oneAtATime(user, slot: slot, context: context) {
                 if let refusal = SaleGate.refusal(slot, configuration, nowMs: context.clock()) { throw refusal }
                 if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
-                guard slot.takeOne() else { throw SaleGate.soldOut }
+                try takeUnit(from: slot, configuration)
                 return try write(sale: sale, user: user, slot: slot, nowMs: now, context: context)
             }
             slot.increment(.orders)
@@ -101,6 +101,19 @@ public enum OrderFunction {
             SaleGate.count(error, in: slot)
             throw error
         }
+    }
+
+    /// Takes one unit for the order; sold out only while the slot holds the sale's
+    /// `configuration`, otherwise 503 `busy` (``SaleGate/whenEmpty(_:_:)``): a slot cleared by
+    /// another process's re-initialisation reads empty before it is reconciled from SQLite. The
+    /// configuration is checked before the take, so that a take from a cleared slot does not sync
+    /// a sold-out flag into it, and again after a failed one, which is tried once more: a
+    /// reconcile may have refilled the slot in between.
+    private static func takeUnit(from slot: SaleSlot, _ configuration: SaleSlot.Configuration) throws(HTTPError) {
+        guard slot.configuration() == configuration else { throw BuyingContext.segmentFaulted }
+        if slot.takeOne() { return }
+        guard slot.configuration() == configuration else { throw BuyingContext.segmentFaulted }
+        guard slot.takeOne() else { throw SaleGate.whenEmpty(slot, configuration) }
     }
 
     /// The caller's user id and the admission window of their token, once the identity and the

@@ -20,8 +20,17 @@ enum SaleGate {
     static func refusal(_ slot: SaleSlot, _ configuration: SaleSlot.Configuration, nowMs: Int64) -> HTTPError? {
         if nowMs < configuration.startMs { return notStarted }
         if nowMs >= configuration.endMs { return ended }
-        if slot.isSoldOut { return soldOut }
+        if slot.isSoldOut { return whenEmpty(slot, configuration) }
         return nil
+    }
+
+    /// The refusal of a slot that reads sold out or empty: `sold_out` only while it holds the
+    /// sale's `configuration`. Otherwise it was cleared under the process (another process
+    /// re-initialised the segment and has not reconciled it from SQLite yet) or this process's
+    /// mapping faulted into zeros: it says nothing about the stock, so 503 `busy`. One checksum
+    /// read, and only on the way to a refusal.
+    static func whenEmpty(_ slot: SaleSlot, _ configuration: SaleSlot.Configuration) -> HTTPError {
+        slot.configuration() == configuration ? soldOut : BuyingContext.segmentFaulted
     }
 
     /// The admission window `nowMs` falls in: one token lifetime long.

@@ -141,8 +141,9 @@ public enum TokenFunction {
         let now = context.clock()
         if context.wasAdmitted(user, sale: sale.id, window: window) { return }
         let limit = SaleGate.admissionLimit(slot, settings: settings)
-        // Nothing left but the sold-out flag not yet set (a take in flight): sold out, not busy.
-        guard limit > 0 else { throw SaleGate.soldOut }
+        // Nothing left but the sold-out flag not yet set (a take in flight): sold out, not busy;
+        // unless the slot no longer holds the sale (cleared by a re-initialisation): 503 `busy`.
+        guard limit > 0 else { throw SaleGate.whenEmpty(slot, SaleDesk.configuration(of: sale)) }
         guard slot.admit(window: window, limit: limit) else {
             let retryAfter = (settings.tokenLifetimeMs - now % settings.tokenLifetimeMs + 999) / 1000
             throw HTTPError(

@@ -27,8 +27,8 @@ import Testing
             }
         }
         /// Buyers `range` buy on their own threads while `fault` runs, once they have made
-        /// `after` more orders. Each wave has fewer buyers than the units left, so every fault
-        /// lands while the sale still sells.
+        /// `after` more orders. Every fault lands while the sale still sells, as the
+        /// `sold() < stock` expectation checks (the last wave has more buyers than units left).
         let wave = { (range: Range<Int>, after: Int64, fault: () -> Void) in
             let before = sold()
             let buyers = Thread {
