@@ -44,14 +44,20 @@ public enum OrderFunction {
     /// web server that passes the listening socket as fd 0 (lighttpd, spawn-fcgi), a door
     /// beside it answers the connections beyond the queue limit with 503 `busy` at once
     /// (``ListenQueue/Door``); the in-line `BusyGate` is for a socket the door
-    /// cannot watch: with the door open it would refuse again the requests the door let in.
+    /// cannot watch, or once the door has closed: with the door open it would refuse again the
+    /// requests the door let in.
     public static func function(_ context: BuyingContext) -> Function {
-        let gateInLine = !openDoor(limit: Int(context.settings.orderQueueLimit))
-        return Function(
+        function(context, door: openDoor(limit: Int(context.settings.orderQueueLimit)))
+    }
+
+    /// The order function beside `door` (nil: none), which each request asks whether it is
+    /// still open.
+    static func function(_ context: BuyingContext, door: ListenQueue.Door?) -> Function {
+        Function(
             name: "order",
             routes: [
                 Route(prefix: prefix, methods: [.post]) { request in
-                    let order = try context.serially { try place(request, context: context, gateInLine: gateInLine) }
+                    let order = try context.serially { try place(request, context: context, door: door) }
                     return try Response.json(
                         Answer(orderId: order.id, sale: order.sale, user: order.user), status: .created)
                 }
@@ -61,16 +67,16 @@ public enum OrderFunction {
     /// Opens the door on fd 0 when the web server passed the listening socket there (not with
     /// `FLASHSALE_LISTEN`); with `FLASHSALE_PROCESSES_PER_SOCKET` processes sharing it, the
     /// limit is theirs together, as each door sees the whole queue.
-    private static func openDoor(limit: Int) -> Bool {
+    private static func openDoor(limit: Int) -> ListenQueue.Door? {
         let environment = ProcessInfo.processInfo.environment
-        guard environment["FLASHSALE_LISTEN"] == nil else { return false }
+        guard environment["FLASHSALE_LISTEN"] == nil else { return nil }
         let sharers = Int(environment["FLASHSALE_PROCESSES_PER_SOCKET"] ?? "1") ?? 1
         let (total, overflow) = limit.multipliedReportingOverflow(by: max(1, sharers))
         return ListenQueue.Door.open(
             listener: 0, limit: overflow ? .max : total, answer: Response(error: busy).cgiBytes())
     }
 
-    static func place(_ request: Request, context: BuyingContext, gateInLine: Bool = true) throws -> Order {
+    static func place(_ request: Request, context: BuyingContext, door: ListenQueue.Door? = nil) throws -> Order {
         let now = context.clock()
         let secret = String(request.path.dropFirst(prefix.count))
         guard let sale = try context.sale(secret: secret, nowMs: now) else { throw Router.notFound }
@@ -78,14 +84,15 @@ public enum OrderFunction {
         let configuration = SaleDesk.configuration(of: sale)
         // The door's refusals since the last order request count in this one's sale: the door
         // answers before reading which sale a request is for.
-        for _ in 0..<ListenQueue.Door.takeRefusals() {
-            slot.increment(.attempts)
-            slot.increment(.rejectedBusy)
+        let refusedAtDoor = door?.takeRefusals() ?? 0
+        if refusedAtDoor > 0 {
+            slot.add(.attempts, Int64(refusedAtDoor))
+            slot.add(.rejectedBusy, Int64(refusedAtDoor))
         }
         slot.increment(.attempts)
         do {
             if let refusal = SaleGate.refusal(slot, configuration, nowMs: now) { throw refusal }
-            if gateInLine && context.busyGate.refuses(queuedBehind: request.queuedBehind()) { throw busy }
+            if door?.isOpen != true && context.busyGate.refuses(queuedBehind: request.queuedBehind()) { throw busy }
             try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context)
             let (user, window) = try verify(request, sale: sale, context: context)
             let order = try AbuseChecks.oneAtATime(user, slot: slot, context: context) {

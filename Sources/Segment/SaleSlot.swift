@@ -81,6 +81,12 @@ public struct SaleSlot: Sendable {
         signed(Self.offset(of: counter)).wrappingIncrement(ordering: .relaxed)
     }
 
+    /// Adds `amount` to a counter, wrapping as `increment` does.
+    public func add(_ counter: SlotCounter, _ amount: Int64) {
+        // Relaxed: a counter is a statistic that orders nothing else.
+        signed(Self.offset(of: counter)).wrappingIncrement(by: amount, ordering: .relaxed)
+    }
+
     /// A counter's current value.
     public func count(_ counter: SlotCounter) -> Int64 {
         signed(Self.offset(of: counter)).load(ordering: .relaxed)

@@ -2,6 +2,7 @@ import CFastCGI
 import CProcessShims
 import Foundation
 import Glibc
+import Logging
 import Synchronization
 
 extension ListenQueue {
@@ -15,68 +16,89 @@ extension ListenQueue {
     /// The thread blocks every signal (the serving thread's stop signals stay its own), sleeps
     /// in poll(2) while nothing waits, looks at the queue every millisecond while something
     /// does, and ends when the socket stops listening. It shares the non-blocking socket with
-    /// the serving thread: whichever accepts a connection first answers it.
-    public enum Door {
-        private static let refused = Mutex(0)
+    /// the serving thread: whichever accepts a connection first answers it. When the thread
+    /// ends, for whatever reason, the door says so once in the log and `isOpen` turns false,
+    /// so that the function can refuse in line instead.
+    public final class Door: Sendable {
+        private let refused = Mutex(0)
+        private let opened = Mutex(true)
+
+        private init() {}
 
         /// Starts the door on `listener`, a listening unix socket, answering `answer` (the bytes
         /// of a CGI response: status line, headers, body) beyond `limit` waiting connections.
-        /// False when `listener` is not a listening unix socket, the kernel will not tell its
+        /// Nil when `listener` is not a listening unix socket, the kernel will not tell its
         /// queue or libfcgi cannot start; the function then runs without a door.
-        public static func open(listener: Int32, limit: Int, answer: [UInt8]) -> Bool {
+        public static func open(listener: Int32, limit: Int, answer: [UInt8]) -> Door? {
             var listening: Int32 = 0
             var size = socklen_t(MemoryLayout<Int32>.size)
             guard getsockopt(listener, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) == 0, listening == 1,
                 let queue = ListenQueue(listener: listener),
                 // Here, before the thread starts: FCGX_Init is not safe to call from two threads at once.
                 FCGX_Init() == 0
-            else { return false }
+            else { return nil }
             let flags = fcntl(listener, F_GETFL)
-            guard flags >= 0, fcntl(listener, F_SETFL, flags | O_NONBLOCK) == 0 else { return false }
+            guard flags >= 0, fcntl(listener, F_SETFL, flags | O_NONBLOCK) == 0 else { return nil }
+            let door = Door()
             let thread = Thread {
                 var all = sigset_t()
                 sigfillset(&all)
                 pthread_sigmask(SIG_BLOCK, &all, nil)
-                // The door's own request, separate from the serving thread's, as libfcgi's _r calls allow.
-                guard let request = try? FastCGIRequest(listeningOn: listener) else { return }
-                run(queue: queue, listener: listener, request: request, limit: limit, answer: answer)
+                let why: String
+                do {
+                    // The door's own request, separate from the serving thread's, as libfcgi's _r calls allow.
+                    let request = try FastCGIRequest(listeningOn: listener)
+                    why = door.run(queue: queue, listener: listener, request: request, limit: limit, answer: answer)
+                } catch {
+                    why = "\(error)"
+                }
+                door.opened.withLock { $0 = false }
+                Logger(label: "flashsale.door").error(
+                    "the door closed (\(why)); the function refuses beyond the queue limit in line from now on")
             }
             thread.name = "door"
             thread.start()
-            return true
+            return door
         }
 
+        /// Whether the door's thread still keeps the queue; false once it has ended.
+        public var isOpen: Bool { opened.withLock { $0 } }
+
         /// The connections refused since the last call.
-        public static func takeRefusals() -> Int {
+        public func takeRefusals() -> Int {
             refused.withLock { count in
                 defer { count = 0 }
                 return count
             }
         }
 
-        private static func run(
+        /// Keeps the queue until the socket or the kernel fails it; returns why it stopped.
+        private func run(
             queue: ListenQueue, listener: Int32, request: FastCGIRequest, limit: Int, answer: [UInt8]
-        ) {
+        ) -> String {
             var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
             while true {
                 var ready = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
                 if poll(&ready, 1, -1) < 0 {
                     if errno == EINTR { continue }
-                    return
+                    return "poll: \(String(cString: strerror(errno)))"
                 }
-                if ready.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { return }
-                guard let waiting = queue.waiting() else { return }
-                guard waiting > limit else {
-                    nanosleep(&pause, nil)
-                    continue
+                if ready.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
+                    return "the socket stopped listening (poll revents \(ready.revents))"
                 }
-                for _ in limit..<waiting {
+                // Read again before each accept: the serving thread and, on a socket shared by
+                // several processes, their doors take from the same queue meanwhile.
+                var waiting = queue.waiting()
+                while let count = waiting, count > limit {
                     // Non-blocking: the serving thread may have taken the connection first.
                     guard request.accept() >= 0 else { break }
                     request.write(answer)
                     request.finish()
                     refused.withLock { $0 += 1 }
+                    waiting = queue.waiting()
                 }
+                guard waiting != nil else { return "sock_diag no longer tells the accept queue" }
+                nanosleep(&pause, nil)
             }
         }
     }
