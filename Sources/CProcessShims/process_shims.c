@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -44,11 +45,41 @@ __attribute__((constructor)) static void record_parent_at_load(void) {
     parent_at_load = getppid();
 }
 
+/// True when no process `pid` is left but a zombie (or none at all).
+static int is_gone(pid_t pid) {
+    char path[32];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *file = fopen(path, "re");
+    if (file == NULL) {
+        return errno == ENOENT;
+    }
+    char line[512];
+    size_t got = fread(line, 1, sizeof line - 1, file);
+    fclose(file);
+    line[got] = 0;
+    // pid (comm) S ...: the state follows the last ')', as comm may hold one.
+    const char *close = strrchr(line, ')');
+    return close != NULL && close[1] == ' ' && close[2] == 'Z';
+}
+
 int flashsale_set_parent_death_signal(int signo) {
     if (prctl(PR_SET_PDEATHSIG, signo, 0, 0, 0) != 0) {
         return -1;
     }
-    return getppid() == parent_at_load ? 0 : 1;
+    if (getppid() != parent_at_load) {
+        return 1;  // It died after the program was loaded, before the signal was armed.
+    }
+    // It may have died before the program was loaded, between fork and the constructor
+    // (dynamic loading takes a while): then parent_at_load is the reaper this process was
+    // re-parented to (init, a subreaper), whose death would come late or never. The parent
+    // that forked this process left it in its own process group, or made it the leader of a
+    // new one; the reaper is an ancestor of the parent, so in another group. A parent in
+    // another group whose leader is gone is the reaper of a parent (the leader) that died.
+    pid_t group = getpgrp();
+    if (group != getpid() && getpgid(parent_at_load) != group && is_gone(group)) {
+        return 1;
+    }
+    return 0;
 }
 
 /// What the child reports through the pipe when a step before execve (or execve) fails.

@@ -2,9 +2,12 @@ import Foundation
 import POSIX
 
 /// What a `serve` that died hard (kill -9, a crash) may have left running on a data directory:
-/// a lighttpd whose `-f` names the directory's lighttpd.conf, and function processes whose
-/// socket (fd 0) is one lighttpd spawned in its `run/` folder (`<name>.sock-N`). Processes of
-/// `flashsale config spawn` (`<name>.spawn.sock`) and anything else are never touched.
+/// a lighttpd (its executable is lighttpd) whose `-f` names the directory's lighttpd.conf, and
+/// function processes whose socket (fd 0) is one lighttpd spawned in its `run/` folder
+/// (`<name>.sock-N`). Paths are compared once resolved (symbolic links, `..`, the process's
+/// working directory), so a serve started on another spelling of the directory is found.
+/// Processes of `flashsale config spawn` (`<name>.spawn.sock`), a `tail -f` of the
+/// configuration and anything else are never touched.
 struct Leftovers {
     /// A process found, with its start time (`/proc/PID/stat`), so a pid reused meanwhile is
     /// never signalled.
@@ -16,12 +19,15 @@ struct Leftovers {
 
     var processes: [Process]
 
-    /// The leftovers on `data` now, this process excluded.
-    init(of data: DataDirectory) {
+    /// The leftovers on `data` now, this process excluded. `lighttpd` is the binary serve runs;
+    /// a process counts as a lighttpd when its executable is that one or is named lighttpd.
+    init(of data: DataDirectory, lighttpd: String? = nil) {
         let sockets = Set(boundSockets(in: data.sockets).map(\.inode))
+        let config = canonicalPath(data.lighttpdConfig)
+        let binary = lighttpd.flatMap(canonicalPath)
         processes = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
             guard let pid = pid_t(entry), pid != getpid(), let startTime = liveStartTime(of: pid) else { return nil }
-            if namesConfig(pid, data.lighttpdConfig) {
+            if let config, isLighttpd(pid, binary), namesConfig(pid, config) {
                 return Process(pid: pid, startTime: startTime, isLighttpd: true)
             }
             guard let inode = socketInode(pid: pid, fd: 0), sockets.contains(inode) else { return nil }
@@ -52,9 +58,9 @@ struct Leftovers {
     /// Removes the sockets lighttpd spawned functions on (`<name>.sock-N` in `data`'s run
     /// folder) that no process holds open any more: a lighttpd killed with -9 leaves them.
     static func removeStaleSockets(in data: DataDirectory) {
-        let open = Set(boundSockets(in: data.sockets).map(\.path))
+        let open = Set(boundSockets(in: data.sockets).map(\.name))
         let names = (try? FileManager.default.contentsOfDirectory(atPath: data.sockets)) ?? []
-        for name in names where isSpawnedSocketName(name) && !open.contains("\(data.sockets)/\(name)") {
+        for name in names where isSpawnedSocketName(name) && !open.contains(name) {
             var info = stat()
             if lstat("\(data.sockets)/\(name)", &info) == 0 && info.st_mode & S_IFMT == S_IFSOCK {
                 unlink("\(data.sockets)/\(name)")
@@ -77,22 +83,36 @@ private func liveStartTime(of pid: pid_t) -> UInt64? {
     return UInt64(fields[19])
 }
 
-/// True when the process's arguments hold `-f` followed by `config` (relative to its cwd).
+/// True when the executable of `pid` is `binary` (canonical) or is named lighttpd: a `tail -f`
+/// or an editor of the configuration is no lighttpd.
+private func isLighttpd(_ pid: pid_t, _ binary: String?) -> Bool {
+    guard var executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe") else {
+        return false
+    }
+    // An executable replaced on disk (a package upgrade) since the process started.
+    if executable.hasSuffix(" (deleted)") { executable.removeLast(" (deleted)".count) }
+    return executable == binary || executable.split(separator: "/").last == "lighttpd"
+}
+
+/// True when the process's arguments hold `-f` followed by a path (relative to its cwd) that
+/// resolves to `config`, itself canonical.
 private func namesConfig(_ pid: pid_t, _ config: String) -> Bool {
     guard let raw = procFile("/proc/\(pid)/cmdline") else { return false }
     let arguments = raw.split(separator: 0, omittingEmptySubsequences: false).map {
         String(decoding: $0, as: UTF8.self)
     }
-    for (flag, value) in zip(arguments, arguments.dropFirst()) where flag == "-f" {
-        if value.hasPrefix("/") ? absolutePath(value) == config : cwdPath(pid, value) == config { return true }
+    for (flag, value) in zip(arguments, arguments.dropFirst()) where flag == "-f" && !value.isEmpty {
+        // /proc/PID/cwd leads into the process's working directory, wherever it is.
+        if canonicalPath(value.hasPrefix("/") ? value : "/proc/\(pid)/cwd/\(value)") == config { return true }
     }
     return false
 }
 
-private func cwdPath(_ pid: pid_t, _ relative: String) -> String? {
-    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")).map {
-        URL(fileURLWithPath: "\($0)/\(relative)").standardizedFileURL.path
-    }
+/// `path` with every symbolic link, `.` and `..` resolved (realpath(3)), if it exists.
+private func canonicalPath(_ path: String) -> String? {
+    guard let resolved = realpath(path, nil) else { return nil }
+    defer { free(resolved) }
+    return String(cString: resolved)
 }
 
 /// The inode of the socket open as `fd` in process `pid`, if it is one (`socket:[N]`).
@@ -104,19 +124,29 @@ private func socketInode(pid: pid_t, fd: Int32) -> UInt64? {
 }
 
 /// Open unix sockets bound to lighttpd's per-process sockets in `folder`
-/// (`<name>.sock-N`), from `/proc/net/unix`: path and inode. A socket closed by every process
-/// that held it is no longer listed, though its file stays.
-private func boundSockets(in folder: String) -> [(path: String, inode: UInt64)] {
-    guard let table = procFile("/proc/net/unix").map({ String(decoding: $0, as: UTF8.self) }) else { return [] }
+/// (`<name>.sock-N`), from `/proc/net/unix`: file name and inode. A socket closed by every
+/// process that held it is no longer listed, though its file stays. The table holds the path
+/// as it was bound, so each folder is compared once resolved: a serve started through a
+/// symbolic link (or `..`) is found. A relative bind path, whose base is the binder's working
+/// directory at the time, cannot be resolved and is left out (serve binds absolute paths).
+private func boundSockets(in folder: String) -> [(name: String, inode: UInt64)] {
+    guard let folder = canonicalPath(folder),
+        let table = procFile("/proc/net/unix").map({ String(decoding: $0, as: UTF8.self) })
+    else { return [] }
+    var resolved: [Substring: String?] = [:]
     // Num RefCount Protocol Flags Type St Inode Path
     return table.split(separator: "\n").dropFirst().compactMap { line in
         let fields = line.split(separator: " ", maxSplits: 7, omittingEmptySubsequences: true)
-        guard fields.count == 8, let inode = UInt64(fields[6]) else { return nil }
-        let path = String(fields[7])
-        guard path.hasPrefix(folder + "/"), isSpawnedSocketName(String(path.dropFirst(folder.count + 1))) else {
-            return nil
+        guard fields.count == 8, let inode = UInt64(fields[6]), fields[7].hasPrefix("/"),
+            let slash = fields[7].lastIndex(of: "/")
+        else { return nil }
+        let name = String(fields[7][fields[7].index(after: slash)...])
+        guard isSpawnedSocketName(name) else { return nil }
+        let directory = fields[7][..<slash]
+        if resolved[directory] == nil {
+            resolved[directory] = canonicalPath(directory.isEmpty ? "/" : String(directory))
         }
-        return (path, inode)
+        return resolved[directory] == folder ? (name, inode) : nil
     }
 }
 

@@ -122,7 +122,7 @@ public struct Server: Sendable {
     /// holds any more.
     private func clearLeftovers(log: (String) -> Void) throws {
         let data = deployment.data
-        let leftovers = Leftovers(of: data)
+        let leftovers = Leftovers(of: data, lighttpd: lighttpd)
         if !leftovers.processes.isEmpty {
             log("flashsale: stopping what an earlier serve left running on \(data.path): \(leftovers.summary)")
             guard leftovers.stop(grace: Self.stopGraceSeconds) else {

@@ -108,6 +108,49 @@ import Testing
         #expect(new.stop() == 0)
         withExtendedLifetime(old) {}  // It holds the data directory.
     }
+
+    /// Only a lighttpd is taken for a leftover lighttpd: a `tail -f` of the configuration lives
+    /// on. A leftover started on another spelling of the data directory (a symbolic link) is
+    /// found, lighttpd by its `-f` and its functions by their sockets' bind paths.
+    @Test func aNewServeStopsALeftoverOnALinkAndLeavesATailOfTheConfiguration() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let data = DataDirectory(path: "\(directory.path)/var")
+        let linked = DataDirectory(path: "\(directory.path)/link")
+        #expect(try FlashsaleCommand.run("init --data \(data.path)").status == 0)
+        #expect(symlink(data.path, linked.path) == 0)
+        // Its configuration names the data directory through the link.
+        let old = try ServeProcess(data: linked)
+        #expect(old.stop() == 0)
+        let lighttpd = try ChildProcess(
+            executable: "/usr/sbin/lighttpd", arguments: ["-D", "-f", linked.lighttpdConfig])
+        defer {
+            lighttpd.signalGroup(SIGKILL)
+            lighttpd.reap()
+        }
+        #expect(
+            eventually(within: 20) { (try? HTTPClient.request(port: old.port, target: "/api/time"))?.status == 200 })
+        let functions = runningPIDs(executable: nil, dataDirectory: linked.path)
+        #expect(!functions.isEmpty)
+        let tail = try ChildProcess(executable: "/usr/bin/tail", arguments: ["-n", "0", "-f", data.lighttpdConfig])
+        defer {
+            tail.signal(SIGKILL)
+            tail.reap()
+        }
+
+        let new = try ServeProcess(data: data)
+        #expect(
+            new.log.contains(
+                "flashsale: stopping what an earlier serve left running on \(data.path): lighttpd \(lighttpd.pid), functions "
+            ), "\(new.log)")
+        #expect(functions.allSatisfy { new.log.contains(" \($0)") }, "\(functions): \(new.log)")
+        #expect(lighttpd.waitForExit(within: 20) != nil)
+        #expect(eventually(within: 20) { functions.allSatisfy { !isRunning($0) } })
+        #expect(tail.exitStatus() == nil && isRunning(tail.pid))
+        #expect(try HTTPClient.request(port: new.port, target: "/api/noop").status == 200)
+        #expect(new.stop() == 0)
+        withExtendedLifetime(old) {}  // It holds the data directory.
+    }
 }
 
 /// serve's own lines go to a stderr that may fail (a full disk under the journal's file, a
@@ -192,6 +235,37 @@ import Testing
         service.signal(SIGKILL)
         service.reap()
         #expect(eventually(within: 15) { functions.allSatisfy { !isRunning($0) } })
+    }
+
+    /// A parent that dies before its new function is even loaded (multiwatch killed between
+    /// forking a process and that process's start, as above when one was just replaced) leaves
+    /// the function to a reaper: it stops rather than serve on, tied to the reaper's death.
+    @Test func aFunctionWhoseParentDiedBeforeItWasLoadedStops() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let data = DataDirectory(path: "\(directory.path)/var")
+        #expect(try FlashsaleCommand.run("init --data \"\(data.path)\"").status == 0)
+        let pidFile = "\(directory.path)/pid"
+        // spawn-fcgi hands its socket (fd 0) to sh, the leader of its process group, which
+        // forks the function's process and exits: the process starts the function once orphaned.
+        let spawner = try ChildProcess(
+            executable: "/usr/bin/spawn-fcgi",
+            arguments: [
+                "-n", "-s", "\(directory.path)/time.sock", "--", "/bin/sh", "-c",
+                "(sleep 1; exec \"$0\") & echo $! >\"$1\"", Paths.executable("flashsale-time"), pidFile,
+            ],
+            environment: ProcessInfo.processInfo.environment.merging([
+                DataDirectory.environmentVariable: data.path, "FLASHSALE_LOG": data.functionLog,
+            ]) { $1 })
+        #expect(spawner.waitForExit(within: 20) == 0)
+        let pid = try #require(
+            (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap {
+                pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            })
+        defer { kill(pid, SIGKILL) }
+        #expect(eventually(within: 20) { !isRunning(pid) }, "\(pid): parent \(parent(of: pid) ?? 0)")
+        let log = (try? String(contentsOfFile: data.functionLog, encoding: .utf8)) ?? ""
+        #expect(!log.contains("critical") && !log.contains("crashed"), "\(log)")
     }
 }
 

@@ -47,7 +47,8 @@ import Testing
         defer { dir.remove() }
         try #require(
             mount("tmpfs", dir.path, "tmpfs", 0, "size=4m") == 0, "mount failed, errno \(errno): the test needs root")
-        defer { umount(dir.path) }
+        // Lazily detached when busy, so a failing test never leaves the tmpfs mounted.
+        defer { if umount2(dir.path, 0) != 0 { umount2(dir.path, Int32(MNT_DETACH)) } }
         let path = dir.path + "/stock.segment"
         let error = #expect(throws: SegmentError.self) { try StockSegment(path: path, databaseID: 7) }
         #expect(error?.call == "fallocate" && error?.subject == path && error?.errno == ENOSPC)

@@ -19,9 +19,10 @@ pid_t flashsale_spawn(
     const char *path, char *const argv[], char *const envp[], int death_signal, const char **failed_call);
 
 /// Arms the parent-death signal of the calling process: `signo` arrives when its parent
-/// (thread) exits. Returns 0; 1 when the parent is no longer the one the program had when it
-/// was loaded (it died before the signal was armed, so the signal will never come); or -1
-/// with errno set.
+/// (thread) exits. Returns 0; 1 when the parent died before the signal was armed, so the
+/// signal will never come: the parent is no longer the one the program had when it was
+/// loaded, or that one is a reaper the process was re-parented to before it was loaded (it
+/// is in another process group, whose leader is gone); or -1 with errno set.
 int flashsale_set_parent_death_signal(int signo);
 
 /// Makes SIGTERM, SIGINT and SIGUSR1 (libfcgi's graceful-stop signal) set the stop flag,
