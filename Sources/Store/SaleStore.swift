@@ -92,22 +92,16 @@ public final class SaleStore {
             .integer(new.perIPRate), .integer(new.minLevel), .text(new.captcha.rawValue), .integer(new.powBits),
         ]
         do {
-            try begin.execute()
-            let sale: Sale
-            do {
+            let sale = try inTransaction {
                 guard let row = try insertSale.query(values).first else { throw StoreError.unknownSale(new.id) }
                 try insertQuestions(new)
-                try commit.execute()
-                sale = Self.sale(from: row)
-            } catch {
-                try? rollback.execute()
-                throw error
+                return Self.sale(from: row)
             }
             try syncIfFull()
             return sale
-        } catch let error as SQLiteError where error.extendedResultCode == csqlite_constraint_primarykey {
+        } catch let error as SQLiteError where error.extendedCode == .constraintPrimaryKey {
             throw .duplicateSale(new.id)
-        } catch let error as SQLiteError where error.extendedResultCode == csqlite_constraint_check {
+        } catch let error as SQLiteError where error.extendedCode == .constraintCheck {
             throw .invalid("this database holds at most \(Schema.maxSales) sales")
         } catch let error as SQLiteError {
             throw .database(error)
@@ -122,8 +116,7 @@ public final class SaleStore {
     public func replace(_ new: NewSale, nowMs: Int64) throws(StoreError) -> Sale {
         try new.validate()
         do {
-            try begin.execute()
-            do {
+            let sale = try inTransaction {
                 try database.prepare("DELETE FROM orders WHERE sale = ?").execute([.text(new.id)])
                 let row = try database.prepare(
                     """
@@ -141,13 +134,10 @@ public final class SaleStore {
                 guard let row else { throw StoreError.unknownSale(new.id) }
                 try database.prepare("DELETE FROM sale_questions WHERE sale = ?").execute([.text(new.id)])
                 try insertQuestions(new)
-                try commit.execute()
-                try syncIfFull()
                 return Self.sale(from: row)
-            } catch {
-                try? rollback.execute()
-                throw error
             }
+            try syncIfFull()
+            return sale
         } catch let error as StoreError {
             throw error
         } catch let error as SQLiteError {
@@ -212,23 +202,16 @@ public final class SaleStore {
     public func placeOrder(sale id: String, user: String, nowMs: Int64) throws(StoreError) -> Order {
         if let failure = syncFailure { throw .syncFailed(failure, orderKept: false) }
         do {
-            try begin.execute()
-            let row: [SQLValue]
-            do {
+            let order = try inTransaction {
                 try takeUnit.execute([.text(id)])
                 guard database.changes == 1 else {
                     throw try sale(id) == nil ? StoreError.unknownSale(id) : StoreError.soldOut
                 }
-                guard let inserted = try insertOrder.query([.text(id), .text(user), .integer(nowMs)]).first else {
+                guard let row = try insertOrder.query([.text(id), .text(user), .integer(nowMs)]).first else {
                     throw StoreError.invalid("the order insert returned no row")
                 }
-                try commit.execute()
-                row = inserted
-            } catch {
-                try? rollback.execute()
-                throw error
+                return Self.order(from: row)
             }
-            let order = Self.order(from: row)
             if let failure = failedSync() { throw StoreError.syncFailed(failure, orderKept: !withdraw(order)) }
             return order
         } catch let error as StoreError {
@@ -249,14 +232,9 @@ public final class SaleStore {
     /// the order's start).
     func withdraw(_ order: Order) -> Bool {
         do {
-            try begin.execute()
-            do {
+            try inTransaction {
                 try deleteOrder.execute([.integer(order.id), .text(order.sale)])
                 if database.changes == 1 { try returnUnit.execute([.text(order.sale)]) }
-                try commit.execute()
-            } catch {
-                try? rollback.execute()
-                throw error
             }
         } catch {
             return false
@@ -265,6 +243,19 @@ public final class SaleStore {
         // a power cut, and neither was acknowledged.
         _ = failedSync()
         return true
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` … `COMMIT`, rolled back when anything in it throws.
+    private func inTransaction<T>(_ body: () throws -> T) throws -> T {
+        try begin.execute()
+        do {
+            let result = try body()
+            try commit.execute()
+            return result
+        } catch {
+            try? rollback.execute()
+            throw error
+        }
     }
 
     /// With `FULL`, puts what was just committed on disk (see `Synchronous`); a failed sync
