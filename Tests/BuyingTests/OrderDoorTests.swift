@@ -9,27 +9,12 @@ import Testing
 /// The order function beside its door (`ListenQueue.Door`): the in-line `BusyGate` stands
 /// aside while the door keeps the queue, and takes over once the door has closed.
 @Suite struct OrderDoorTests {
-    /// A listening unix socket at `path` for the door to watch; the caller closes it.
-    func listener(at path: String) throws -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8) + [0]) }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        try #require(fd >= 0 && bound == 0 && listen(fd, 64) == 0)
-        return fd
-    }
-
     @Test func onceTheDoorHasClosedTheOrderFunctionRefusesBeyondTheLimitInLine() throws {
         let shop = try Shop()
         let sale = try shop.createSale("spring", stock: 3)
         let directory = try TemporaryDirectory("door")
         defer { directory.remove() }
-        let fd = try listener(at: directory.path + "/order.sock")
+        let fd = try unixListener(at: directory.path + "/order.sock")
         defer { close(fd) }
         let door = try #require(ListenQueue.Door.open(listener: fd, limit: 1, answer: []))
         let order = OrderFunction.function(shop.context, door: door)

@@ -49,7 +49,7 @@ extension ListenQueueTests {
     @Test func aDoorWhoseSocketStopsListeningIsNoLongerOpen() throws {
         let directory = try TemporaryDirectory("door")
         defer { directory.remove() }
-        let fd = try listener(at: directory.path + "/q.sock")
+        let fd = try unixListener(at: directory.path + "/q.sock")
         defer { close(fd) }
         let door = try #require(ListenQueue.Door.open(listener: fd, limit: 1, answer: Self.answer))
         #expect(door.isOpen)
@@ -64,7 +64,7 @@ extension ListenQueueTests {
         let directory = try TemporaryDirectory("door")
         defer { directory.remove() }
         let path = directory.path + "/q.sock"
-        let fd = try listener(at: path)
+        let fd = try unixListener(at: path)
         defer { close(fd) }
         let queue = try #require(ListenQueue(listener: fd))
         let (limit, sharers, crowd) = (4, 2, 40)
