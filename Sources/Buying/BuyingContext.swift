@@ -13,7 +13,7 @@ import Synchronization
 /// What the buying functions share in one process: the sales desk (SQLite and the stock
 /// segment), the identity reader, the order-token signer and the cache of sales.
 ///
-/// `@unchecked Sendable`: the mutable state (desk, catalog, slot map, admitted users, busy gate)
+/// `@unchecked Sendable`: the mutable state (desk, catalog, slot map, busy gate)
 /// is touched only inside `serially`, and a function process serves one request at a time, so
 /// the lock is uncontended.
 public final class BuyingContext: @unchecked Sendable {
@@ -27,6 +27,8 @@ public final class BuyingContext: @unchecked Sendable {
     let work: ProofOfWork
     /// Where accounts, addresses and spent challenges land in the shared tables.
     let tableKeys: TableKeys
+    /// The sales' admission windows, one token lifetime long each, their boundaries jittered.
+    let windows: AdmissionWindows
     let clock: @Sendable () -> Int64
 
     private let lock = Mutex(())
@@ -46,10 +48,6 @@ public final class BuyingContext: @unchecked Sendable {
     /// Per sale (and its creation, which the demo's restart changes), its question captcha's
     /// questions, read once.
     private var questionsBySale: [String: [SaleQuestion]] = [:]
-    /// Per sale, the users this process admitted in the current window, as hashes of their ids
-    /// (a crowd's window holds tens of thousands). Swift's hasher is seeded at random per
-    /// process, so nobody can choose an id that collides with another's and go uncounted.
-    private var admitted: [String: (window: UInt32, users: Set<Int>)] = [:]
 
     /// Opens the data directory's database, segment and keys, and reconciles every sale that has
     /// not ended: a process started in place of one killed mid-order returns the unit it held.
@@ -64,6 +62,7 @@ public final class BuyingContext: @unchecked Sendable {
         answers = AnswerDigest(secret: secret)
         work = ProofOfWork(secret: secret)
         tableKeys = TableKeys(secret: secret)
+        windows = AdmissionWindows(secret: secret, lengthMs: settings.tokenLifetimeMs)
         busyGate = BusyGate(
             queueLimit: Int(settings.orderQueueLimit), maxRefusalsInARow: Int(settings.orderRefusalsInARow))
         let now = clock()
@@ -123,16 +122,9 @@ public final class BuyingContext: @unchecked Sendable {
     static let segmentFaulted = HTTPError.fixed(
         .busy, "the stock gate is being rebuilt; retry in a second", headers: [.retryAfter: "1"])
 
-    /// Whether this process already admitted `user` to `sale` in `window`.
-    func wasAdmitted(_ user: String, sale: String, window: UInt32) -> Bool {
-        guard let entry = admitted[sale], entry.window == window else { return false }
-        return entry.users.contains(user.hashValue)
-    }
-
-    /// Remembers an admission; a new window forgets the previous one's users.
-    func recordAdmission(_ user: String, sale: String, window: UInt32) {
-        if admitted[sale]?.window != window { admitted[sale] = (window, []) }
-        admitted[sale]?.users.insert(user.hashValue)
+    /// Who was admitted to which window, for every process of the host (the segment's leases).
+    var admissions: any AdmissionLedger {
+        SegmentAdmissionLedger(leases: desk.segment.spentChallenges, keys: tableKeys, windows: windows)
     }
 
     var store: SaleStore { desk.store }

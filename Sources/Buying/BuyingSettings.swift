@@ -7,8 +7,8 @@ import Store
 public struct BuyingSettings: Sendable, Equatable {
     /// The data directory (`FLASHSALE_DATA`, which `flashsale serve` sets).
     public var dataDirectory: String
-    /// How long an order token lasts, and the length of an admission window
-    /// (`FLASHSALE_TOKEN_TTL_SECONDS`, default 30).
+    /// How long an order token lasts, and the mean length of an admission window, whose
+    /// boundaries move by up to a quarter of it (`FLASHSALE_TOKEN_TTL_SECONDS`, default 30).
     public var tokenLifetimeMs: Int64
     /// Per admission window, a sale hands out at most this many tokens per unit it has left
     /// (`FLASHSALE_ADMISSION_MULTIPLE`, default 10): the article's "submitted orders ≤ stock".
@@ -51,6 +51,9 @@ public struct BuyingSettings: Sendable, Equatable {
         self.trustedProxies = trustedProxies
     }
 
+    /// The longest account lease an operator may set.
+    static let maxAccountLeaseMs: Int64 = 60_000
+
     /// Reads the settings from `environment`; throws the first value an operator must fix.
     public init(environment: [String: String]) throws(BuyingError) {
         guard let data = environment["FLASHSALE_DATA"], !data.isEmpty else {
@@ -72,7 +75,7 @@ public struct BuyingSettings: Sendable, Equatable {
             try Self.integer(environment, "FLASHSALE_ORDER_REFUSALS_IN_A_ROW", in: 0...1_000_000)
             ?? orderRefusalsInARow
         accountLeaseMs =
-            try Self.integer(environment, "FLASHSALE_ACCOUNT_LEASE_MS", in: 1_000...AccountLeases.maxLeaseMs)
+            try Self.integer(environment, "FLASHSALE_ACCOUNT_LEASE_MS", in: 1_000...Self.maxAccountLeaseMs)
             ?? accountLeaseMs
         if let seconds = try Self.integer(environment, "FLASHSALE_RATE_BLOCK_SECONDS", in: 1...3_600) {
             rateBlockMs = seconds * 1000

@@ -95,7 +95,8 @@ public enum CaptchaFunction {
     }
 
     /// The sale's current proof-of-work nonce; anyone may ask (it binds no user: each solution
-    /// is spent once).
+    /// is spent once). None before the start (425 `not_started`, as the other endpoints), so
+    /// nothing can be solved while people wait.
     static func work(_ request: Request, context: BuyingContext) throws -> Work {
         guard let id = request.query["sale"], !id.isEmpty else {
             throw HTTPError(.badRequest, "name the sale: /api/captcha/pow?sale=ID")
@@ -104,11 +105,13 @@ public enum CaptchaFunction {
         guard let sale = try context.sale(id: id, nowMs: now), sale.powBits > 0 else {
             throw HTTPError(.notFound, "sale \"\(id)\" asks for no proof of work")
         }
-        try AbuseChecks.limitRate(
-            request, sale: sale, slot: try context.slot(for: sale, nowMs: now), context: context, scope: .captcha)
-        return Work(
-            nonce: context.work.nonce(sale: sale.id, nowMs: now), bits: sale.powBits,
-            expiresAt: ProofOfWork.expiry(nowMs: now))
+        let slot = try context.slot(for: sale, nowMs: now)
+        if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now) { throw refusal }
+        try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context, scope: .captcha)
+        guard let nonce = context.work.nonce(sale: sale.id, startMs: sale.startsAt, nowMs: now) else {
+            throw SaleGate.notStarted
+        }
+        return Work(nonce: nonce, bits: sale.powBits, expiresAt: ProofOfWork.expiry(startMs: sale.startsAt, nowMs: now))
     }
 
     static func verify(_ request: Request, context: BuyingContext) throws -> Pass {

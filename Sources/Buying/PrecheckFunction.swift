@@ -32,20 +32,23 @@ public enum PrecheckFunction {
             guard try context.sale(id: saleID, nowMs: now) == nil else { throw BuyingContext.segmentFaulted }
             return "unknown_sale"
         }
-        return try verdict(of: slot, configuration, nowMs: now, context: context)
+        return try verdict(of: slot, configuration, sale: saleID, nowMs: now, context: context)
     }
 
-    /// The verdict of `slot`, read as holding `configuration`. A refusal is answered only while
+    /// The verdict of `slot`, read as holding `configuration` of sale `sale`: `busy` while the
+    /// admission window the token function would count in is full. A refusal is answered only while
     /// the slot still holds that configuration and this process's mapping has not faulted: a slot
     /// cleared since (another process re-initialised the segment and has not reconciled it yet)
     /// reads empty, a faulted mapping reads zeros, and neither says the sale is sold out: 503 `busy`.
     static func verdict(
-        of slot: SaleSlot, _ configuration: SaleSlot.Configuration, nowMs now: Int64, context: BuyingContext
+        of slot: SaleSlot, _ configuration: SaleSlot.Configuration, sale: String, nowMs now: Int64,
+        context: BuyingContext
     ) throws(HTTPError) -> String? {
         // An empty slot without the flag: a take in flight, the flag not yet set.
         let refusal = SaleGate.refusal(slot, configuration, nowMs: now)?.code ?? (slot.remaining <= 0 ? .soldOut : nil)
         guard let refusal else {
-            return SaleGate.isBusy(slot, nowMs: now, settings: context.settings) ? ErrorCode.busy.rawValue : nil
+            let window = context.windows.window(sale: sale, nowMs: now)
+            return SaleGate.isBusy(slot, window: window, settings: context.settings) ? ErrorCode.busy.rawValue : nil
         }
         guard !context.segment.hasFaulted, slot.configuration() == configuration else {
             throw BuyingContext.segmentFaulted

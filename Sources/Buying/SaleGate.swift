@@ -33,11 +33,6 @@ enum SaleGate {
         slot.configuration() == configuration ? soldOut : BuyingContext.segmentFaulted
     }
 
-    /// The admission window `nowMs` falls in: one token lifetime long.
-    static func window(nowMs: Int64, settings: BuyingSettings) -> UInt32 {
-        UInt32(truncatingIfNeeded: nowMs / settings.tokenLifetimeMs)
-    }
-
     /// How many buyers one window admits: the multiple of the units left (saturating, so that a
     /// garbage `remaining` in a damaged segment cannot wrap to a negative limit).
     static func admissionLimit(_ slot: SaleSlot, settings: BuyingSettings) -> Int64 {
@@ -45,9 +40,14 @@ enum SaleGate {
         return overflow ? .max : limit
     }
 
-    /// Whether the current window is full.
-    static func isBusy(_ slot: SaleSlot, nowMs: Int64, settings: BuyingSettings) -> Bool {
-        slot.admissions(inWindow: window(nowMs: nowMs, settings: settings)) >= admissionLimit(slot, settings: settings)
+    /// Whether the admission window `window` (``AdmissionWindows``) is full.
+    static func isBusy(_ slot: SaleSlot, window: Int64, settings: BuyingSettings) -> Bool {
+        slot.admissions(inWindow: slotWindow(window)) >= admissionLimit(slot, settings: settings)
+    }
+
+    /// An admission window as the slot and the order token keep it: its low 32 bits.
+    static func slotWindow(_ window: Int64) -> UInt32 {
+        UInt32(truncatingIfNeeded: window)
     }
 
     /// Counts a refusal in the sale's slot: by its code, and a second request of a busy

@@ -9,7 +9,8 @@ import Store
 /// `POST /api/token` with `{"sale":"ID"}` → `{"token":…,"expiresAt":ms,"orderUrl":"/api/order/<secret>"}`:
 /// a short-lived order token bound to the caller and the sale, and the sale's order URL, which
 /// no answer holds before the sale opens. Refused with `not_started`, `ended`, `sold_out`,
-/// `already_ordered`, and `busy` once the admission window has handed out its share.
+/// `already_ordered`, and `busy` once the admission window has handed out its share or while
+/// the account rests after an admission it did not order with.
 public enum TokenFunction {
     struct Body: Decodable {
         var sale: String
@@ -47,8 +48,9 @@ public enum TokenFunction {
     /// Checks the sale's state before the identity: a refusal by state is public (precheck
     /// tells anyone), and answering it first spares the crowd of a sold-out sale a signature
     /// check. Then the client address's rate, the identity, and the rest under the account's
-    /// lease (one active request per account). The token is signed before the admission is counted, so a failure to sign spends
-    /// none; a buyer who asks again within the window gets a fresh token without counting twice.
+    /// lease (one active request per account). The token is signed before the admission is
+    /// counted, so a failure to sign spends none; a buyer who asks again within the window gets
+    /// a fresh token without counting twice, in whichever process.
     static func issue(_ request: Request, body: Body, context: BuyingContext) throws -> Answer {
         let id = body.sale
         let now = context.clock()
@@ -72,12 +74,13 @@ public enum TokenFunction {
                 let spent = try spendPass(body.pass, user: user, sale: sale, context: context)
                 do {
                     let expiresAt = now + context.settings.tokenLifetimeMs
-                    let window = SaleGate.window(nowMs: context.clock(), settings: context.settings)
+                    let admittedAt = context.clock()
+                    let window = context.windows.window(sale: sale.id, nowMs: admittedAt)
                     let token = try context.orderTokens.sign(
                         OrderTokenClaims(
                             user: user, sale: sale.id, expires: Date(timeIntervalSince1970: Double(expiresAt) / 1000),
-                            window: window))
-                    try admit(user, to: sale, slot: slot, window: window, context: context)
+                            window: SaleGate.slotWindow(window)))
+                    try admit(user, to: sale, slot: slot, window: window, nowMs: admittedAt, context: context)
                     return Answer(
                         token: token, expiresAt: expiresAt, orderUrl: OrderFunction.orderPath(secret: sale.secret))
                 } catch {
@@ -101,7 +104,7 @@ public enum TokenFunction {
                 .captchaRequired, "this sale asks for a proof of work: GET /api/captcha/pow?sale=\(sale.id)")
         }
         guard (1...32).contains(work.counter.utf8.count), work.counter.allSatisfy({ $0.isASCII && $0.isNumber }),
-            context.work.isCurrent(work.nonce, sale: sale.id, nowMs: context.clock())
+            context.work.isCurrent(work.nonce, sale: sale.id, startMs: sale.startsAt, nowMs: context.clock())
         else {
             throw HTTPError(.captchaFailed, "the proof of work is for an old nonce; ask for a new one")
         }
@@ -132,24 +135,39 @@ public enum TokenFunction {
         return try CaptchaTokens.spend(claims, context: context)
     }
 
-    /// Counts the buyer into admission window `window`, once per window in this process;
-    /// refuses with `busy` when the window has handed out its share of the units left.
+    /// Counts the buyer into admission window `window` once, across every process (the
+    /// ledger); refuses with `busy` when the window has handed out its share of the units left,
+    /// and while the account rests after an admission in the previous window that it did not
+    /// order with. Both wait until the current window ends, with a jittered `Retry-After`.
     private static func admit(
-        _ user: String, to sale: Sale, slot: SaleSlot, window: UInt32, context: BuyingContext
+        _ user: String, to sale: Sale, slot: SaleSlot, window: Int64, nowMs now: Int64, context: BuyingContext
     ) throws {
         let settings = context.settings
-        let now = context.clock()
-        if context.wasAdmitted(user, sale: sale.id, window: window) { return }
-        let limit = SaleGate.admissionLimit(slot, settings: settings)
-        // Nothing left but the sold-out flag not yet set (a take in flight): sold out, not busy;
-        // unless the slot no longer holds the sale (cleared by a re-initialisation): 503 `busy`.
-        guard limit > 0 else { throw SaleGate.whenEmpty(slot, SaleDesk.configuration(of: sale)) }
-        guard slot.admit(window: window, limit: limit) else {
-            let retryAfter = (settings.tokenLifetimeMs - now % settings.tokenLifetimeMs + 999) / 1000
-            throw HTTPError(
-                .busy, "too many buyers for the stock left; retry shortly", headers: [.retryAfter: String(retryAfter)])
+        let windowEnd = { context.windows.start(of: window + 1, sale: sale.id) }
+        let entry = try context.admissions.admit(user, sale: sale.id, window: window, nowMs: now) {
+            let limit = SaleGate.admissionLimit(slot, settings: settings)
+            // Nothing left but the sold-out flag not yet set (a take in flight): sold out, not busy;
+            // unless the slot no longer holds the sale (cleared by a re-initialisation): 503 `busy`.
+            guard limit > 0 else { throw SaleGate.whenEmpty(slot, SaleDesk.configuration(of: sale)) }
+            guard slot.admit(window: SaleGate.slotWindow(window), limit: limit) else {
+                let seconds = context.windows.retryAfterSeconds(untilMs: windowEnd(), nowMs: now)
+                throw HTTPError(
+                    .busy, "too many buyers for the stock left; retry in \(seconds) s",
+                    headers: [.retryAfter: String(seconds)])
+            }
+            slot.increment(.admissions)
         }
-        context.recordAdmission(user, sale: sale.id, window: window)
-        slot.increment(.admissions)
+        switch entry {
+        case .admitted, .again:
+            return
+        case .unguarded:
+            slot.increment(.unguardedTableFull)
+        case .resting:
+            let seconds = context.windows.retryAfterSeconds(untilMs: windowEnd(), nowMs: now)
+            throw HTTPError(
+                .busy,
+                "this account was let in during the last admission window and did not order; it may ask again in \(seconds) s",
+                headers: [.retryAfter: String(seconds)])
+        }
     }
 }

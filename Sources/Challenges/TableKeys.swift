@@ -3,13 +3,15 @@ import Foundation
 
 /// The keys of the segment's shared tables (accounts, addresses, spent challenges): an HMAC
 /// under a key derived from the data directory's secret, so that nobody without it can work
-/// out where an account or address lands, aim at its neighbourhood or collide with it.
+/// out where an account or address lands, aim at its neighbourhood or collide with it. Under
+/// a key of another `purpose`, other 64-bit values nobody may predict (the admission windows'
+/// jitter).
 public struct TableKeys: Sendable {
     /// The HMAC with its key already absorbed: each key copies it and adds only its message.
     private let keyed: HMAC<SHA256>
 
-    public init(secret: [UInt8]) {
-        keyed = HMAC<SHA256>(key: SubKey.derive(from: secret, for: "shared table keys"))
+    public init(secret: [UInt8], purpose: String = "shared table keys") {
+        keyed = HMAC<SHA256>(key: SubKey.derive(from: secret, for: purpose))
     }
 
     /// The key of `parts`, each followed by a newline (which none of them holds).

@@ -32,8 +32,9 @@ public struct AccountLeases: Sendable {
     static let tickMs: Int64 = 16
     static let deadlineBits: UInt64 = 24
     static let deadlineMask: UInt64 = (1 << deadlineBits) - 1
-    /// The longest lease: far below half the deadline cycle.
-    public static let maxLeaseMs: Int64 = 60_000
+    /// The longest lease: far below half the deadline cycle, and longer than an account's rest
+    /// after an admission (two windows of at most an hour and a quarter each).
+    public static let maxLeaseMs: Int64 = 3 * 3_600_000
 
     /// Takes `key`'s lease (a hash of the account) for `leaseMs`, unless a live one exists. A
     /// word taken by another key between the look and the claim is looked for again, a few times.

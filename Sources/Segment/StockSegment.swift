@@ -68,9 +68,9 @@ public final class StockSegment: @unchecked Sendable {
             table: SharedTable(segment: self, offset: SegmentLayout.leasesOffset, count: SegmentLayout.leaseCount))
     }
 
-    /// The captcha challenges, passes and proof-of-work solutions used, each until it expires:
-    /// leases that are never given back, in a table of their own, so that no flood of them
-    /// can crowd out the accounts' leases.
+    /// The captcha challenges, passes and proof-of-work solutions used, each until it expires,
+    /// and the accounts admitted to a window or resting after one: leases in a table of their
+    /// own, so that no flood of them can crowd out the accounts' leases.
     public var spentChallenges: AccountLeases {
         AccountLeases(
             table: SharedTable(segment: self, offset: SegmentLayout.spentOffset, count: SegmentLayout.spentCount))

@@ -107,7 +107,8 @@ import Testing
             SegmentFile.overwrite(
                 shop.data.segment, at: SegmentFile.slotField(sale.slot, 0), with: Self.clearedSlot(flagged: flagged)))
         #expect(throws: BuyingContext.segmentFaulted) {
-            try PrecheckFunction.verdict(of: slot, configuration, nowMs: shop.clock.ms, context: shop.context)
+            try PrecheckFunction.verdict(
+                of: slot, configuration, sale: "spring", nowMs: shop.clock.ms, context: shop.context)
         }
         let answer = shop.askPrecheck("spring")
         #expect(answer.status == .serviceUnavailable && answer.errorCode == "busy", "\(answer.text)")
@@ -115,7 +116,8 @@ import Testing
         // The process that re-initialised the segment reconciles it from SQLite.
         try shop.desk.reconcile("spring", nowMs: shop.clock.ms)
         #expect(
-            try PrecheckFunction.verdict(of: slot, configuration, nowMs: shop.clock.ms, context: shop.context) == nil)
+            try PrecheckFunction.verdict(
+                of: slot, configuration, sale: "spring", nowMs: shop.clock.ms, context: shop.context) == nil)
         shop.clock.advance(by: 1_000)
         #expect(shop.askPrecheck("spring").text == #"{"ok":true}"#)
     }

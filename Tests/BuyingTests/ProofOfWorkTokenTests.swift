@@ -1,8 +1,9 @@
 import Buying
-import Challenges
 import FastCGI
 import Foundation
 import Testing
+
+@testable import Challenges
 
 @Suite struct ProofOfWorkTokenTests {
 
@@ -52,6 +53,28 @@ import Testing
         shop.clock.advance(by: 2 * ProofOfWork.windowMs)
         #expect(try token(shop, "ann", nonce: nonce, counter: solution).errorCode == "captcha_failed")
         #expect(try token(shop, "ann", nonce: "forged", counter: solution).errorCode == "captcha_failed")
+    }
+
+    /// Nothing to solve before the start: 1 ms before it the task is 425 `not_started`, at it
+    /// the first nonce, and a solution of a nonce from any window before the start is refused.
+    @Test func theFirstNonceIsHandedOutAtTheStartAndNoneBefore() throws {
+        let shop = try Shop()
+        let sale = try shop.createSale("mug", stock: 5, startsInMs: 60_000, powBits: 4)
+        shop.clock.advance(by: 60_000 - 1)
+        let early = try task(shop)
+        #expect(early.status == .tooEarly && early.errorCode == "not_started")
+
+        shop.clock.advance(by: 1)
+        let work = try task(shop).jsonObject
+        let nonce = try #require(work["nonce"] as? String)
+        #expect(work["expiresAt"] as? Int64 == sale.startsAt + 2 * ProofOfWork.windowMs)
+        let secret = try shop.data.keyBytes(shop.data.secretKey)
+        for window in Int64(-3)...(-1) {
+            let before = ProofOfWork(secret: secret).nonce(sale: "mug", startMs: sale.startsAt, window: window)
+            let refused = try token(shop, "ann", nonce: before, counter: solve(before, bits: 4))
+            #expect(refused.status == .forbidden && refused.errorCode == "captcha_failed", "window \(window)")
+        }
+        #expect(try token(shop, "ann", nonce: nonce, counter: solve(nonce, bits: 4)).status == .ok)
     }
 
     @Test func aSaleWithoutProofOfWorkHasNoTaskAndAsksNone() throws {

@@ -103,10 +103,13 @@ final class Shop: @unchecked Sendable {
         }
     }
 
-    func askToken(_ user: String?, sale: String, from address: String = "127.0.0.1") throws -> Response {
+    /// Asks this process's token function, or `function` (another process's, say).
+    func askToken(
+        _ user: String?, sale: String, from address: String = "127.0.0.1", via function: Function? = nil
+    ) throws -> Response {
         let body = Array(#"{"sale":"\#(sale)"}"#.utf8)
         return call(
-            token,
+            function ?? token,
             Request(
                 method: .post, path: "/api/token", headers: try headers(user), remoteAddress: address, body: body))
     }
@@ -131,6 +134,16 @@ final class Shop: @unchecked Sendable {
         guard answer.status == .ok else { return answer }
         let issued = try JSONDecoder().decode(TokenFunction.Answer.self, from: Data(answer.body))
         return try placeOrder(user, path: issued.orderUrl, sale: sale, token: issued.token)
+    }
+
+    /// The admission window of `sale` now.
+    func window(of sale: String) -> Int64 {
+        context.windows.window(sale: sale, nowMs: clock.ms)
+    }
+
+    /// Moves the clock to the first millisecond of `sale`'s next admission window.
+    func advanceToNextWindow(of sale: String) {
+        clock.advance(by: context.windows.start(of: window(of: sale) + 1, sale: sale) - clock.ms)
     }
 
     /// An order token signed like the token function's, for a sale or moment it would refuse.
@@ -163,7 +176,7 @@ final class Shop: @unchecked Sendable {
 
     func snapshot(of sale: String) throws -> Snapshot {
         let (row, orders, slot) = try state(of: sale)
-        let window = SaleGate.window(nowMs: clock.ms, settings: context.settings)
+        let window = SaleGate.slotWindow(self.window(of: sale))
         return Snapshot(
             remaining: row.remaining, version: row.version, orders: orders, configuration: slot.configuration(),
             slotRemaining: slot.remaining, soldOut: slot.isSoldOut, ordersCounted: slot.count(.orders),

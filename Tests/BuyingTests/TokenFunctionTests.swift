@@ -1,9 +1,10 @@
-import Buying
 import FastCGI
 import Foundation
 import Identity
 import TestSupport
 import Testing
+
+@testable import Buying
 
 @Suite struct TokenFunctionTests {
     @Test func beforeTheStartTheTokenIsRefusedAndNoAnswerHoldsTheSecret() throws {
@@ -59,18 +60,21 @@ import Testing
     @Test func theAdmissionWindowAdmitsItsMultipleOfTheStockLeftThenSaysBusy() throws {
         let shop = try Shop(admissionMultiple: 2)
         try shop.createSale("hot", stock: 2)
-        let windowStart = (shop.clock.ms / 30_000 + 1) * 30_000
-        shop.clock.advance(by: windowStart - shop.clock.ms)
+        shop.advanceToNextWindow(of: "hot")
 
         for user in ["a", "b", "c", "d"] {
             #expect(try shop.askToken(user, sale: "hot").status == .ok)
         }
         let busy = try shop.askToken("e", sale: "hot")
         #expect(busy.status == .serviceUnavailable && busy.errorCode == "busy")
-        #expect(busy.headers[.retryAfter] == "30")
+        // Until the window ends, plus up to its jitter span: the boundary is not given away.
+        let windows = shop.context.windows
+        let left = windows.start(of: shop.window(of: "hot") + 1, sale: "hot") - shop.clock.ms
+        let retryAfter = try #require(busy.headers[.retryAfter].flatMap { Int64($0) })
+        #expect((left + 999) / 1000 <= retryAfter && retryAfter <= (left + windows.jitterSpanMs + 999) / 1000)
         #expect(shop.askPrecheck("hot").text == #"{"ok":false,"reason":"busy"}"#)
 
-        shop.clock.advance(by: 30_000)
+        shop.advanceToNextWindow(of: "hot")
         #expect(try shop.askToken("e", sale: "hot").status == .ok)
         let state = try shop.state(of: "hot")
         #expect(state.slot.count(.admissions) == 5 && state.slot.count(.rejectedBusy) == 1)
@@ -82,8 +86,7 @@ import Testing
     @Test func buyersWhoOrderedLeaveRoomInTheWindow() throws {
         let shop = try Shop(admissionMultiple: 2)
         try shop.createSale("hot", stock: 10)
-        let windowStart = (shop.clock.ms / 30_000 + 1) * 30_000
-        shop.clock.advance(by: windowStart - shop.clock.ms)
+        shop.advanceToNextWindow(of: "hot")
         for index in 0..<10 {
             let bought = try shop.buy("buyer-\(index)", sale: "hot")
             #expect(bought.status == .created, "buyer \(index): \(bought.text)")
@@ -121,6 +124,58 @@ import Testing
         #expect(try shop.askToken("bob", sale: "hot").status == .ok)
         #expect(try shop.askToken("carol", sale: "hot").errorCode == "busy")
         #expect(try shop.state(of: "hot").slot.count(.admissions) == 2)
+    }
+
+    /// One admission per account per window in every process: a second context on the same
+    /// data directory is a second token process, and the account it already saw counts once.
+    @Test func anAccountIsAdmittedOncePerWindowAcrossProcesses() throws {
+        let shop = try Shop(admissionMultiple: 1)
+        try shop.createSale("hot", stock: 2)
+        let clock = shop.clock
+        let other = try BuyingContext(settings: shop.context.settings) { clock.ms }
+        let otherToken = TokenFunction.function(other)
+
+        #expect(try shop.askToken("alice", sale: "hot").status == .ok)
+        #expect(try shop.askToken("alice", sale: "hot", via: otherToken).status == .ok)
+        #expect(try shop.askToken("bob", sale: "hot", via: otherToken).status == .ok)
+        let full = try shop.askToken("carol", sale: "hot")
+        #expect(full.errorCode == "busy" && full.text.contains("too many buyers"))
+        #expect(try shop.askToken("alice", sale: "hot").status == .ok)
+        let state = try shop.state(of: "hot")
+        #expect(state.slot.count(.admissions) == 2 && state.slot.count(.rejectedBusy) == 1)
+    }
+
+    /// An account let in and not ordering sits out the next window, in every process; one
+    /// refused because the window was full does not, and one that ordered is told so.
+    @Test func anAdmissionNotOrderedWithCostsTheNextWindow() throws {
+        let shop = try Shop(admissionMultiple: 1)
+        try shop.createSale("hot", stock: 2)
+        let clock = shop.clock
+        let otherToken = TokenFunction.function(try BuyingContext(settings: shop.context.settings) { clock.ms })
+        shop.advanceToNextWindow(of: "hot")
+        shop.clock.advance(by: 32)  // a rest ends on the lease table's 16 ms ticks: up to two late
+        #expect(try shop.askToken("bot", sale: "hot").status == .ok)
+        #expect(try shop.buy("alice", sale: "hot").status == .created)
+        #expect(try shop.askToken("bot", sale: "hot", via: otherToken).status == .ok)  // a repeat in its window
+        #expect(try shop.askToken("carol", sale: "hot").errorCode == "busy")  // 1 unit left, 1 holder
+
+        shop.advanceToNextWindow(of: "hot")
+        for token in [shop.token, otherToken] {
+            let resting = try shop.askToken("bot", sale: "hot", via: token)
+            #expect(resting.status == .serviceUnavailable && resting.errorCode == "busy")
+            #expect(resting.text.contains("did not order"), "\(resting.text)")
+            let left = shop.context.windows.start(of: shop.window(of: "hot") + 1, sale: "hot") - shop.clock.ms
+            let retryAfter = try #require(resting.headers[.retryAfter].flatMap { Int64($0) })
+            #expect((left + 999) / 1000 <= retryAfter)
+        }
+        #expect(try shop.askToken("alice", sale: "hot").errorCode == "already_ordered")
+        #expect(try shop.askToken("carol", sale: "hot", via: otherToken).status == .ok)
+
+        shop.advanceToNextWindow(of: "hot")
+        shop.clock.advance(by: 32)  // a rest ends on the lease table's 16 ms ticks: up to two late
+        #expect(try shop.askToken("bot", sale: "hot").status == .ok)
+        #expect(try shop.askToken("carol", sale: "hot").errorCode == "busy")  // resting now
+        #expect(try shop.state(of: "hot").slot.count(.admissions) == 4)
     }
 
     /// The last unit taken by an order still in flight: nothing left, the flag not yet set.

@@ -14,18 +14,37 @@ import Testing
         #expect(ProofOfWork.zeroBits(of: [0, 0]) == 16)
     }
 
-    @Test func aNonceLastsItsWindowAndIsAcceptedInTheNext() {
+    @Test func aNonceLastsItsWindowAndIsAcceptedInTheNext() throws {
         let window = ProofOfWork.windowMs
-        let now: Int64 = 1_800_000_000_000 / window * window + 100
-        let nonce = work.nonce(sale: "mug", nowMs: now)
-        #expect(work.nonce(sale: "mug", nowMs: now + window - 200) == nonce)
-        #expect(work.nonce(sale: "mug", nowMs: now + window) != nonce)
-        #expect(work.nonce(sale: "lamp", nowMs: now) != nonce)
-        #expect(work.isCurrent(nonce, sale: "mug", nowMs: now + window))
-        #expect(!work.isCurrent(nonce, sale: "mug", nowMs: now + 2 * window))
-        #expect(!work.isCurrent(nonce, sale: "lamp", nowMs: now))
-        #expect(ProofOfWork.expiry(nowMs: now) == now - 100 + 2 * window)
+        let start: Int64 = 1_800_000_000_123
+        let now = start + 100
+        let nonce = try #require(work.nonce(sale: "mug", startMs: start, nowMs: now))
+        #expect(work.nonce(sale: "mug", startMs: start, nowMs: now + window - 200) == nonce)
+        #expect(work.nonce(sale: "mug", startMs: start, nowMs: start + window) != nonce)
+        #expect(work.nonce(sale: "lamp", startMs: start, nowMs: now) != nonce)
+        #expect(work.nonce(sale: "mug", startMs: start + 1, nowMs: now) != nonce)
+        #expect(work.isCurrent(nonce, sale: "mug", startMs: start, nowMs: now + window))
+        #expect(!work.isCurrent(nonce, sale: "mug", startMs: start, nowMs: start + 2 * window))
+        #expect(!work.isCurrent(nonce, sale: "lamp", startMs: start, nowMs: now))
+        #expect(ProofOfWork.expiry(startMs: start, nowMs: now) == start + 2 * window)
         #expect(nonce.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" })
+    }
+
+    /// Windows are counted from the sale's start: 1 ms before it there is no nonce, at it the
+    /// first, and no nonce of a window before the start (or of the clock's own windows, as
+    /// before) is ever accepted, not even in the first window.
+    @Test func thereIsNothingToSolveBeforeTheStart() throws {
+        let window = ProofOfWork.windowMs
+        let start: Int64 = 1_800_000_007_777
+        #expect(work.nonce(sale: "mug", startMs: start, nowMs: start - 1) == nil)
+        let first = try #require(work.nonce(sale: "mug", startMs: start, nowMs: start))
+        #expect(first == work.nonce(sale: "mug", startMs: start, window: 0))
+        #expect(!work.isCurrent(first, sale: "mug", startMs: start, nowMs: start - 1))
+        let early = (1...4).map { work.nonce(sale: "mug", startMs: start, window: -$0) }
+        for now in [start, start + 1, start + window - 1, start + window] {
+            #expect(work.isCurrent(first, sale: "mug", startMs: start, nowMs: now))
+            for nonce in early { #expect(!work.isCurrent(nonce, sale: "mug", startMs: start, nowMs: now)) }
+        }
     }
 
     /// Known answers from another SHA-256 (Python's hashlib, checked with `sha256sum`), so the
@@ -58,17 +77,24 @@ import Testing
     @Test func cachedNoncesAreTheOnesComputedFreshInAnyOrderAndForManySales() {
         let window = ProofOfWork.windowMs
         let start: Int64 = 1_800_000_000_000
-        let times = [start, start + 3 * window, start + window, start, start + 3 * window + 1]
+        let times = [start + window, start + 3 * window, start + window, start + window, start + 3 * window + 1]
         let sales = (0..<300).map { "sale-\($0)" }
         for now in times {
             for sale in sales where sale.hasSuffix("7") || sale == "sale-0" {
                 let fresh = ProofOfWork(secret: Array(repeating: 3, count: 32))
-                #expect(work.nonce(sale: sale, nowMs: now) == fresh.nonce(sale: sale, nowMs: now))
-                #expect(work.isCurrent(fresh.nonce(sale: sale, nowMs: now - window), sale: sale, nowMs: now))
+                #expect(
+                    work.nonce(sale: sale, startMs: start, nowMs: now)
+                        == fresh.nonce(sale: sale, startMs: start, nowMs: now))
+                let previous = fresh.nonce(sale: sale, startMs: start, nowMs: now - window)!
+                #expect(work.isCurrent(previous, sale: sale, startMs: start, nowMs: now))
             }
         }
+        // A sale started again (the demo's restart) gets nonces of its new start.
+        #expect(
+            work.nonce(sale: "sale-0", startMs: start + 5, nowMs: start + window)
+                != work.nonce(sale: "sale-0", startMs: start, nowMs: start + window))
         // More sales than the cache keeps: each still gets its own nonce.
-        let nonces = Set(sales.map { work.nonce(sale: $0, nowMs: start) })
+        let nonces = Set(sales.map { work.nonce(sale: $0, startMs: start, nowMs: start) })
         #expect(nonces.count == sales.count)
     }
 }

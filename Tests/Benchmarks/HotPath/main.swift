@@ -55,9 +55,9 @@ let hasOrder = try measure(tokens) { index, _ in
 }
 
 let work = ProofOfWork(secret: secret)
-let nonce = work.nonce(sale: "s", nowMs: 1_800_000_000_000)
+let nonce = work.nonce(sale: "s", startMs: 0, nowMs: 1_800_000_000_000)!
 let powCheck = measure(200_000) { index, _ in
-    if work.isCurrent(nonce, sale: "s", nowMs: 1_800_000_000_000),
+    if work.isCurrent(nonce, sale: "s", startMs: 0, nowMs: 1_800_000_000_000),
         ProofOfWork.solves(nonce: nonce, counter: String(index), bits: 0)
     {
         checksum &+= 1
