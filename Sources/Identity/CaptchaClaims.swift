@@ -18,6 +18,9 @@ public struct CaptchaClaims: CheckedClaims, Equatable {
     public var exp: ExpirationClaim
     /// A challenge's answer digest (see `AnswerDigest`); none in a pass.
     public var digest: String?
+    /// Not signed here; honoured when present (see ``TimeClaims``).
+    public var nbf: NotBeforeClaim?
+    public var iat: IssuedAtClaim?
 
     public init(kind: Kind, user: String, sale: String, id: String, expires: Date, digest: String? = nil) {
         self.sub = SubjectClaim(value: user)
@@ -30,6 +33,7 @@ public struct CaptchaClaims: CheckedClaims, Equatable {
 
     public func check() throws {
         try exp.verifyNotExpired()
+        try TimeClaims.verify(notBefore: nbf, issuedAt: iat)
         try sub.verifyUserID()
         guard !sale.isEmpty, !jti.isEmpty, (kind == .challenge) == (digest != nil) else {
             throw JWTError.claimVerificationFailure(failedClaim: nil, reason: "the captcha token is incomplete")

@@ -15,7 +15,8 @@ public struct IdentityReader: Sendable {
 
     /// The user id of `request`. A Bearer header wins over the cookie (another scheme, such as
     /// Basic, is not an identity and the cookie is read). No identity, or one that is malformed,
-    /// badly signed, expired or names no acceptable user, is 401 `unauthorized`.
+    /// not canonical, badly signed, expired, not valid yet, issued in the future or names no
+    /// acceptable user, is 401 `unauthorized`.
     public func user(of request: Request) throws(HTTPError) -> String {
         try claims(of: request).sub.value
     }
@@ -38,8 +39,12 @@ public struct IdentityReader: Sendable {
             let message =
                 switch error {
                 case .malformed: "\(source) is not a well-formed token"
+                case .notCanonical: "\(source) is not canonical base64url (no padding, no spare bits set)"
                 case .badSignature: "\(source) is not signed by the main site"
                 case .expired: "\(source) has expired; sign in again"
+                case .notYetValid: "\(source) is not valid yet (nbf is in the future)"
+                case .issuedInTheFuture:
+                    "\(source) was issued in the future (iat is more than \(Int(TimeClaims.allowedSkew)) s ahead of this server)"
                 case .invalid(let reason): "\(source) is refused: \(reason)"
                 }
             throw Self.unauthorized(message)

@@ -11,11 +11,14 @@ public struct OrderTokenClaims: CheckedClaims, Equatable {
     /// The admission window the token was issued in (`win`), which its order gives back; none
     /// in a token from elsewhere (a test or a benchmark).
     public var window: UInt32?
+    /// Not signed here; honoured when present (see ``TimeClaims``).
+    public var nbf: NotBeforeClaim?
+    public var iat: IssuedAtClaim?
     /// Always nil in an order token; decoded only to refuse other tokens.
     var kind: String?
 
     private enum CodingKeys: String, CodingKey {
-        case sub, sale, exp, kind
+        case sub, sale, exp, kind, nbf, iat
         case window = "win"
     }
 
@@ -30,9 +33,11 @@ public struct OrderTokenClaims: CheckedClaims, Equatable {
         self.init(sub: SubjectClaim(value: user), sale: sale, exp: ExpirationClaim(value: expires), window: window)
     }
 
-    /// Refuses an expired token, then an unacceptable user id or an empty sale.
+    /// Refuses an expired token, then one not valid yet or issued in the future, then an
+    /// unacceptable user id or an empty sale.
     public func check() throws {
         try exp.verifyNotExpired()
+        try TimeClaims.verify(notBefore: nbf, issuedAt: iat)
         try sub.verifyUserID()
         guard !sale.isEmpty else {
             throw JWTError.claimVerificationFailure(failedClaim: nil, reason: "the order token names no sale")

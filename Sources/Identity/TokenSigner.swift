@@ -48,8 +48,8 @@ public final class TokenSigner: Sendable {
         return String(decoding: token, as: UTF8.self)
     }
 
-    /// The payload of `token` once its shape and header (else ``TokenError/malformed`` or
-    /// ``TokenError/invalid(_:)``), its signature (``TokenError/badSignature``) and the payload's
+    /// The payload of `token` once its shape and header (else ``TokenError/malformed``,
+    /// ``TokenError/notCanonical`` or ``TokenError/invalid(_:)``), its signature (``TokenError/badSignature``) and the payload's
     /// own ``CheckedClaims/check()`` (expiry and the rest) have passed.
     public func verify<Payload: CheckedClaims>(
         _ token: String, as _: Payload.Type = Payload.self
@@ -61,6 +61,8 @@ public final class TokenSigner: Sendable {
         let newHeader: [UInt8]?
         do {
             parts = try parser.getTokenParts(bytes)
+            guard Self.isCanonical(parts.header), Self.isCanonical(parts.payload), Self.isCanonical(parts.signature)
+            else { throw TokenError.notCanonical }
             newHeader = try checkHeader(parts.header)
             let json = try Base64.decode(bytes: parts.payload, options: Self.unpaddedBase64URL)
             payload = try parser.jsonDecoder.decode(Payload.self, from: Data(json))
@@ -100,6 +102,34 @@ public final class TokenSigner: Sendable {
         acceptedHeaders.withLock { accepted in
             if accepted.count < Self.acceptedHeaderLimit { accepted.insert(header) }
         }
+    }
+
+    /// Whether `part` is base64url in its one spelling (RFC 7515 §2, RFC 4648 §3.5): no `=`,
+    /// and the spare low bits of a last character that ends inside a byte are zero. A lenient
+    /// decoder accepts padding and ignores those bits, so one signature would have several
+    /// spellings that all verify. Looks at the last two bytes only: the decoder refuses the rest.
+    static func isCanonical(_ part: ArraySlice<UInt8>) -> Bool {
+        guard let last = part.last else { return true }
+        let padding = UInt8(ascii: "=")
+        guard last != padding, part.count < 2 || part[part.endIndex - 2] != padding else { return false }
+        // 2 characters carry 1 byte and 4 spare bits, 3 carry 2 bytes and 2 spare bits.
+        let spareBits: UInt8 =
+            switch part.count % 4 {
+            case 2: 0x0F
+            case 3: 0x03
+            default: 0
+            }
+        guard spareBits != 0 else { return true }
+        let value: UInt8
+        switch last {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = last - UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): value = last - UInt8(ascii: "a") + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): value = last - UInt8(ascii: "0") + 52
+        case UInt8(ascii: "-"): value = 62
+        case UInt8(ascii: "_"): value = 63
+        default: return true  // not base64url at all: the decoder refuses it as malformed
+        }
+        return value & spareBits == 0
     }
 
     /// JWTs spell their parts in base64url without padding (RFC 7515 §2).

@@ -124,7 +124,7 @@ import Testing
         "", ".", "..", "...", "a", "a.b", "a.b.c", "a.b.c.d", "!!!.???.***", "é.é.é", "\0.\0.\0",
         "\(header).\(payload)", "\(header).\(payload).sig.extra", "\(header).\(payload).!!!",
         "\(header).!!!.c2ln", "!!!.\(payload).c2ln", "\(Fixtures.base64URL("not json")).\(payload).c2ln",
-        "\(header).\(Fixtures.base64URL("not json")).c2ln", "\(header).\(payload).c2ln=",
+        "\(header).\(Fixtures.base64URL("not json")).c2ln",
     ])
     func refusesGarbageAsMalformed(_ token: String) {
         #expect(throws: TokenError.malformed) { try Fixtures.signer.verify(token, as: UserClaims.self) }
