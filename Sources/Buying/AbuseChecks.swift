@@ -17,16 +17,31 @@ enum AbuseChecks {
         case buying, captcha
     }
 
+    /// The network around an address (its IPv4 /24, its IPv6 /48) may send this many times the
+    /// sale's per-address rate: many buyers share a /24 behind carrier NAT or a campus network,
+    /// so the network's allowance is well above one subscriber's, while whoever holds a /48
+    /// (65,536 /64s) or many addresses of one /24 gets that allowance, not one per address.
+    static let networkRateMultiple = 16
+
     /// Refuses with 429 `rate_limited` and `Retry-After` when the client address is over the
-    /// sale's per-address rate.
+    /// sale's per-address rate, or its network over ``networkRateMultiple`` times that (at most
+    /// ``AddressRates/maxPerSecond``). A request the address's own rate refuses does not count
+    /// against its network, so one hammering client does not spend its neighbours' allowance.
     static func limitRate(
         _ request: Request, sale: Sale, slot: SaleSlot, context: BuyingContext, scope: Scope = .buying
     ) throws {
         guard sale.perIPRate > 0 else { return }
         let address = ClientAddress.of(request, trusting: context.settings.trustedProxies)
-        let key = context.tableKeys.key("rate", scope.rawValue, sale.id, ClientAddress.bucket(address))
+        let buckets = ClientAddress.buckets(of: address)
+        let key = context.tableKeys.key("rate", scope.rawValue, sale.id, buckets.subscriber)
         try count(key, perSecond: Int(sale.perIPRate), slot: slot, context: context) { seconds in
             "too many requests from this address for this sale; retry in \(seconds) s"
+        }
+        guard let network = buckets.network else { return }
+        let networkKey = context.tableKeys.key("rate", scope.rawValue, sale.id, network)
+        let networkRate = min(Int(sale.perIPRate) * networkRateMultiple, AddressRates.maxPerSecond)
+        try count(networkKey, perSecond: networkRate, slot: slot, context: context) { seconds in
+            "too many requests from this address's network (\(network)) for this sale; retry in \(seconds) s"
         }
     }
 

@@ -22,11 +22,37 @@ enum ClientAddress {
         return address
     }
 
-    /// What a rate is counted against: an IPv4 address, or an IPv6 address's /64 (one
-    /// subscriber's share, which is theirs to vary).
-    static func bucket(_ address: String) -> String {
-        guard address.utf8.contains(colon), let bytes = bytes(of: address, family: AF_INET6) else { return address }
-        return bytes.prefix(8).map { String(format: "%02x", $0) }.joined() + "::/64"
+    /// What a rate is counted against: the subscriber, an IPv4 address or an IPv6 address's /64
+    /// (one subscriber's share, which is theirs to vary); and the network around it, the IPv4
+    /// /24 or the IPv6 /48 (one site's allocation: 65,536 /64s). An IPv4-mapped IPv6 address
+    /// counts as its IPv4 address. Text that is no address is its own subscriber, in no network.
+    static func buckets(of address: String) -> (subscriber: String, network: String?) {
+        if address.utf8.contains(colon), let bytes = bytes(of: address, family: AF_INET6) {
+            guard !bytes.starts(with: ipv4Mapped) else { return ipv4Buckets(Array(bytes.suffix(4))) }
+            return (hex(bytes.prefix(8)) + "::/64", hex(bytes.prefix(6)) + "::/48")
+        }
+        guard let bytes = bytes(of: address, family: AF_INET) else { return (address, nil) }
+        return ipv4Buckets(bytes)
+    }
+
+    private static func ipv4Buckets(_ bytes: [UInt8]) -> (subscriber: String, network: String?) {
+        ("\(bytes[0]).\(bytes[1]).\(bytes[2]).\(bytes[3])", "\(bytes[0]).\(bytes[1]).\(bytes[2]).0/24")
+    }
+
+    /// The first 12 bytes of an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
+    private static let ipv4Mapped: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// `bytes` in lowercase hexadecimal, two digits each.
+    private static func hex(_ bytes: ArraySlice<UInt8>) -> String {
+        var text = [UInt8]()
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// `address` in one spelling: without brackets or port, IPv6 in its shortest form, an
@@ -41,7 +67,7 @@ enum ClientAddress {
         }
         if let bytes = bytes(of: text, family: AF_INET) { return format(bytes, family: AF_INET) }
         guard let bytes = bytes(of: text, family: AF_INET6) else { return nil }
-        if bytes.prefix(12) == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] {
+        if bytes.starts(with: ipv4Mapped) {
             return format(Array(bytes.suffix(4)), family: AF_INET)
         }
         return format(bytes, family: AF_INET6)

@@ -26,9 +26,12 @@ public struct AddressRates: Sendable {
     static let timeBits: UInt64 = 40
     static let timeMask: UInt64 = (1 << timeBits) - 1
 
-    /// Counts one request of `key` against `perSecond` (1 to 1000) with bursts of `perSecond`.
+    /// The highest rate counted, in requests a second: each has its own interval in microseconds.
+    public static let maxPerSecond = 1000
+
+    /// Counts one request of `key` against `perSecond` (1 to ``maxPerSecond``) with bursts of `perSecond`.
     public func admit(_ key: UInt64, nowMs: Int64, perSecond: Int, maxBlockMs: Int64) -> Verdict {
-        precondition((1...1000).contains(perSecond), "a rate is 1 to 1000 requests a second")
+        precondition((1...Self.maxPerSecond).contains(perSecond), "a rate is 1 to 1000 requests a second")
         // Microseconds, so that every rate up to 1000 a second has its own interval.
         let interval = Int64(1_000_000 / perSecond)
         let tolerance = interval * Int64(perSecond - 1)

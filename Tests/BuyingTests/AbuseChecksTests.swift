@@ -140,10 +140,83 @@ import Testing
         }
     }
 
-    /// An IPv6 subscriber's /64 is one address to the rate; IPv4 addresses are each their own.
-    @Test func anIPv6RateCountsItsSlash64() {
-        #expect(ClientAddress.bucket("2001:db8:1:2:aaaa::1") == ClientAddress.bucket("2001:db8:1:2:bbbb::9"))
-        #expect(ClientAddress.bucket("2001:db8:1:2::1") != ClientAddress.bucket("2001:db8:1:3::1"))
-        #expect(ClientAddress.bucket("198.51.100.1") == "198.51.100.1")
+    /// The buckets of one client in any spelling: the subscriber (an IPv4 address, an IPv6
+    /// /64) and the network around it (an IPv4 /24, an IPv6 /48).
+    @Test(
+        arguments: [
+            ("198.51.100.7", "198.51.100.7", "198.51.100.0/24"),
+            ("::ffff:198.51.100.7", "198.51.100.7", "198.51.100.0/24"),
+            ("::ffff:c633:6407", "198.51.100.7", "198.51.100.0/24"),
+            ("2001:db8:1:2:aaaa::1", "20010db800010002::/64", "20010db80001::/48"),
+            ("2001:0db8:0001:0002:bbbb:0000:0000:0009", "20010db800010002::/64", "20010db80001::/48"),
+            ("2001:DB8:1:2::", "20010db800010002::/64", "20010db80001::/48"),
+            ("2001:db8:1:ffff::1", "20010db80001ffff::/64", "20010db80001::/48"),
+            ("2001:db8:2::1", "20010db800020000::/64", "20010db80002::/48"),
+            ("::1", "0000000000000000::/64", "000000000000::/48"),
+        ] as [(String, String, String)])
+    func theBucketsOfAnAddressInAnySpelling(_ address: String, _ subscriber: String, _ network: String) {
+        let buckets = ClientAddress.buckets(of: address)
+        #expect(buckets.subscriber == subscriber)
+        #expect(buckets.network == network)
+    }
+
+    /// Text that is no address (a Unix socket's peer, a proxy's nonsense) is its own bucket.
+    @Test(arguments: ["not-an-address", "", "fe80::1%eth0", "198.51.100"])
+    func textThatIsNoAddressIsItsOwnSubscriberInNoNetwork(_ text: String) {
+        let buckets = ClientAddress.buckets(of: text)
+        #expect(buckets.subscriber == text && buckets.network == nil)
+    }
+
+    /// Asks for a token as `count` users, from `address(index)` each, and returns the answers.
+    func askTokens(_ shop: Shop, _ count: Int, from address: (Int) -> String) throws -> [Response] {
+        try (0..<count).map { try shop.askToken("user\($0)", sale: "mug", from: address($0)) }
+    }
+
+    /// Refused by the network's bucket: 429 with the wait and a message that says so.
+    func expectNetworkRefusal(_ answer: Response, _ network: String) {
+        #expect(answer.status == .tooManyRequests)
+        #expect(answer.errorCode == "rate_limited")
+        #expect(Int(answer.headers[.retryAfter] ?? "") ?? 0 >= 1)
+        #expect(answer.text.contains("this address's network (\(network))"), "\(answer.text)")
+    }
+
+    /// The attack as filed: a /48 holds 65,536 /64s, each a rate of its own. Together they get
+    /// the network's allowance, 16 times the sale's rate; another /48 is not touched.
+    @Test func manySlash64sOfOneSlash48GetTheNetworksAllowance() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 100, perIPRate: 1)
+        let allowance = AbuseChecks.networkRateMultiple
+        let answers = try askTokens(shop, allowance + 4) { "2001:db8:1:\(String($0, radix: 16))::1" }
+        #expect(answers.prefix(allowance).allSatisfy { $0.status == .ok })
+        for refused in answers.suffix(4) { expectNetworkRefusal(refused, "20010db80001::/48") }
+        #expect(try shop.askToken("other", sale: "mug", from: "2001:db8:2::1").status == .ok)
+        #expect(try shop.state(of: "mug").slot.count(.rejectedRateLimited) == 4)
+        // Waiting as told lets the network in again.
+        shop.clock.advance(by: Int64(answers.last!.headers[.retryAfter] ?? "0")! * 1000)
+        #expect(try shop.askToken("late", sale: "mug", from: "2001:db8:1:ffff::1").status == .ok)
+    }
+
+    /// Many addresses of one IPv4 /24 likewise; the next /24 is not touched.
+    @Test func manyAddressesOfOneSlash24GetTheNetworksAllowance() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 100, perIPRate: 2)
+        let allowance = 2 * AbuseChecks.networkRateMultiple
+        let answers = try askTokens(shop, allowance + 3) { "198.51.100.\($0 + 1)" }
+        #expect(answers.prefix(allowance).allSatisfy { $0.status == .ok })
+        for refused in answers.suffix(3) { expectNetworkRefusal(refused, "198.51.100.0/24") }
+        #expect(try shop.askToken("other", sale: "mug", from: "198.51.101.1").status == .ok)
+        #expect(try shop.askToken("mapped", sale: "mug", from: "::ffff:198.51.100.250").status == .tooManyRequests)
+    }
+
+    /// A client refused by its own rate does not spend its network's: its neighbours behind the
+    /// same carrier NAT still get the rest of the allowance.
+    @Test func aHammeringClientDoesNotSpendItsNeighboursAllowance() throws {
+        let shop = try Shop()
+        try shop.createSale("mug", stock: 100, perIPRate: 1)
+        let hammering = try askTokens(shop, 40) { _ in "203.0.113.9" }
+        #expect(hammering.filter { $0.status == .ok }.count == 1)
+        #expect(hammering.dropFirst().allSatisfy { $0.text.contains("from this address for this sale") })
+        let neighbours = try askTokens(shop, AbuseChecks.networkRateMultiple - 1) { "203.0.113.\($0 + 10)" }
+        #expect(neighbours.allSatisfy { $0.status == .ok })
     }
 }
