@@ -86,7 +86,7 @@ public struct ApacheConfig: Sendable {
             "StartServers 2", "ServerLimit 16", "ThreadsPerChild 64", "MaxRequestWorkers 1024",
             "MinSpareThreads 64", "MaxSpareThreads 1024",
         ]
-        lines += try site() + [""] + (try limitsAndErrors()) + [""]
+        lines += try site() + [""] + (try limitsAndErrors()) + [""] + connectionLimits() + [""]
         if spawns {
             lines += [
                 "FcgidIPCDir \(try quoted(data.sockets + "/fcgid"))",
@@ -109,7 +109,7 @@ public struct ApacheConfig: Sendable {
     private var proxies: Bool { functions == .spawned || deployment.manifests.contains { !$0.remoteBackends.isEmpty } }
 
     private func modules() -> [String] {
-        var names = ["mpm_event", "authz_core", "mime", "dir", "alias", "headers", "expires", "rewrite"]
+        var names = ["mpm_event", "authz_core", "mime", "dir", "alias", "headers", "expires", "rewrite", "reqtimeout"]
         if spawns { names.append("fcgid") }
         if proxies {
             names += ["proxy", "proxy_fcgi", "proxy_balancer", "slotmem_shm", "lbmethod_byrequests"]
@@ -176,6 +176,16 @@ public struct ApacheConfig: Sendable {
         ]
             + Deployment.errorPages().map { "  ErrorDocument \($0.status) \(Self.errorsPath)\($0.status).html" }
             + ["</LocationMatch>"]
+    }
+
+    /// One client cannot hold the door: mod_reqtimeout gives a header the read timeout, one
+    /// more second per 500 bytes up to twice that, however it is trickled, and a body the
+    /// same. Apache has no per-address cap of its own, and the one module that adds it on
+    /// Debian 12 (libapache2-mod-qos 11.63, built for PCRE1) does not load into its Apache
+    /// (undefined symbol pcre_free): the cap comes from in front (docs/deploy.md).
+    private func connectionLimits() -> [String] {
+        let (least, most) = (deployment.connections.readSeconds, deployment.connections.readSeconds * 2)
+        return ["RequestReadTimeout header=\(least)-\(most),MinRate=500 body=\(least)-\(most),MinRate=500"]
     }
 
     /// A function's route: proxied to its remote backends or its spawn socket, or spawned by mod_fcgid.

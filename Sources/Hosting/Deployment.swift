@@ -14,10 +14,12 @@ public struct Deployment: Sendable {
     public var host: String
     public var port: Int
     public var manifests: [Manifest]
+    /// What one client address may take of the host (``ConnectionLimits``).
+    public var connections: ConnectionLimits
 
     public init(
         data: DataDirectory, staticDirectory: String, binDirectory: String, host: String, port: Int,
-        manifests: [Manifest]
+        manifests: [Manifest], connections: ConnectionLimits = ConnectionLimits()
     ) {
         self.data = data
         self.staticDirectory = staticDirectory
@@ -25,6 +27,7 @@ public struct Deployment: Sendable {
         self.host = host
         self.port = port
         self.manifests = manifests
+        self.connections = connections
     }
 
     /// The host as a URL and every server's listen directive take it: an IPv6 address in brackets.
@@ -33,6 +36,18 @@ public struct Deployment: Sendable {
     /// The manifests, longest route first, so a longer prefix is never shadowed by a shorter one.
     public var manifestsLongestRouteFirst: [Manifest] {
         manifests.sorted { ($0.route.count, $1.name) > ($1.route.count, $0.name) }
+    }
+
+    /// The addresses some manifest names in `FLASHSALE_TRUSTED_PROXIES`: a CDN or load balancer
+    /// in front, from which many buyers' connections arrive, so no per-address cap applies to
+    /// them (the proxy limits its own clients). In one spelling; what is no address is left
+    /// out (the functions refuse to start with it).
+    public var trustedProxies: [String] {
+        let lists = manifests.compactMap { $0.environment["FLASHSALE_TRUSTED_PROXIES"] }
+        let addresses = lists.flatMap { $0.split(separator: ",") }.compactMap {
+            PeerAddress($0.trimmingCharacters(in: .whitespaces))
+        }
+        return Set(addresses.map(\.description)).sorted()
     }
 
     /// The executable of a function.

@@ -35,6 +35,7 @@ public struct LighttpdConfig: Sendable {
             "include \(try quoted(template))",
             "",
         ]
+        lines += readTimeout() + [""]
         lines += try staticHeaders()
         lines += ["", "fastcgi.server = ("]
         for manifest in deployment.manifestsLongestRouteFirst {
@@ -48,6 +49,20 @@ public struct LighttpdConfig: Sendable {
     /// and the JSON error bodies into the data directory.
     public func write(to path: String? = nil) throws {
         try deployment.write(try render(), to: path ?? deployment.data.lighttpdConfig)
+    }
+
+    /// lighttpd's one read timeout: a connection that sends nothing for this long while a
+    /// request is due is closed. Every byte starts it again, so it cannot bound a header
+    /// trickled a byte at a time, nor can lighttpd cap an address's connections: under
+    /// `serve` the ``ConnectionGuard`` does both.
+    private func readTimeout() -> [String] {
+        let limits = deployment.connections
+        return [
+            "# \(limits.readSeconds) s for a request to arrive; serve's guard also closes a connection over "
+                + (limits.capsAddresses ? "\(limits.perAddress) per address" : "no per-address cap (off)")
+                + " or with no whole request in \(limits.readSeconds) s (docs/deploy.md).",
+            "server.max-read-idle = \(limits.readSeconds)",
+        ]
     }
 
     /// The security headers on every response; on static paths (none of the functions' routes)

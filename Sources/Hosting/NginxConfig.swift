@@ -8,6 +8,8 @@ import Storefront
 /// bodies are the ones lighttpd serves.
 public struct NginxConfig: Sendable {
     static let errorsPath = "/.flashsale/errors/"
+    /// The shared-memory zone counting each client address's connections.
+    static let addressZone = "flashsale_addresses"
 
     public var deployment: Deployment
     /// The account nginx's workers run as when it is started as root: the data directory's
@@ -61,6 +63,7 @@ public struct NginxConfig: Sendable {
             "  client_max_body_size \(Deployment.maxRequestBytes);",
             "  large_client_header_buffers 4 8k;",
         ]
+        lines += connectionLimits()
         lines += try ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map { (kind) throws(HostingError) in
             "  \(kind)_temp_path \(try quoted("\(data.uploads)/nginx-\(kind)"));"
         }
@@ -82,6 +85,38 @@ public struct NginxConfig: Sendable {
         lines += try server()
         lines.append("}")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One client cannot hold the door: a request's header must arrive whole within the read
+    /// timeout (nginx's timer is not started again by each byte) and its body with no gap as
+    /// long, an answer the client stops reading is dropped as soon, and timed-out connections
+    /// are reset, not lingered on. An address holds at most the cap of connections with a
+    /// request in hand (limit_conn counts a connection once its header is read: the timeout
+    /// is what bounds those still sending one); a trusted proxy is not capped.
+    private func connectionLimits() -> [String] {
+        let limits = deployment.connections
+        var lines = [
+            "  client_header_timeout \(limits.readSeconds)s;",
+            "  client_body_timeout \(limits.readSeconds)s;",
+            "  send_timeout \(limits.readSeconds)s;",
+            "  reset_timedout_connection on;",
+        ]
+        guard limits.capsAddresses else { return lines }
+        let proxies = deployment.trustedProxies
+        if proxies.isEmpty {
+            lines.append("  limit_conn_zone $binary_remote_addr zone=\(Self.addressZone):10m;")
+        } else {
+            lines += ["  geo $flashsale_trusted_proxy {", "    default 0;"] + proxies.map { "    \($0) 1;" }
+            lines += [
+                "  }",
+                "  map $flashsale_trusted_proxy $flashsale_capped_address {",
+                "    0 $binary_remote_addr;",
+                "    default \"\";",
+                "  }",
+                "  limit_conn_zone $flashsale_capped_address zone=\(Self.addressZone):10m;",
+            ]
+        }
+        return lines + ["  limit_conn \(Self.addressZone) \(limits.perAddress);"]
     }
 
     /// Where a function's processes listen: the spawn socket, or its remote backends.

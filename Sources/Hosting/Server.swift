@@ -37,9 +37,10 @@ public struct Server: Sendable {
     /// ``Leftovers``), checks what an operator could have got wrong, runs `beforeStart` (what
     /// must happen only once the checks pass: a demo sale started over, the site published),
     /// then runs lighttpd, again each time it dies, until a stop signal arrives (0) or it
-    /// keeps dying (``LighttpdRestarts/gaveUpStatus``); returns the exit code to use. Call it
-    /// on the main thread: lighttpd's parent-death signal fires when the starting thread ends.
-    public func run(beforeStart: () throws -> Void = {}, log: (String) -> Void) throws -> Int32 {
+    /// keeps dying (``LighttpdRestarts/gaveUpStatus``); returns the exit code to use, with a
+    /// ``ConnectionGuard`` at lighttpd's door meanwhile. Call it on the main thread:
+    /// lighttpd's parent-death signal fires when the starting thread ends.
+    public func run(beforeStart: () throws -> Void = {}, log: @escaping @Sendable (String) -> Void) throws -> Int32 {
         try clearLeftovers(log: log)
         try preflight()
         try beforeStart()
@@ -53,6 +54,8 @@ public struct Server: Sendable {
         // Functions orphaned by lighttpd's exit come to us, so we can reap and count them.
         try systemCall("prctl", "PR_SET_CHILD_SUBREAPER") { flashsale_become_child_subreaper() }
         var restarts = LighttpdRestarts()
+        let connectionGuard = ConnectionGuard(deployment: deployment, log: log)
+        defer { connectionGuard?.stop() }
         var server = try start()
         log(
             "flashsale: serving http://\(deployment.bracketedHost):\(deployment.port)/ (lighttpd pid \(server.pid), data \(deployment.data.path)); Ctrl-C stops"

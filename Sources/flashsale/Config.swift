@@ -53,6 +53,31 @@ struct ConfigOptions: ParsableArguments {
     func output(default name: String) -> String { absolutePath(out ?? "\(data.directory.path)/\(name)") }
 }
 
+/// What one client address may take of the host: shared by `serve`, `demo` and every `config`
+/// subcommand through ``ListenOptions``.
+struct ConnectionOptions: ParsableArguments {
+    @Option(
+        name: .customLong("connections-per-address"),
+        help: ArgumentHelp(
+            "Connections one client address may hold at once; 0 for no cap (a CDN in front: see docs/deploy.md).",
+            valueName: "n"))
+    var perAddress = ConnectionLimits.defaultPerAddress
+
+    @Option(
+        name: .customLong("read-timeout"),
+        help: ArgumentHelp("Seconds a request's header and body have to arrive.", valueName: "seconds"))
+    var readSeconds = ConnectionLimits.defaultReadSeconds
+
+    func validate() throws {
+        guard perAddress >= 0 else { throw ValidationError("--connections-per-address \(perAddress) is below 0") }
+        guard (1...3600).contains(readSeconds) else {
+            throw ValidationError("--read-timeout \(readSeconds) is not between 1 and 3600 seconds")
+        }
+    }
+
+    var limits: ConnectionLimits { ConnectionLimits(perAddress: perAddress, readSeconds: readSeconds) }
+}
+
 /// Runs `body` and prints what it wrote and how to use it.
 private func writing(_ path: String, next: String, _ body: () throws -> Void) throws {
     try runReporting {

@@ -43,6 +43,8 @@ struct ListenOptions: ParsableArguments {
     @Option(help: "The folder holding the built function executables (default: the folder of this executable).")
     var bin: String?
 
+    @OptionGroup var connections: ConnectionOptions
+
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port \(port) is not a TCP port (1-65535)") }
         guard (try? Backend("\(ConfigString.bracketed(host)):\(port)")) != nil else {
@@ -54,7 +56,7 @@ struct ListenOptions: ParsableArguments {
     func deployment(data: DataDirectory, manifests: [Manifest]) throws -> Deployment {
         Deployment(
             data: data, staticDirectory: data.site, binDirectory: try bin.map(absolutePath) ?? executableDirectory(),
-            host: host, port: port, manifests: manifests)
+            host: host, port: port, manifests: manifests, connections: connections.limits)
     }
 }
 
