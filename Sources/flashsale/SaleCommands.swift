@@ -34,7 +34,7 @@ struct SaleCommand: ParsableCommand {
         var minLevel: Int64 = 0
         @Option(help: "The challenge before a token: off, image (a code to read) or question.")
         var captcha = CaptchaMode.off
-        @Option(help: "A question for --captcha question (repeat for several; each with its --answer).")
+        @Option(help: "A question of yours, asked among generated ones (repeat, 50 or more; each with its --answer).")
         var question: [String] = []
         @Option(help: "The answer to the --question at the same place (case and spacing do not count).")
         var answer: [String] = []
