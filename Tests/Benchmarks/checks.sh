@@ -86,7 +86,8 @@ outs = [open(os.path.join(folder, str(i)), "w") for i in range(threads)]
 for n in range(count):
     user = "buyer-%07d" % n
     identity = jwt.encode({"sub": user, "exp": exp, "level": 1}, identity_key, algorithm="HS256")
-    address = "10.%d.%d.%d" % (n >> 16 & 255, n >> 8 & 255, n & 255)
+    # A /24 of its own too (the network is rated at 16 x the address's rate): the low bits first.
+    address = "10.%d.%d.%d" % (n >> 8 & 255, n & 255, n >> 16 & 255)
     if kind == "plain":
         body = json.dumps({"sale": "plain"})
     elif kind == "token":
