@@ -62,6 +62,9 @@ static long dump(int diag_fd, int family, __be16 port, struct flashsale_tcp_conn
     message.request.sdiag_protocol = IPPROTO_TCP;
     message.request.idiag_states = (1u << established) | (1u << close_wait);
     message.request.idiag_ext = 1u << (INET_DIAG_INFO - 1);
+    message.request.id.idiag_sport = port; /* the kernel skips other ports' sockets */
+    message.request.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+    message.request.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
     if (send(diag_fd, &message, sizeof message, 0) < 0) return -errno;
     while (1) {
         long buffer[8192]; /* long-aligned, as the netlink headers inside it need */
@@ -82,11 +85,12 @@ static long dump(int diag_fd, int family, __be16 port, struct flashsale_tcp_conn
     }
 }
 
-long flashsale_tcp_connections(int diag_fd, unsigned short port, struct flashsale_tcp_connection *connections,
-                               long capacity) {
+long flashsale_tcp_connections(int diag_fd, int family, unsigned short port,
+                               struct flashsale_tcp_connection *connections, long capacity) {
     long count = 0;
-    long result = dump(diag_fd, AF_INET, htons(port), connections, capacity, &count);
-    if (result == 0) result = dump(diag_fd, AF_INET6, htons(port), connections, capacity, &count);
+    long result = 0;
+    if (family != AF_INET6) result = dump(diag_fd, AF_INET, htons(port), connections, capacity, &count);
+    if (result == 0 && family != AF_INET) result = dump(diag_fd, AF_INET6, htons(port), connections, capacity, &count);
     return result < 0 ? result : count;
 }
 

@@ -5,12 +5,15 @@ import Synchronization
 /// `serve`'s ``ConnectionLimits`` at lighttpd's door, which lighttpd 1.4.69 cannot keep itself:
 /// it has no per-address cap (mod_evasive was removed in 1.4.68) and its only read timeout,
 /// `server.max-read-idle`, starts again with every byte, so a header trickled a byte at a time
-/// never times out. Four times a second the guard lists the port's connections with
-/// sock_diag and closes those over an address's cap (the newest) and those on which nothing
-/// has been delivered for `readSeconds` (a request that has not arrived whole, or a reader
-/// taking nothing). It closes one by shutting down a copy of lighttpd's descriptor for it
+/// never times out. Once a second, and four times a second while it finds some to close, the
+/// guard lists the port's connections with sock_diag and closes those over an address's cap
+/// (the newest) and those on which nothing has been delivered for `readSeconds` (a request
+/// that has not arrived whole, or a reader taking nothing). Listing costs the kernel a walk
+/// of every TCP socket of the family (TIME_WAIT ones too), hence the slow pace at rest. It closes one by shutting down a copy of lighttpd's descriptor for it
 /// (pidfd_getfd on lighttpd, its child): lighttpd reads the end and closes its side.
 public final class ConnectionGuard: Sendable {
+    /// Seconds between listings at rest, and while connections are being closed.
+    static let (restSeconds, closingSeconds) = (1.0, 0.25)
     /// Closings are summed up in one log line at most this often.
     static let logInterval = Duration.seconds(10)
 
@@ -29,17 +32,21 @@ public final class ConnectionGuard: Sendable {
         }
         let exempt = Set(deployment.trustedProxies.compactMap(PeerAddress.init))
         let (port, pidFile) = (UInt16(deployment.port), deployment.data.lighttpdPidFile)
+        // An address listens on its own family (IPv4 clients of an IPv6 listener are mapped
+        // into it); a host name may resolve to either.
+        let family = PeerAddress(deployment.host).map { $0.bytes.count == 4 ? AF_INET : AF_INET6 } ?? 0
         let thread = Thread { [self] in
             var door = Door(
-                diagnostics: diagnostics, port: port, limits: limits, exempt: exempt, pidFile: pidFile, log: log)
+                diagnostics: diagnostics, family: family, port: port, limits: limits, exempt: exempt,
+                pidFile: pidFile, log: log)
             var lastLog = ContinuousClock.now
             while !stopping.withLock({ $0 }) {
-                door.poll()
+                let closing = door.poll()
                 if ContinuousClock.now - lastLog >= Self.logInterval {
                     door.logClosings()
                     lastLog = .now
                 }
-                Thread.sleep(forTimeInterval: 0.25)
+                Thread.sleep(forTimeInterval: closing ? Self.closingSeconds : Self.restSeconds)
             }
             door.logClosings()
             door.close()
@@ -96,6 +103,7 @@ private struct Door {
     }
 
     let diagnostics: Int32
+    let family: Int32
     let port: UInt16
     let limits: ConnectionLimits
     let exempt: Set<PeerAddress>
@@ -111,10 +119,11 @@ private struct Door {
     var refused = false
 
     init(
-        diagnostics: Int32, port: UInt16, limits: ConnectionLimits, exempt: Set<PeerAddress>, pidFile: String,
-        log: @escaping @Sendable (String) -> Void
+        diagnostics: Int32, family: Int32, port: UInt16, limits: ConnectionLimits, exempt: Set<PeerAddress>,
+        pidFile: String, log: @escaping @Sendable (String) -> Void
     ) {
         self.diagnostics = diagnostics
+        self.family = family
         self.port = port
         self.limits = limits
         self.exempt = exempt
@@ -122,9 +131,9 @@ private struct Door {
         self.log = log
     }
 
-    /// Lists the connections, then closes those over a cap or stalled.
-    mutating func poll() {
-        guard let connections = list() else { return }
+    /// Lists the connections, then closes those over a cap or stalled; whether it closed any.
+    mutating func poll() -> Bool {
+        guard let connections = list() else { return false }
         let now = ContinuousClock.now
         var next: [UInt32: Seen] = [:]
         for connection in connections where connection.inode != 0 {
@@ -155,13 +164,14 @@ private struct Door {
             }
         }
         if !doomed.isEmpty { shut(doomed) }
+        return !doomed.isEmpty
     }
 
     /// The port's connections, or nil when sock_diag fails.
     mutating func list() -> [flashsale_tcp_connection]? {
         while true {
             var connections = [flashsale_tcp_connection](repeating: flashsale_tcp_connection(), count: room)
-            let count = flashsale_tcp_connections(diagnostics, port, &connections, room)
+            let count = flashsale_tcp_connections(diagnostics, family, port, &connections, room)
             guard count >= 0 else { return nil }
             if count <= room { return Array(connections.prefix(count)) }
             room = count * 2

@@ -16,11 +16,13 @@ struct flashsale_tcp_connection {
 };
 
 /// The established (or half-closed by the peer) TCP connections whose local port is `port`,
-/// of both families, asked through `diag_fd` (flashsale_sock_diag_open). Writes at most
-/// `capacity` into `connections` and returns how many there are (more than `capacity` means
-/// ask again with room for them), or -errno.
+/// of `family` (AF_INET, AF_INET6, or 0 for both), asked through `diag_fd`
+/// (flashsale_sock_diag_open). Writes at most `capacity` into `connections` and returns how
+/// many there are (more than `capacity` means ask again with room for them), or -errno. The
+/// kernel walks every TCP socket of the family to answer, TIME_WAIT ones included: about
+/// 5 ms for 30,000 on a small virtual machine.
 long flashsale_tcp_connections(
-    int diag_fd, unsigned short port, struct flashsale_tcp_connection *connections, long capacity);
+    int diag_fd, int family, unsigned short port, struct flashsale_tcp_connection *connections, long capacity);
 
 /// pidfd_open(2): a descriptor for process `pid`, or -1 with errno set.
 int flashsale_pidfd_open(pid_t pid);
