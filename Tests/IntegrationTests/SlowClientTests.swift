@@ -7,7 +7,7 @@ import Testing
 /// trickle a byte now and then, against `flashsale serve` for real: its connections beyond
 /// the per-address cap are closed at once, the rest once the read timeout has passed
 /// (lighttpd's own idle timer starts again with each byte), and a buyer at another address
-/// is answered all along.
+/// is answered all along; then nginx's and Apache's configurations against the same.
 @Suite(.serialized) struct SlowClientTests {
     static let cap = 64
     static let readSeconds = 5
@@ -80,5 +80,52 @@ import Testing
         let lasted = try #require(firstClosed).timeIntervalSince(opened)
         #expect(lasted >= Double(Self.readSeconds) - 0.5, "the first was closed after \(lasted) s")
         #expect(serve.stop() == 0)
+    }
+
+    /// nginx with `flashsale config nginx`'s defaults (128 per address, 10 s): a client's
+    /// requests beyond the cap are refused once their headers are in, and headers trickled
+    /// a byte at a time are cut at the header deadline, which bytes do not restart.
+    @Test func nginxCapsRequestsInHandAndCutsTrickledHeaders() throws {
+        let site = try HostedSite(.nginx)
+        let buyer = Buyer(port: site.port)
+        let bodiesDue = try SlowClients(count: 300, from: Self.attacker, port: site.port)
+        bodiesDue.send("POST /api/token HTTP/1.1\r\nHost: shop\r\nContent-Length: 1000\r\n\r\n")
+        let capped = eventually(within: 10) {
+            buyer.ask()
+            return bodiesDue.stillOpen() <= ConnectionLimits.defaultPerAddress
+        }
+        #expect(capped, "\(bodiesDue.stillOpen()) of 300 still open")
+        #expect(bodiesDue.stillOpen() == ConnectionLimits.defaultPerAddress, "the rest wait for their bodies")
+        let headers = try SlowClients(count: 200, from: "127.0.0.3", port: site.port)
+        let opened = Date()
+        headers.send(Self.firstLine)
+        let cut = eventually(within: Double(ConnectionLimits.defaultReadSeconds) + 10) {
+            headers.send("X")
+            buyer.ask()
+            usleep(500_000)
+            return headers.stillOpen() == 0
+        }
+        #expect(cut, "\(headers.stillOpen()) trickling connections still open")
+        #expect(Date().timeIntervalSince(opened) >= Double(ConnectionLimits.defaultReadSeconds))
+        #expect(buyer.asked > 0 && buyer.answered == buyer.asked, "\(buyer.answered) of \(buyer.asked) answered")
+    }
+
+    /// Apache with `flashsale config apache`'s mod_reqtimeout: a header trickled a byte at a
+    /// time is cut after the read timeout (Apache has no per-address cap: docs/deploy.md).
+    @Test func apacheCutsTrickledHeaders() throws {
+        let site = try HostedSite(.apache)
+        let buyer = Buyer(port: site.port)
+        let headers = try SlowClients(count: 200, from: Self.attacker, port: site.port)
+        let opened = Date()
+        headers.send(Self.firstLine)
+        let cut = eventually(within: Double(ConnectionLimits.defaultReadSeconds) + 10) {
+            headers.send("X")
+            buyer.ask()
+            usleep(500_000)
+            return headers.stillOpen() == 0
+        }
+        #expect(cut, "\(headers.stillOpen()) trickling connections still open")
+        #expect(Date().timeIntervalSince(opened) >= Double(ConnectionLimits.defaultReadSeconds))
+        #expect(buyer.asked > 0 && buyer.answered == buyer.asked, "\(buyer.answered) of \(buyer.asked) answered")
     }
 }
