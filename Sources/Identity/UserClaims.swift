@@ -46,7 +46,9 @@ extension UserClaims {
         self.exp = try container.decode(ExpirationClaim.self, forKey: .exp)
         // A level that is not a whole number (a main site's own scheme) counts as none.
         self.level = (try? container.decodeIfPresent(Int.self, forKey: .level)) ?? nil
-        self.nbf = try container.decodeIfPresent(NotBeforeClaim.self, forKey: .nbf)
-        self.iat = try container.decodeIfPresent(IssuedAtClaim.self, forKey: .iat)
+        // Looked up before decoding: Foundation's generic decodeIfPresent of an absent key (as
+        // in nearly every identity) costs as much again, on every request.
+        self.nbf = container.contains(.nbf) ? try container.decode(NotBeforeClaim.self, forKey: .nbf) : nil
+        self.iat = container.contains(.iat) ? try container.decode(IssuedAtClaim.self, forKey: .iat) : nil
     }
 }
