@@ -127,7 +127,9 @@ let package = Package(
         .testTarget(name: "StorefrontTests", dependencies: ["Store", "Storefront", "TestSupport"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Challenges", "FastCGI", "Hosting", "Identity", "Sales", "Segment", "Store", "TestSupport"]
+            dependencies: [
+                "Buying", "Challenges", "FastCGI", "Hosting", "Identity", "Sales", "Segment", "Store", "TestSupport",
+            ]
         ),
     ] + functionTargets,
     swiftLanguageModes: [.v6]

@@ -28,7 +28,8 @@ enum AdmissionEntry: Sendable, Equatable {
 
 /// The ledger in the stock segment's table of spent challenges: a lease on the account's
 /// admission to the window, until the window ends, and one on its rest, until the next window
-/// ends (the table counts in 16 ms ticks: a rest ends up to two ticks late, never early). Two
+/// ends (a tick more, as the table counts in 16 ms ticks: a rest ends up to two ticks late,
+/// never early, so a looping script cannot slip in just before the boundary). Two
 /// lease claims for a new admission, one for a repeat, and both given back when the sale's
 /// count refuses.
 struct SegmentAdmissionLedger: AdmissionLedger {
@@ -69,8 +70,8 @@ struct SegmentAdmissionLedger: AdmissionLedger {
         return resting == nil ? .unguarded : .admitted
     }
 
-    /// A lease from `nowMs` to `endMs`, within what the table holds.
+    /// A lease from `nowMs` to at least `endMs`, within what the table holds.
     private func lease(_ endMs: Int64, _ nowMs: Int64) -> Int64 {
-        min(max(1, endMs - nowMs), AccountLeases.maxLeaseMs)
+        min(max(1, endMs - nowMs + AccountLeases.tickMs), AccountLeases.maxLeaseMs)
     }
 }

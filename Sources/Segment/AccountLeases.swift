@@ -29,7 +29,9 @@ public struct AccountLeases: Sendable {
         case tableFull
     }
 
-    static let tickMs: Int64 = 16
+    /// Deadlines are kept in ticks of this many milliseconds: a lease of n ms ends between
+    /// n − 15 and n + 15 ms after it was taken.
+    public static let tickMs: Int64 = 16
     static let deadlineBits: UInt64 = 24
     static let deadlineMask: UInt64 = (1 << deadlineBits) - 1
     /// The longest lease: far below half the deadline cycle, and longer than an account's rest

@@ -178,6 +178,29 @@ import Testing
         #expect(try shop.state(of: "hot").slot.count(.admissions) == 4)
     }
 
+    /// A rest lasts to the end of the next window, never a millisecond less, whatever the
+    /// moment of the admission on the lease table's 16 ms ticks: a script looping just before
+    /// the boundary does not get in early. (Rounded to ticks, it ended up to 15 ms early.)
+    @Test func aRestNeverEndsBeforeTheNextWindowDoes() throws {
+        let shop = try Shop(admissionMultiple: 1)
+        try shop.createSale("hot", stock: 20)
+        shop.advanceToNextWindow(of: "hot")
+        let window = shop.window(of: "hot")
+        for index in 0..<16 {
+            shop.clock.advance(by: 1)
+            #expect(try shop.askToken("bot\(index)", sale: "hot").status == .ok)
+        }
+        let restEnds = shop.context.windows.start(of: window + 2, sale: "hot")
+        shop.clock.advance(by: restEnds - 1 - shop.clock.ms)
+        for index in 0..<16 {
+            #expect(try shop.askToken("bot\(index)", sale: "hot").errorCode == "busy", "bot\(index)")
+        }
+        shop.clock.advance(by: 1 + 2 * 16)
+        for index in 0..<16 {
+            #expect(try shop.askToken("bot\(index)", sale: "hot").status == .ok, "bot\(index)")
+        }
+    }
+
     /// The last unit taken by an order still in flight: nothing left, the flag not yet set.
     @Test func nothingLeftWithoutTheFlagIsSoldOutNotBusy() throws {
         let shop = try Shop()
