@@ -32,6 +32,23 @@ import Testing
         #expect(table.segment.accountLeases.acquire(42, nowMs: 6_020, leaseMs: 1_000) != .busy)
     }
 
+    /// A lease as long as the longest (an account's rest after an admission, two windows of an
+    /// hour and a quarter) holds to its end, to within a tick, and then ends.
+    @Test func theLongestLeaseHoldsToItsEnd() throws {
+        let table = try FreshSegment()
+        defer { table.dir.remove() }
+        let leases = table.segment.spentChallenges
+        let start: Int64 = 1_800_000_000_015
+        _ = leases.acquire(42, nowMs: start, leaseMs: AccountLeases.maxLeaseMs)
+        for now in [
+            start + 1, start + AccountLeases.maxLeaseMs / 2, start + AccountLeases.maxLeaseMs - AccountLeases.tickMs,
+        ] {
+            #expect(leases.acquire(42, nowMs: now, leaseMs: 1_000) == .busy)
+        }
+        let after = start + AccountLeases.maxLeaseMs + 2 * AccountLeases.tickMs
+        #expect(leases.acquire(42, nowMs: after, leaseMs: 1_000) != .busy)
+    }
+
     /// Deadlines are kept modulo about 74 hours of 16 ms ticks: a lease across the wrap is
     /// still live, and ends on time.
     @Test func aLeaseAcrossTheWrapOfTheDeadlineClockHoldsAndEnds() throws {
