@@ -1,14 +1,19 @@
 import Challenges
+import Synchronization
 
 /// A sale's admission windows: window k begins at k·L plus a jitter below a quarter of L, where
 /// L is the token lifetime and the jitter an HMAC of the sale and k under a key derived from the
 /// data directory's secret. Every process, on every host with the secret, computes the same
 /// boundaries without state; nobody without it can tell when the next window opens, so a script
-/// cannot sleep until a known instant and be first in it.
-public struct AdmissionWindows: Sendable {
+/// cannot sleep until a known instant and be first in it. Each boundary is computed once per
+/// process (an HMAC is about a microsecond; a token request needs three and a precheck one).
+public final class AdmissionWindows: Sendable {
     /// The mean length of a window: the token lifetime.
     public let lengthMs: Int64
     private let keys: TableKeys
+    /// Per sale, the boundaries computed lately: a request needs the current window's and the
+    /// next two. Emptied when a sale holds more than a few, or more sales than a few hundred.
+    private let known = Mutex<[String: [Int64: Int64]]>([:])
 
     public init(secret: [UInt8], lengthMs: Int64) {
         precondition(lengthMs > 0, "a window lasts at least 1 ms")
@@ -22,7 +27,14 @@ public struct AdmissionWindows: Sendable {
 
     /// When window `window` of `sale` begins.
     public func start(of window: Int64, sale: String) -> Int64 {
-        window * lengthMs + Int64(keys.key("window", sale, String(window)) % UInt64(jitterSpanMs))
+        if let start = known.withLock({ $0[sale]?[window] }) { return start }
+        let start = window * lengthMs + Int64(keys.key("window", sale, String(window)) % UInt64(jitterSpanMs))
+        known.withLock { known in
+            if known.count >= 256 { known.removeAll() }
+            if known[sale]?.count ?? 0 >= 8 { known[sale] = nil }
+            known[sale, default: [:]][window] = start
+        }
+        return start
     }
 
     /// The window of `sale` that holds `nowMs` (since the epoch): k when the k-th boundary has

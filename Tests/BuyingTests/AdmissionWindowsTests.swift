@@ -36,6 +36,18 @@ import Testing
         #expect(Set(offsets.map { $0 / 1_875 }).count == 4)  // every quarter of the span is used
     }
 
+    /// Boundaries a process remembers are the ones computed fresh, asked in any order and for
+    /// more sales and windows than it keeps.
+    @Test func rememberedBoundariesAreTheOnesComputedFresh() {
+        let windows = AdmissionWindows(secret: secret, lengthMs: 30_000)
+        let first: Int64 = 60_000_000
+        let asked = (0..<3_000).map { (sale: "sale-\($0 % 300)", window: first + Int64(($0 * 7) % 20)) }
+        for (sale, window) in asked + asked.reversed() {
+            let fresh = AdmissionWindows(secret: secret, lengthMs: 30_000)
+            #expect(windows.start(of: window, sale: sale) == fresh.start(of: window, sale: sale))
+        }
+    }
+
     /// `Retry-After` never sends a buyer back before the window opens, and spreads the return
     /// over its jitter span.
     @Test func retryAfterIsNeverEarlyAndIsSpread() {
