@@ -7,7 +7,8 @@ import Segment
 import Store
 
 /// `GET /api/captcha?sale=ID` → a challenge for the caller: `{"challenge","expiresAt"}` with
-/// `"image"` (an SVG data URL of a code to read) or `"question"` (one of the sale's own).
+/// `"image"` (an SVG data URL of a code to read) or `"question"` (made up per challenge, now and
+/// then one of the sale's own: see ``QuestionChallenge``).
 /// `POST /api/captcha/verify` `{"challenge","answer"}` → `{"pass","expiresAt"}`, or 403
 /// `captcha_failed`. Both are stateless tokens signed with the data directory's secret, bound
 /// to the user and the sale, short-lived; a challenge is answered once, a pass spent once (by
@@ -80,7 +81,8 @@ public enum CaptchaFunction {
         let challengeID = randomHex(bytes: 12)
         let answer: String
         var challenge = Challenge(challenge: "", expiresAt: now + challengeLifetimeMs)
-        if sale.captcha == .question, let asked = try context.questions(of: sale).randomElement() {
+        if sale.captcha == .question {
+            let asked = QuestionChallenge.draw(own: try context.questions(of: sale).map { ($0.question, $0.answer) })
             answer = asked.answer
             challenge.question = asked.question
         } else {

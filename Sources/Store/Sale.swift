@@ -77,7 +77,7 @@ public struct NewSale: Sendable, Equatable {
     public var minLevel: Int64
     /// The challenge a buyer passes before a token is issued.
     public var captcha: CaptchaMode
-    /// The questions of a `question` captcha, one drawn at random per challenge.
+    /// The operator's own questions of a `question` captcha, asked among generated ones.
     public var questions: [SaleQuestion]
     /// Leading zero bits of the proof of work asked at token issue; 0 asks none.
     public var powBits: Int64
@@ -132,8 +132,8 @@ public struct NewSale: Sendable, Equatable {
         guard (0...Self.maxPowBits).contains(powBits) else {
             throw .invalid("the proof of work must be 0 (none) to \(Self.maxPowBits) bits")
         }
-        guard (captcha == .question) == !questions.isEmpty else {
-            throw .invalid("a question captcha needs at least one question, and questions need --captcha question")
+        guard captcha == .question || questions.isEmpty else {
+            throw .invalid("questions of your own need --captcha question")
         }
         for question in questions {
             let printable = { (text: String) in

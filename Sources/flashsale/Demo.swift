@@ -18,12 +18,10 @@ struct Demo: ParsableCommand {
     @Option(help: "Seconds from now until the demo sale opens.") var startsIn: Int64 = 60
     @Option(help: "Seconds the demo sale stays open.") var openFor: Int64 = 3600
     @Option(help: "The units for sale.") var stock: Int64 = 5
-    @Option(help: "The demo sale's challenge before a token: off, image or question (\(Self.question.question)).")
+    @Option(help: "The demo sale's challenge before a token: off, image or question (generated ones).")
     var captcha = CaptchaMode.off
     @Option(help: "Leading zero bits of the proof of work the page solves before each token (0: none).")
     var pow: Int64 = 0
-
-    static let question = SaleQuestion(question: "What is three plus four?", answer: "7")
 
     func validate() throws {
         guard (0...86_400).contains(startsIn) else { throw ValidationError("--starts-in must be 0 to 86400 seconds") }
@@ -44,7 +42,7 @@ struct Demo: ParsableCommand {
                 let new = NewSale(
                     id: DemoSale.id, title: "Demo sale: the flashsale mug", price: 1299, stock: stock,
                     startsAt: now + startsIn * 1000, endsAt: now + (startsIn + openFor) * 1000, captcha: captcha,
-                    questions: captcha == .question ? [Self.question] : [], powBits: pow)
+                    powBits: pow)
                 let madeByDemo = FileManager.default.fileExists(atPath: directory.demoMarker)
                 _ = try DemoSale.prepare(new, desk: try openDesk(data), madeByDemo: madeByDemo, nowMs: now)
                 try Data().write(to: URL(fileURLWithPath: directory.demoMarker))

@@ -48,9 +48,11 @@ import Testing
         let asked = try shop.request("GET", "/api/captcha?sale=quiz", user: "ann")
         #expect(asked.status == 200 && asked.headers["cache-control"] == "no-store")
         let challenge = try #require(try asked.json()["challenge"] as? String)
-        #expect(try asked.json()["question"] as? String == "Two and two?")
+        let question = try #require(try asked.json()["question"] as? String)
+        let solution = try shop.solve(challenge: challenge, question: question, own: ["four"])
         let verified = try shop.request(
-            "POST", "/api/captcha/verify", user: "ann", body: #"{"challenge":"\#(challenge)","answer":"Four"}"#)
+            "POST", "/api/captcha/verify", user: "ann",
+            body: #"{"challenge":"\#(challenge)","answer":" \#(solution.uppercased())"}"#)
         let pass = try #require(try verified.json()["pass"] as? String)
         let body = #"{"sale":"quiz","pass":"\#(pass)"}"#
         #expect(
@@ -101,9 +103,11 @@ import Testing
                 id: "guarded", title: "G", price: 100, stock: 5, startsAt: LiveShop.now(), endsAt: nil, minLevel: 2,
                 captcha: .question, questions: [SaleQuestion(question: "Two and two?", answer: "four")], powBits: 4),
             nowMs: LiveShop.now())
-        let challenge = { (user: String) throws -> String in
-            try #require(
-                try shop.request("GET", "/api/captcha?sale=guarded", user: user).json()["challenge"] as? String)
+        let challenge = { (user: String) throws -> (challenge: String, solution: String) in
+            let asked = try shop.request("GET", "/api/captcha?sale=guarded", user: user).json()
+            let challenge = try #require(asked["challenge"] as? String)
+            let question = try #require(asked["question"] as? String)
+            return (challenge, try shop.solve(challenge: challenge, question: question, own: ["four"]))
         }
         let verify = { (user: String, challenge: String, answer: String) throws -> HTTPAnswer in
             try shop.request(
@@ -113,8 +117,12 @@ import Testing
         let forged = try TokenSigner(secret: Array(repeating: 1, count: 32)).sign(
             CaptchaClaims(kind: .challenge, user: "ann", sale: "guarded", id: "c1", expires: Date() + 60, digest: "x"))
         #expect(try verify("ann", forged, "four").errorCode == "captcha_failed")
-        #expect(try verify("ann", try challenge("ann"), "five").errorCode == "captcha_failed")
-        let pass = try #require(try verify("ann", try challenge("ann"), "four").json()["pass"] as? String)
+        let wronglyAnswered = try challenge("ann")
+        #expect(
+            try verify("ann", wronglyAnswered.challenge, "not \(wronglyAnswered.solution)").errorCode
+                == "captcha_failed")
+        let answered = try challenge("ann")
+        let pass = try #require(try verify("ann", answered.challenge, answered.solution).json()["pass"] as? String)
         let nonce = try #require(try shop.request("GET", "/api/captcha/pow?sale=guarded").json()["nonce"] as? String)
         let counter = (0...).first { ProofOfWork.solves(nonce: nonce, counter: "\($0)", bits: 4) }!
         let token = { (user: String, level: Int?, pass: String, counter: Int) throws -> HTTPAnswer in
