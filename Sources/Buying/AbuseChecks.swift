@@ -87,6 +87,8 @@ enum AbuseChecks {
         switch leases.acquire(key, nowMs: context.clock(), leaseMs: context.settings.accountLeaseMs) {
         case .busy:
             throw accountBusy
+        case .contended:
+            throw HTTPError.contended
         case .tableFull:
             slot.increment(.unguardedTableFull)
             return try body()

@@ -51,8 +51,8 @@ public struct BuyingSettings: Sendable, Equatable {
         self.trustedProxies = trustedProxies
     }
 
-    /// The longest account lease an operator may set.
-    static let maxAccountLeaseMs: Int64 = 60_000
+    /// The longest account lease an operator may set: the most the accounts table holds.
+    static let maxAccountLeaseMs = StockSegment.longestAccountLeaseMs
 
     /// Reads the settings from `environment`; throws the first value an operator must fix.
     public init(environment: [String: String]) throws(BuyingError) {

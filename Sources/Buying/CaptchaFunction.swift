@@ -182,11 +182,12 @@ enum CaptchaTokens {
     static func spend(_ claims: CaptchaClaims, context: BuyingContext) throws(HTTPError) -> AccountLeases.Lease {
         let left = Int64(claims.exp.value.timeIntervalSince1970 * 1000) - context.clock() + 16
         let key = context.tableKeys.key("spent", claims.kind.rawValue, claims.jti)
-        let outcome = context.segment.spentChallenges.acquire(
-            key, nowMs: context.clock(), leaseMs: min(max(left, 1), AccountLeases.maxLeaseMs))
+        let spent = context.segment.spentChallenges
+        let outcome = spent.acquire(key, nowMs: context.clock(), leaseMs: min(max(left, 1), spent.maxLeaseMs))
         switch outcome {
         case .acquired(let lease): return lease
         case .tableFull: throw tableFull
+        case .contended: throw HTTPError.contended
         case .busy:
             throw HTTPError(.captchaFailed, "this captcha \(claims.kind.rawValue) was used already; ask for another")
         }

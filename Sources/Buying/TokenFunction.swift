@@ -115,6 +115,7 @@ public enum TokenFunction {
         switch context.segment.spentChallenges.acquire(key, nowMs: context.clock(), leaseMs: ProofOfWork.windowMs * 2) {
         case .acquired: return
         case .tableFull: throw CaptchaTokens.tableFull
+        case .contended: throw HTTPError.contended
         case .busy: throw HTTPError(.captchaFailed, "this proof of work was used already")
         }
     }
@@ -138,7 +139,8 @@ public enum TokenFunction {
     /// Counts the buyer into admission window `window` once, across every process (the
     /// ledger); refuses with `busy` when the window has handed out its share of the units left,
     /// and while the account rests after an admission in the previous window that it did not
-    /// order with. Both wait until the current window ends, with a jittered `Retry-After`.
+    /// order with. Both wait until the current window ends, with a jittered `Retry-After`. A
+    /// ledger that could not tell answers `busy` for a second, and no token.
     private static func admit(
         _ user: String, to sale: Sale, slot: SaleSlot, window: Int64, nowMs now: Int64, context: BuyingContext
     ) throws {
@@ -162,6 +164,8 @@ public enum TokenFunction {
             return
         case .unguarded:
             slot.increment(.unguardedTableFull)
+        case .contended:
+            throw HTTPError.contended
         case .resting:
             let seconds = context.windows.retryAfterSeconds(untilMs: windowEnd(), nowMs: now)
             throw HTTPError(

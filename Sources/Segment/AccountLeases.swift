@@ -7,11 +7,22 @@ import Atomics
 ///
 /// A word is `fingerprint << 24 | deadline`: 40 bits of the account's mixed hash (never zero) and
 /// the deadline in 16 ms ticks modulo 2^24 (about 74 hours), read against the clock with
-/// modular arithmetic. Leases are far shorter than half that cycle, so a live deadline is
-/// always a short way ahead of now; a word of a process that died 74 hours ago can at worst
-/// look live for one lease length.
+/// modular arithmetic. Each table has a longest lease, far shorter than half that cycle, so a
+/// live deadline is always at most that far ahead of now; a word nobody gave back or cleared
+/// looks live again when the clock comes round, for that long at most.
 public struct AccountLeases: Sendable {
     let table: SharedTable
+    /// The longest lease this table holds, and so the longest a word left 74 hours ago can
+    /// look live again.
+    public let maxLeaseMs: Int64
+
+    init(table: SharedTable, maxLeaseMs: Int64) {
+        precondition(
+            0 < maxLeaseMs && maxLeaseMs / Self.tickMs < Int64(1 << (Self.deadlineBits - 1)),
+            "the longest lease is under half the deadline cycle")
+        self.table = table
+        self.maxLeaseMs = maxLeaseMs
+    }
 
     /// A lease held: give it back with ``release(_:)``.
     public struct Lease: Sendable, Equatable {
@@ -23,6 +34,9 @@ public struct AccountLeases: Sendable {
         case acquired(Lease)
         /// Another request of the account holds the lease.
         case busy
+        /// Other keys took every word this one chose, or another request of the account
+        /// claimed at the same instant, a few times over: nothing is held; a retry gets in.
+        case contended
         /// Every word the account may use holds another live lease: the request goes ahead
         /// unguarded rather than locking anyone out (the database's one order per account
         /// still holds).
@@ -34,18 +48,26 @@ public struct AccountLeases: Sendable {
     public static let tickMs: Int64 = 16
     static let deadlineBits: UInt64 = 24
     static let deadlineMask: UInt64 = (1 << deadlineBits) - 1
-    /// The longest lease: far below half the deadline cycle, and longer than an account's rest
-    /// after an admission (two windows of at most an hour and a quarter each).
-    public static let maxLeaseMs: Int64 = 3 * 3_600_000
 
     /// Takes `key`'s lease (a hash of the account) for `leaseMs`, unless a live one exists. A
     /// word taken by another key between the look and the claim is looked for again, a few times.
     public func acquire(_ key: UInt64, nowMs: Int64, leaseMs: Int64) -> Outcome {
-        precondition(leaseMs > 0 && leaseMs <= Self.maxLeaseMs, "a lease lasts 1 ms to \(Self.maxLeaseMs) ms")
+        precondition(leaseMs > 0 && leaseMs <= maxLeaseMs, "a lease lasts 1 ms to \(maxLeaseMs) ms")
         for _ in 0..<3 {
             if let outcome = attempt(key, nowMs: nowMs, leaseMs: leaseMs) { return outcome }
         }
-        return .busy
+        return .contended
+    }
+
+    /// Whether a live lease of `key` is held at `nowMs`: one look, nothing written.
+    public func isHeld(_ key: UInt64, nowMs: Int64) -> Bool {
+        let fingerprint = Self.fingerprint(key)
+        let now = Self.tick(nowMs)
+        let home = table.home(of: key)
+        return (0..<SharedTable.probeLength).contains { step in
+            let seen = table.word(home + step).load(ordering: .acquiring)
+            return seen >> Self.deadlineBits == fingerprint && isLive(seen, now: now)
+        }
     }
 
     /// One look and claim; nil when the word chosen was taken meanwhile.
@@ -57,7 +79,7 @@ public struct AccountLeases: Sendable {
         for step in 0..<SharedTable.probeLength {
             let index = home + step
             let seen = table.word(index).load(ordering: .acquiring)
-            if Self.isLive(seen, now: now) {
+            if isLive(seen, now: now) {
                 if seen >> Self.deadlineBits == fingerprint { return .busy }
             } else if free == nil {
                 free = (index, seen)
@@ -76,12 +98,13 @@ public struct AccountLeases: Sendable {
             expected: free.seen, desired: word, ordering: .sequentiallyConsistent)
         guard claimed else { return nil }  // another request took the word first: look again
         // Two requests of one account may have claimed two words at once: each then sees the
-        // other's, and both stand down. Never two through; a retry gets in.
+        // other's, and both stand down. Never two through; looking again tells a holder from
+        // two that stood down, and a retry gets in.
         for step in 0..<SharedTable.probeLength where home + step != free.index {
             let seen = table.word(home + step).load(ordering: .sequentiallyConsistent)
-            if seen >> Self.deadlineBits == fingerprint && Self.isLive(seen, now: now) {
+            if seen >> Self.deadlineBits == fingerprint && isLive(seen, now: now) {
                 release(Lease(index: free.index, word: word))
-                return .busy
+                return nil
             }
         }
         return .acquired(Lease(index: free.index, word: word))
@@ -92,11 +115,12 @@ public struct AccountLeases: Sendable {
         _ = table.word(lease.index).compareExchange(expected: lease.word, desired: 0, ordering: .releasing)
     }
 
-    /// Whether `word` is a lease whose deadline has not passed at tick `now`.
-    static func isLive(_ word: UInt64, now: UInt64) -> Bool {
+    /// Whether `word` is a lease whose deadline has not passed at tick `now`, and is no further
+    /// ahead than this table's longest lease.
+    func isLive(_ word: UInt64, now: UInt64) -> Bool {
         guard word != 0 else { return false }
-        let ahead = ((word & deadlineMask) &- now) & deadlineMask
-        return ahead > 0 && ahead <= UInt64(maxLeaseMs / tickMs) + 1
+        let ahead = ((word & Self.deadlineMask) &- now) & Self.deadlineMask
+        return ahead > 0 && ahead <= UInt64(maxLeaseMs / Self.tickMs) + 1
     }
 
     static func tick(_ nowMs: Int64) -> UInt64 {

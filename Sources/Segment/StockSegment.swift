@@ -62,18 +62,28 @@ public final class StockSegment: @unchecked Sendable {
         close(descriptor)
     }
 
+    /// The longest lease of an account's one active request: a lease never given back (its
+    /// process killed) looks live again 74 hours on for at most this long.
+    public static let longestAccountLeaseMs: Int64 = 60_000
+
+    /// The longest lease of the spent-challenges table: longer than an account's admission and
+    /// rest (two windows of at most an hour and a quarter each).
+    public static let longestSpentLeaseMs: Int64 = 3 * 3_600_000
+
     /// One active request per account (views that keep this segment alive).
     public var accountLeases: AccountLeases {
         AccountLeases(
-            table: SharedTable(segment: self, offset: SegmentLayout.leasesOffset, count: SegmentLayout.leaseCount))
+            table: SharedTable(segment: self, offset: SegmentLayout.leasesOffset, count: SegmentLayout.leaseCount),
+            maxLeaseMs: Self.longestAccountLeaseMs)
     }
 
     /// The captcha challenges, passes and proof-of-work solutions used, each until it expires,
-    /// and the accounts admitted to a window or resting after one: leases in a table of their
-    /// own, so that no flood of them can crowd out the accounts' leases.
+    /// and the accounts admitted to a window and resting through the next: leases in a table of
+    /// their own, so that no flood of them can crowd out the accounts' leases.
     public var spentChallenges: AccountLeases {
         AccountLeases(
-            table: SharedTable(segment: self, offset: SegmentLayout.spentOffset, count: SegmentLayout.spentCount))
+            table: SharedTable(segment: self, offset: SegmentLayout.spentOffset, count: SegmentLayout.spentCount),
+            maxLeaseMs: Self.longestSpentLeaseMs)
     }
 
     /// The per-address rate limits.
