@@ -9,9 +9,10 @@ SHELL := /bin/bash
 # spawn-fcgi with multiwatch, whose systemd units systemd-analyze checks.
 RUN_PACKAGES   := lighttpd libfcgi-dev libsqlite3-dev pkg-config
 HOST_PACKAGES  := apache2 libapache2-mod-fcgid nginx-light spawn-fcgi multiwatch systemd
-TEST_PACKAGES  := e2fsprogs strace chromium chromium-driver python3 python3-pip wrk $(HOST_PACKAGES)
+TEST_PACKAGES  := e2fsprogs strace chromium chromium-driver python3 python3-pip wrk librsvg2-bin $(HOST_PACKAGES)
 BENCH_PACKAGES := wrk curl python3 python3-pip $(HOST_PACKAGES)
-# From PyPI: the browser test's driver, and the benchmarks' token minting.
+# From PyPI: the browser test's driver, the captcha solvers' arrays and PNG reading, and the
+# benchmarks' token minting.
 TEST_PYTHON_PACKAGES  := selenium
 BENCH_PYTHON_PACKAGES := pyjwt
 
@@ -65,14 +66,18 @@ build: deps
 demo: build
 	exec $(RELEASE_BIN)/flashsale demo --data $(DATA) --port $(PORT)
 
-# The Swift tests, then the storefront in a real browser against a running demo.
+# The Swift tests, then the storefront in a real browser against a running demo, then the
+# picture captcha against the solvers of Tests/Adversary.
 test: deps
 	@$(call apt_install,$(TEST_PACKAGES))
 	@$(call pip_install,selenium,$(TEST_PYTHON_PACKAGES))
+	@$(call pip_install,numpy,numpy)
+	@$(call pip_install,PIL,pillow)
 	swift format lint --strict -r Package.swift Sources Tests functions
 	swift build --build-tests
 	swift test --skip-build
 	FLASHSALE_BIN="$$(swift build --show-bin-path)" python3 Tests/Browser/storefront_test.py
+	FLASHSALE_BIN="$$(swift build --show-bin-path)" python3 Tests/Adversary/captcha_solvers.py
 
 lint:
 	swift format lint --strict -r Package.swift Sources Tests functions

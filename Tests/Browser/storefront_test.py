@@ -136,17 +136,16 @@ class StorefrontTest(unittest.TestCase):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.page = f"{self.base}/s/{SALE}/"
-        self.start_demo()
 
     # ---- the demo server ----
 
-    def start_demo(self):
+    def start_demo(self, captcha="question", starts_in=STARTS_IN_S):
         log = open(self.log_path, "wb")
         self.addCleanup(log.close)
         self.demo = subprocess.Popen(
             [self.bin / "flashsale", "demo", "--data", self.data, "--root", ROOT, "--bin", self.bin,
              "--host", "127.0.0.1", "--port", str(self.port),
-             "--starts-in", str(STARTS_IN_S), "--stock", "1", "--captcha", "question", "--pow", "12"],
+             "--starts-in", str(starts_in), "--stock", "1", "--captcha", captcha, "--pow", "12"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.addCleanup(self.stop_demo)
 
@@ -218,11 +217,27 @@ class StorefrontTest(unittest.TestCase):
     # ---- the test ----
 
     def test_two_buyers_one_unit(self):
+        self.start_demo()
         try:
             self.two_buyers_one_unit()
         except BaseException:
             print(f"\n---- flashsale demo log ----\n{self.demo_log()}", file=sys.stderr)
             raise
+
+    def test_the_picture_captcha_shows(self):
+        """The sale's picture, as a buyer sees it: drawn, at its size, in a screenshot."""
+        self.start_demo(captcha="image", starts_in=0)
+        a = self.browser()
+        a.get(self.page)
+        self.wait_for_state(a, "open")
+        a.find_element(By.ID, "buy").click()
+        self.wait_for_state(a, "captcha")
+        image = a.find_element(By.ID, "captcha-image")
+        WebDriverWait(a, 10, poll_frequency=0.05).until(
+            lambda _: image.is_displayed() and a.execute_script("return arguments[0].naturalWidth", image) > 0)
+        self.assertEqual(a.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", image),
+                         [200, 70])
+        self.screenshot(a, "captcha-image.png")
 
     def two_buyers_one_unit(self):
         starts_at = self.sale_starts_at_ms()
