@@ -32,12 +32,13 @@ static void add_connection(const struct nlmsghdr *reply, __be16 port, struct fla
         for (const struct rtattr *attribute = (const struct rtattr *)(socket_info + 1);
              RTA_OK(attribute, attributes_length); attribute = RTA_NEXT(attribute, attributes_length)) {
             if (attribute->rta_type == INET_DIAG_INFO
-                && RTA_PAYLOAD(attribute) >= offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(__u64)) {
+                && RTA_PAYLOAD(attribute) >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(__u64)) {
                 struct tcp_info info;
                 memset(&info, 0, sizeof info);
                 size_t length = RTA_PAYLOAD(attribute) < sizeof info ? RTA_PAYLOAD(attribute) : sizeof info;
                 memcpy(&info, RTA_DATA(attribute), length);
                 connection->bytes_acked = info.tcpi_bytes_acked;
+                connection->bytes_received = info.tcpi_bytes_received;
             }
         }
     }
@@ -65,10 +66,14 @@ static long dump(int diag_fd, int family, __be16 port, struct flashsale_tcp_conn
     message.request.id.idiag_sport = port; /* the kernel skips other ports' sockets */
     message.request.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
     message.request.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-    if (send(diag_fd, &message, sizeof message, 0) < 0) return -errno;
+    ssize_t sent;
+    do sent = send(diag_fd, &message, sizeof message, 0);
+    while (sent < 0 && errno == EINTR);
+    if (sent < 0) return -errno;
     while (1) {
         long buffer[8192]; /* long-aligned, as the netlink headers inside it need */
         ssize_t received = recv(diag_fd, buffer, sizeof buffer, 0);
+        if (received < 0 && errno == EINTR) continue;
         if (received < 0) return -errno;
         int length = (int)received;
         for (const struct nlmsghdr *reply = (const struct nlmsghdr *)buffer; NLMSG_OK(reply, length);

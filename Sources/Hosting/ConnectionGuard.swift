@@ -1,16 +1,18 @@
 import CProcessShims
+import FastCGI
 import Foundation
 import Synchronization
 
 /// `serve`'s ``ConnectionLimits`` at lighttpd's door, which lighttpd 1.4.69 cannot keep itself:
 /// it has no per-address cap (mod_evasive was removed in 1.4.68) and its only read timeout,
 /// `server.max-read-idle`, starts again with every byte, so a header trickled a byte at a time
-/// never times out. Once a second, and four times a second while it finds some to close, the
-/// guard lists the port's connections with sock_diag and closes those over an address's cap
-/// (the newest) and those on which nothing has been delivered for `readSeconds` (a request
-/// that has not arrived whole, or a reader taking nothing). Listing costs the kernel a walk
-/// of every TCP socket of the family (TIME_WAIT ones too), hence the slow pace at rest. It closes one by shutting down a copy of lighttpd's descriptor for it
-/// (pidfd_getfd on lighttpd, its child): lighttpd reads the end and closes its side.
+/// never times out. Once a second, and four times a second while it is closing some, the
+/// guard lists the port's connections with sock_diag and closes those over a subscriber's cap
+/// (the newest) and those still sending a request unanswered after `readSeconds`
+/// (``ConnectionLedger``). Listing costs the kernel a walk of every TCP socket of the family
+/// (TIME_WAIT ones too), hence the slow pace at rest. It closes a connection by resetting a
+/// copy of lighttpd's descriptor for it (pidfd_getfd on lighttpd, its child): lighttpd reads
+/// the end and closes its side, which then sends a reset and leaves no TIME_WAIT behind.
 public final class ConnectionGuard: Sendable {
     /// Seconds between listings at rest, and while connections are being closed.
     static let (restSeconds, closingSeconds) = (1.0, 0.25)
@@ -30,15 +32,15 @@ public final class ConnectionGuard: Sendable {
             log("flashsale: no connection guard (sock_diag: \(String(cString: strerror(errno))))")
             return nil
         }
-        let exempt = Set(deployment.trustedProxies.compactMap(PeerAddress.init))
+        let exempt = Set(deployment.trustedProxies)
         let (port, pidFile) = (UInt16(deployment.port), deployment.data.lighttpdPidFile)
         // An address listens on its own family (IPv4 clients of an IPv6 listener are mapped
         // into it); a host name may resolve to either.
-        let family = PeerAddress(deployment.host).map { $0.bytes.count == 4 ? AF_INET : AF_INET6 } ?? 0
+        let family = NetworkAddress(deployment.host).map { $0.isIPv4 ? AF_INET : AF_INET6 } ?? 0
         let thread = Thread { [self] in
             var door = Door(
-                diagnostics: diagnostics, family: family, port: port, limits: limits, exempt: exempt,
-                pidFile: pidFile, log: log)
+                diagnostics: diagnostics, family: family, port: port,
+                ledger: ConnectionLedger(limits: limits, exempt: exempt), pidFile: pidFile, log: log)
             var lastLog = ContinuousClock.now
             while !stopping.withLock({ $0 }) {
                 let closing = door.poll()
@@ -63,108 +65,57 @@ public final class ConnectionGuard: Sendable {
     }
 }
 
-/// A client address in one spelling: IPv4 as 4 bytes (IPv4-mapped IPv6 included), else 16.
-struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
-    var bytes: [UInt8]
-
-    init(bytes: [UInt8]) {
-        let mapped = bytes.count == 16 && bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff
-        self.bytes = mapped ? Array(bytes[12...]) : bytes
-    }
-
-    /// An address as FLASHSALE_TRUSTED_PROXIES writes it; nil when it is none.
-    init?(_ text: String) {
-        var buffer = [UInt8](repeating: 0, count: 16)
-        if inet_pton(AF_INET, text, &buffer) == 1 {
-            self.init(bytes: Array(buffer[0..<4]))
-        } else if inet_pton(AF_INET6, text.trimmingCharacters(in: CharacterSet(charactersIn: "[]")), &buffer) == 1 {
-            self.init(bytes: buffer)
-        } else {
-            return nil
-        }
-    }
-
-    var description: String {
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        let family = bytes.count == 4 ? AF_INET : AF_INET6
-        _ = inet_ntop(family, bytes, &text, socklen_t(text.count))
-        return String(cString: text)
-    }
-}
-
 /// The guard thread's own state: only that thread touches it.
 private struct Door {
-    /// What the guard remembers of one connection, by its socket's inode.
-    struct Seen {
-        var address: PeerAddress
-        var since: ContinuousClock.Instant
-        var acked: UInt64
-        var progressed: ContinuousClock.Instant
-    }
-
     let diagnostics: Int32
     let family: Int32
     let port: UInt16
-    let limits: ConnectionLimits
-    let exempt: Set<PeerAddress>
+    var ledger: ConnectionLedger
     let pidFile: String
     let log: @Sendable (String) -> Void
-    var seen: [UInt32: Seen] = [:]
     var room = 1024
     var lighttpd: (pid: pid_t, pidfd: Int32)?
+    /// Connections closed since the last log line, and the busiest subscriber among them.
     var overCap = 0
     var stalled = 0
-    var busiest: (address: PeerAddress, count: Int)?
-    /// Whether pidfd_getfd was refused (said once).
-    var refused = false
+    var busiest: (subscriber: String, count: Int)?
+    /// The failures already logged, by call and errno: each is said once.
+    var reported: Set<String> = []
 
     init(
-        diagnostics: Int32, family: Int32, port: UInt16, limits: ConnectionLimits, exempt: Set<PeerAddress>,
-        pidFile: String, log: @escaping @Sendable (String) -> Void
+        diagnostics: Int32, family: Int32, port: UInt16, ledger: ConnectionLedger, pidFile: String,
+        log: @escaping @Sendable (String) -> Void
     ) {
         self.diagnostics = diagnostics
         self.family = family
         self.port = port
-        self.limits = limits
-        self.exempt = exempt
+        self.ledger = ledger
         self.pidFile = pidFile
         self.log = log
     }
 
-    /// Lists the connections, then closes those over a cap or stalled; whether it closed any.
+    /// Lists the connections and closes those the ledger condemns; whether it closed any.
     mutating func poll() -> Bool {
         guard let connections = list() else { return false }
-        let now = ContinuousClock.now
-        var next: [UInt32: Seen] = [:]
-        for connection in connections where connection.inode != 0 {
-            let address = withUnsafeBytes(of: connection.address) { raw in
-                PeerAddress(bytes: Array(raw.prefix(connection.family == AF_INET ? 4 : 16)))
-            }
-            var entry = seen[connection.inode] ?? Seen(address: address, since: now, acked: 0, progressed: now)
-            if entry.acked != connection.bytes_acked {
-                entry.acked = connection.bytes_acked
-                entry.progressed = now
-            }
-            next[connection.inode] = entry
+        let verdict = ledger.observe(
+            connections.compactMap { connection in
+                withUnsafeBytes(of: connection.address) { raw in
+                    NetworkAddress(bytes: raw.prefix(connection.family == AF_INET ? 4 : 16))
+                }.map {
+                    ConnectionLedger.Connection(
+                        inode: connection.inode, address: $0, received: connection.bytes_received,
+                        acked: connection.bytes_acked)
+                }
+            }, at: .now)
+        let condemned = verdict.all
+        guard !condemned.isEmpty else { return false }
+        let closed = shut(condemned)
+        stalled += verdict.stalled.intersection(closed).count
+        overCap += verdict.overCap.intersection(closed).count
+        if let most = verdict.busiest, !verdict.overCap.isDisjoint(with: closed), most.count > busiest?.count ?? 0 {
+            busiest = most
         }
-        seen = next
-        var doomed: Set<UInt32> = []
-        if limits.readSeconds > 0 {
-            let stale = seen.filter { now - $0.value.progressed > .seconds(limits.readSeconds) }.keys
-            stalled += stale.count
-            doomed.formUnion(stale)
-        }
-        if limits.capsAddresses {
-            let byAddress = Dictionary(grouping: seen.filter { !doomed.contains($0.key) }, by: \.value.address)
-            for (address, held) in byAddress where held.count > limits.perAddress && !exempt.contains(address) {
-                let newest = held.sorted { ($0.value.since, $0.key) > ($1.value.since, $1.key) }
-                doomed.formUnion(newest.prefix(held.count - limits.perAddress).map(\.key))
-                overCap += held.count - limits.perAddress
-                if held.count > busiest?.count ?? 0 { busiest = (address, held.count) }
-            }
-        }
-        if !doomed.isEmpty { shut(doomed) }
-        return !doomed.isEmpty
+        return !closed.isEmpty
     }
 
     /// The port's connections, or nil when sock_diag fails.
@@ -172,15 +123,19 @@ private struct Door {
         while true {
             var connections = [flashsale_tcp_connection](repeating: flashsale_tcp_connection(), count: room)
             let count = flashsale_tcp_connections(diagnostics, family, port, &connections, room)
-            guard count >= 0 else { return nil }
+            guard count >= 0 else {
+                report("sock_diag", Int32(-count), "no connection is listed while it fails")
+                return nil
+            }
             if count <= room { return Array(connections.prefix(count)) }
             room = count * 2
         }
     }
 
-    /// Shuts down lighttpd's sockets with these inodes, found among its descriptors.
-    mutating func shut(_ inodes: Set<UInt32>) {
-        guard let pidfd = lighttpdDescriptor() else { return }
+    /// Resets lighttpd's sockets with these inodes, found among its descriptors; those it reset.
+    mutating func shut(_ inodes: Set<UInt32>) -> Set<UInt32> {
+        guard let pidfd = lighttpdDescriptor() else { return [] }
+        var closed: Set<UInt32> = []
         let folder = "/proc/\(lighttpd?.pid ?? 0)/fd"
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
             guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(folder)/\(name)"),
@@ -189,20 +144,25 @@ private struct Door {
             else { continue }
             let copy = flashsale_pidfd_getfd(pidfd, fd)
             guard copy >= 0 else {
-                if errno == EPERM && !refused {
-                    refused = true
-                    log("flashsale: the connection guard may not reach lighttpd's connections (pidfd_getfd: EPERM)")
-                }
+                // EBADF: lighttpd closed it since the folder was read.
+                if errno != EBADF { report("pidfd_getfd", errno, "lighttpd's connections cannot be closed") }
                 continue
             }
+            defer { Glibc.close(copy) }
             var status = stat()
             // The number may have been closed and reused since it was read: shut only the socket meant.
-            if fstat(copy, &status) == 0 && status.st_ino == UInt(inode) {
-                shutdown(copy, Int32(SHUT_RDWR))
-                seen[inode] = nil
+            guard fstat(copy, &status) == 0, status.st_ino == UInt(inode) else { continue }
+            // Linger 0: lighttpd's close, the last, resets the connection rather than keep it in TIME_WAIT.
+            var reset = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(copy, SOL_SOCKET, SO_LINGER, &reset, socklen_t(MemoryLayout<linger>.size))
+            guard shutdown(copy, Int32(SHUT_RDWR)) == 0 || errno == ENOTCONN else {
+                report("shutdown", errno, "a connection could not be closed")
+                continue
             }
-            Glibc.close(copy)
+            ledger.forget(inode)
+            closed.insert(inode)
         }
+        return closed
     }
 
     /// A pidfd for the lighttpd its pid file names, opened again when that changes.
@@ -214,17 +174,28 @@ private struct Door {
         if let lighttpd { Glibc.close(lighttpd.pidfd) }
         lighttpd = nil
         let pidfd = flashsale_pidfd_open(pid)
-        guard pidfd >= 0 else { return nil }
+        guard pidfd >= 0 else {
+            report("pidfd_open", errno, "lighttpd's connections cannot be closed")
+            return nil
+        }
         lighttpd = (pid, pidfd)
         return pidfd
+    }
+
+    /// Logs that `call` failed with `error`, and what follows, the first time it does so.
+    mutating func report(_ call: String, _ error: Int32, _ consequence: String) {
+        guard reported.insert("\(call) \(error)").inserted else { return }
+        let reason = "\(String(cString: strerror(error))) (errno \(error))"
+        log("flashsale: connection guard: \(call) failed: \(reason); \(consequence)")
     }
 
     /// One line for what was closed since the last.
     mutating func logClosings() {
         guard overCap + stalled > 0 else { return }
+        let limits = ledger.limits
         var line = "flashsale: closed \(overCap) connections over \(limits.perAddress) per address"
-        if let busiest { line += " (\(busiest.address) held \(busiest.count))" }
-        line += " and \(stalled) with no whole request or answer in \(limits.readSeconds) s"
+        if let busiest { line += " (\(busiest.subscriber) held \(busiest.count))" }
+        line += " and \(stalled) still sending a request unanswered after \(limits.readSeconds) s"
         log(line)
         (overCap, stalled, busiest) = (0, 0, nil)
     }

@@ -40,14 +40,15 @@ public struct Deployment: Sendable {
 
     /// The addresses some manifest names in `FLASHSALE_TRUSTED_PROXIES`: a CDN or load balancer
     /// in front, from which many buyers' connections arrive, so no per-address cap applies to
-    /// them (the proxy limits its own clients). In one spelling; what is no address is left
-    /// out (the functions refuse to start with it).
-    public var trustedProxies: [String] {
+    /// them (the proxy limits its own clients). Read as the functions read them
+    /// (``NetworkAddress``), in one spelling; what is no address is left out (the functions
+    /// refuse to start with it).
+    public var trustedProxies: [NetworkAddress] {
         let lists = manifests.compactMap { $0.environment["FLASHSALE_TRUSTED_PROXIES"] }
         let addresses = lists.flatMap { $0.split(separator: ",") }.compactMap {
-            PeerAddress($0.trimmingCharacters(in: .whitespaces))
+            NetworkAddress($0.trimmingCharacters(in: .whitespaces))
         }
-        return Set(addresses.map(\.description)).sorted()
+        return Set(addresses).sorted { $0.description < $1.description }
     }
 
     /// The executable of a function.

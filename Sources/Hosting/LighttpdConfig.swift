@@ -51,17 +51,19 @@ public struct LighttpdConfig: Sendable {
         try deployment.write(try render(), to: path ?? deployment.data.lighttpdConfig)
     }
 
-    /// lighttpd's one read timeout: a connection that sends nothing for this long while a
-    /// request is due is closed. Every byte starts it again, so it cannot bound a header
-    /// trickled a byte at a time, nor can lighttpd cap an address's connections: under
-    /// `serve` the ``ConnectionGuard`` does both.
+    /// lighttpd's read and write timeouts: a connection that sends nothing for this long while
+    /// a request is due is closed, and one that takes nothing of an answer for as long. Every
+    /// byte starts the timer again, so it cannot bound a header trickled a byte at a time, nor
+    /// can lighttpd cap an address's connections: under `serve` the ``ConnectionGuard`` does both.
     private func readTimeout() -> [String] {
         let limits = deployment.connections
         return [
-            "# \(limits.readSeconds) s for a request to arrive; serve's guard also closes a connection over "
+            "# \(limits.readSeconds) s of silence for a request or a stalled reader; serve's guard also closes "
+                + "a connection over "
                 + (limits.capsAddresses ? "\(limits.perAddress) per address" : "no per-address cap (off)")
-                + " or with no whole request in \(limits.readSeconds) s (docs/deploy.md).",
+                + " or still sending a request unanswered after \(limits.readSeconds) s (docs/deploy.md).",
             "server.max-read-idle = \(limits.readSeconds)",
+            "server.max-write-idle = \(limits.readSeconds)",
         ]
     }
 

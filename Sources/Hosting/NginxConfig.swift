@@ -92,7 +92,8 @@ public struct NginxConfig: Sendable {
     /// long, an answer the client stops reading is dropped as soon, and timed-out connections
     /// are reset, not lingered on. An address holds at most the cap of connections with a
     /// request in hand (limit_conn counts a connection once its header is read: the timeout
-    /// is what bounds those still sending one); a trusted proxy is not capped.
+    /// is what bounds those still sending one); a trusted proxy is not capped. An IPv6
+    /// client counts by its /64 (``subscriberMap``).
     private func connectionLimits() -> [String] {
         let limits = deployment.connections
         var lines = [
@@ -102,15 +103,16 @@ public struct NginxConfig: Sendable {
             "  reset_timedout_connection on;",
         ]
         guard limits.capsAddresses else { return lines }
+        lines += Self.subscriberMap
         let proxies = deployment.trustedProxies
         if proxies.isEmpty {
-            lines.append("  limit_conn_zone $binary_remote_addr zone=\(Self.addressZone):10m;")
+            lines.append("  limit_conn_zone $flashsale_subscriber zone=\(Self.addressZone):10m;")
         } else {
             lines += ["  geo $flashsale_trusted_proxy {", "    default 0;"] + proxies.map { "    \($0) 1;" }
             lines += [
                 "  }",
                 "  map $flashsale_trusted_proxy $flashsale_capped_address {",
-                "    0 $binary_remote_addr;",
+                "    0 $flashsale_subscriber;",
                 "    default \"\";",
                 "  }",
                 "  limit_conn_zone $flashsale_capped_address zone=\(Self.addressZone):10m;",
@@ -118,6 +120,27 @@ public struct NginxConfig: Sendable {
         }
         return lines + ["  limit_conn \(Self.addressZone) \(limits.perAddress);"]
     }
+
+    /// `$flashsale_subscriber`: what a client's connections count against, its IPv4 address or
+    /// its IPv6 /64 as its first four groups. nginx has no prefix function, so it is read from
+    /// `$remote_addr`'s spelling (lowercase, no leading zeros, the longest run of two or more
+    /// zero groups as `::`): the four groups written out, or those before a `::` that covers
+    /// the rest of the /64. The few spellings left (a `::` whose groups after it reach into the
+    /// /64, an IPv4-mapped address) count by the whole address, as before.
+    static let subscriberMap: [String] = {
+        let group = "[0-9a-f]+"
+        let rest = "(?:\(group)(?::\(group)){0,3})?$"
+        return [
+            "  map $remote_addr $flashsale_subscriber {",
+            "    \"~^(?<flashsale_prefix>\(group):\(group):\(group):\(group)):\" $flashsale_prefix;",
+            "    \"~^(?<flashsale_prefix>\(group):\(group):\(group))::\(rest)\" $flashsale_prefix:0;",
+            "    \"~^(?<flashsale_prefix>\(group):\(group))::\(rest)\" $flashsale_prefix:0:0;",
+            "    \"~^(?<flashsale_prefix>\(group))::\(rest)\" $flashsale_prefix:0:0:0;",
+            "    \"~^::\(rest)\" 0:0:0:0;",
+            "    default $remote_addr;",
+            "  }",
+        ]
+    }()
 
     /// Where a function's processes listen: the spawn socket, or its remote backends.
     private func servers(of manifest: Manifest) throws(HostingError) -> [String] {

@@ -37,8 +37,9 @@ import Testing
     @Test func trustedProxiesAreReadFromEveryManifestInOneSpelling() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let proxied = try deployment(in: directory, proxies: " 10.0.0.9, 2001:DB8:0::1 ,::ffff:10.0.0.9")
-        #expect(proxied.trustedProxies == ["10.0.0.9", "2001:db8::1"])
+        let proxied = try deployment(
+            in: directory, proxies: " 10.0.0.9, 2001:DB8:0::1 ,::ffff:10.0.0.9,203.0.113.5:443,[2001:db8::2]:443")
+        #expect(proxied.trustedProxies.map(\.description) == ["10.0.0.9", "2001:db8::1", "2001:db8::2", "203.0.113.5"])
         #expect(try deployment(in: directory).trustedProxies.isEmpty)
     }
 
@@ -60,10 +61,11 @@ import Testing
             #expect(text.contains(line), "\(line)")
         }
         if proxies == nil {
-            #expect(text.contains("limit_conn_zone $binary_remote_addr zone=flashsale_addresses:10m;"))
+            #expect(text.contains("limit_conn_zone $flashsale_subscriber zone=flashsale_addresses:10m;"))
             #expect(!text.contains("geo "))
         } else {
             #expect(text.contains("    10.0.0.9 1;\n    2001:db8::1 1;"))
+            #expect(text.contains("    0 $flashsale_subscriber;"))
             #expect(text.contains("limit_conn_zone $flashsale_capped_address zone=flashsale_addresses:10m;"))
         }
     }
@@ -109,5 +111,6 @@ import Testing
         #expect(checked.status == 0, "\(checked.printed)")
         let text = try String(contentsOfFile: file, encoding: .utf8)
         #expect(text.contains("server.max-read-idle = 12\n") && text.contains("over 64 per address"))
+        #expect(text.contains("server.max-write-idle = 12\n"))
     }
 }

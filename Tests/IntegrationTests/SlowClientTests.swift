@@ -34,6 +34,27 @@ import Testing
         }
     }
 
+    /// Sends a byte on each of `clients`' connections every half second, asking as `buyer`
+    /// each time, until the server has closed them all; expects that none outlived the read
+    /// timeout by more than 10 s, that they lasted at least the read timeout since `opened`,
+    /// and that the buyer was answered every time.
+    func expectTrickledHeadersCut(
+        _ clients: SlowClients, opened: Date, readSeconds: Int, buyer: Buyer,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let cut = eventually(within: Double(readSeconds) + 10) {
+            clients.send("X")
+            buyer.ask()
+            usleep(500_000)
+            return clients.stillOpen() == 0
+        }
+        #expect(cut, "\(clients.stillOpen()) trickling connections still open", sourceLocation: sourceLocation)
+        #expect(Date().timeIntervalSince(opened) >= Double(readSeconds), sourceLocation: sourceLocation)
+        #expect(
+            buyer.asked > 0 && buyer.answered == buyer.asked, "\(buyer.answered) of \(buyer.asked) answered",
+            sourceLocation: sourceLocation)
+    }
+
     @Test func aClientIsCutToTheCapThenToTheReadTimeoutWhileABuyerIsAnswered() throws {
         let serve = try serve()
         let buyer = Buyer(port: serve.port)
@@ -48,17 +69,59 @@ import Testing
         #expect(clients.stillOpen() == Self.cap, "the oldest \(Self.cap) are kept until the read timeout")
         // A byte every half second keeps lighttpd's idle timer from firing; the guard's
         // deadline still closes every one, and not before it.
-        let cut = eventually(within: Double(Self.readSeconds) + 10) {
-            clients.send("X")
-            buyer.ask()
-            usleep(500_000)
-            return clients.stillOpen() == 0
-        }
-        #expect(cut, "\(clients.stillOpen()) trickling connections still open")
-        #expect(Date().timeIntervalSince(opened) >= Double(Self.readSeconds))
-        #expect(buyer.asked > 0 && buyer.answered == buyer.asked, "\(buyer.answered) of \(buyer.asked) answered")
+        expectTrickledHeadersCut(clients, opened: opened, readSeconds: Self.readSeconds, buyer: buyer)
         #expect(serve.stop() == 0)
         #expect(serve.log.contains("over \(Self.cap) per address (\(Self.attacker) held"), "\(serve.log)")
+    }
+
+    /// A request in whole waiting for its answer (its function stopped, as a busy database or
+    /// a full FastCGI queue would keep it) sends nothing more: the guard leaves it alone, and
+    /// a keep-alive buyer's next request too, however long they wait; a client trickling a
+    /// header beside them is still cut.
+    @Test func aRequestWaitingForItsAnswerIsNotCutButATricklerIs() throws {
+        let readSeconds = 2
+        let serve = try ServeProcess(
+            arguments: ["--connections-per-address", String(Self.cap), "--read-timeout", String(readSeconds)])
+        let functions = serve.functionPIDs("time")
+        try #require(!functions.isEmpty)
+        let ask = Array("GET /api/time HTTP/1.1\r\nHost: shop\r\n\r\n".utf8)
+        let buyer = try SocketStream(port: serve.port, timeoutSeconds: 60)
+        try buyer.write(ask)
+        #expect(try buyer.readAnswer().status == 200)
+        functions.forEach { kill($0, SIGSTOP) }
+        defer { functions.forEach { kill($0, SIGCONT) } }
+        let waiting = try SocketStream(port: serve.port, timeoutSeconds: 60)
+        try waiting.write(ask)
+        try buyer.write(ask)
+        let asked = Date()
+        let trickler = try SlowClients(count: 1, from: Self.attacker, port: serve.port)
+        trickler.send(Self.firstLine)
+        let cut = eventually(within: Double(readSeconds) + 20) {
+            trickler.send("X")
+            usleep(500_000)
+            return trickler.stillOpen() == 0 && Date().timeIntervalSince(asked) > Double(3 * readSeconds)
+        }
+        #expect(cut, "the trickler is still open")
+        functions.forEach { kill($0, SIGCONT) }
+        #expect(try waiting.readAnswer().status == 200)
+        #expect(try buyer.readAnswer().status == 200)
+        #expect(serve.stop() == 0)
+        #expect(serve.log.contains("and 1 still sending a request unanswered after 2 s"), "\(serve.log)")
+    }
+
+    /// An IPv6 client's connections count against its /64, whichever of its addresses they
+    /// come from; on loopback, ::1 is one address of ::/64.
+    @Test func anIPv6ClientIsCutToTheCapOfItsSlash64() throws {
+        let serve = try ServeProcess(
+            host: "::1",
+            arguments: ["--connections-per-address", String(Self.cap), "--read-timeout", String(Self.readSeconds)])
+        let clients = try SlowClients(count: Self.cap * 3, from: "::1", to: "::1", port: serve.port)
+        clients.send(Self.firstLine)
+        let capped = eventually(within: 10) { clients.stillOpen() <= Self.cap }
+        #expect(capped, "\(clients.stillOpen()) of the client's connections still open")
+        #expect(clients.stillOpen() == Self.cap)
+        #expect(serve.stop() == 0)
+        #expect(serve.log.contains("over \(Self.cap) per address (::/64 held"), "\(serve.log)")
     }
 
     /// A trusted proxy (FLASHSALE_TRUSTED_PROXIES) brings many buyers' connections: it is not
@@ -99,15 +162,8 @@ import Testing
         let headers = try SlowClients(count: 200, from: "127.0.0.3", port: site.port)
         let opened = Date()
         headers.send(Self.firstLine)
-        let cut = eventually(within: Double(ConnectionLimits.defaultReadSeconds) + 10) {
-            headers.send("X")
-            buyer.ask()
-            usleep(500_000)
-            return headers.stillOpen() == 0
-        }
-        #expect(cut, "\(headers.stillOpen()) trickling connections still open")
-        #expect(Date().timeIntervalSince(opened) >= Double(ConnectionLimits.defaultReadSeconds))
-        #expect(buyer.asked > 0 && buyer.answered == buyer.asked, "\(buyer.answered) of \(buyer.asked) answered")
+        expectTrickledHeadersCut(
+            headers, opened: opened, readSeconds: ConnectionLimits.defaultReadSeconds, buyer: buyer)
     }
 
     /// Apache with `flashsale config apache`'s mod_reqtimeout: a header trickled a byte at a
@@ -118,14 +174,7 @@ import Testing
         let headers = try SlowClients(count: 200, from: Self.attacker, port: site.port)
         let opened = Date()
         headers.send(Self.firstLine)
-        let cut = eventually(within: Double(ConnectionLimits.defaultReadSeconds) + 10) {
-            headers.send("X")
-            buyer.ask()
-            usleep(500_000)
-            return headers.stillOpen() == 0
-        }
-        #expect(cut, "\(headers.stillOpen()) trickling connections still open")
-        #expect(Date().timeIntervalSince(opened) >= Double(ConnectionLimits.defaultReadSeconds))
-        #expect(buyer.asked > 0 && buyer.answered == buyer.asked, "\(buyer.answered) of \(buyer.asked) answered")
+        expectTrickledHeadersCut(
+            headers, opened: opened, readSeconds: ConnectionLimits.defaultReadSeconds, buyer: buyer)
     }
 }

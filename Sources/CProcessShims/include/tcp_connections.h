@@ -13,6 +13,8 @@ struct flashsale_tcp_connection {
     unsigned int inode;
     /// Bytes the peer has acknowledged: what the server has delivered on the connection.
     unsigned long long bytes_acked;
+    /// Bytes received from the peer: what the client has sent on the connection.
+    unsigned long long bytes_received;
 };
 
 /// The established (or half-closed by the peer) TCP connections whose local port is `port`,
