@@ -124,6 +124,34 @@ import Testing
         #expect(serve.log.contains("over \(Self.cap) per address (::/64 held"), "\(serve.log)")
     }
 
+    /// A guard that cannot reach lighttpd (here its pid file names no process) says why once,
+    /// with the call and its errno, claims no closing, and closes again once it can.
+    @Test func aGuardThatCannotCloseSaysWhyOnceAndClaimsNothing() throws {
+        let serve = try serve()
+        let pidFile = serve.data.lighttpdPidFile
+        let lighttpd = try String(contentsOfFile: pidFile, encoding: .utf8)
+        try "999999999\n".write(toFile: pidFile, atomically: true, encoding: .utf8)
+        let clients = try SlowClients(count: Self.cap * 2, from: Self.attacker, port: serve.port)
+        clients.send(Self.firstLine)
+        let said = eventually(within: 10) {
+            clients.send("X")
+            usleep(200_000)
+            return serve.log.contains("connection guard: pidfd_open failed")
+        }
+        #expect(said, "\(serve.log)")
+        #expect(clients.stillOpen() == Self.cap * 2)
+        try lighttpd.write(toFile: pidFile, atomically: true, encoding: .utf8)
+        let capped = eventually(within: 10) {
+            clients.send("X")
+            usleep(200_000)
+            return clients.stillOpen() <= Self.cap
+        }
+        #expect(capped, "\(clients.stillOpen()) of the client's connections still open")
+        #expect(serve.stop() == 0)
+        #expect(serve.log.components(separatedBy: "pidfd_open failed").count == 2, "\(serve.log)")
+        #expect(serve.log.contains("closed \(Self.cap) connections over \(Self.cap) per address"), "\(serve.log)")
+    }
+
     /// A trusted proxy (FLASHSALE_TRUSTED_PROXIES) brings many buyers' connections: it is not
     /// capped, though the read timeout still applies to it.
     @Test func aTrustedProxyIsNotCappedButTimedOut() throws {
