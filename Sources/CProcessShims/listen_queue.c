@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "process_shims.h"
 
+#include "diag_attribute.h"
+
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -39,13 +41,10 @@ static long parse_reply(const struct nlmsghdr *reply, int length, __u32 sequence
     }
     const struct unix_diag_msg *socket_info = NLMSG_DATA(reply);
     if (socket_info->udiag_ino != inode) return -EBADMSG;
-    int attributes_length = (int)reply->nlmsg_len - (int)NLMSG_LENGTH(sizeof *socket_info);
-    for (const struct rtattr *attribute = (const struct rtattr *)(socket_info + 1); RTA_OK(attribute, attributes_length);
-         attribute = RTA_NEXT(attribute, attributes_length)) {
-        if (attribute->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(attribute) >= sizeof(struct unix_diag_rqlen)) {
-            return (long)((const struct unix_diag_rqlen *)RTA_DATA(attribute))->udiag_rqueue;
-        }
-    }
+    size_t payload_length = 0;
+    const struct unix_diag_rqlen *queue = flashsale_diag_attribute(
+        reply, sizeof *socket_info, UNIX_DIAG_RQLEN, sizeof(struct unix_diag_rqlen), &payload_length);
+    if (queue != NULL) return (long)queue->udiag_rqueue;
     return -ENODATA;
 }
 

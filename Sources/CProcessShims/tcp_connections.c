@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "tcp_connections.h"
 
+#include "diag_attribute.h"
+
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -28,18 +30,16 @@ static void add_connection(const struct nlmsghdr *reply, __be16 port, struct fla
         connection->family = socket_info->idiag_family;
         memcpy(connection->address, socket_info->id.idiag_dst, socket_info->idiag_family == AF_INET ? 4 : 16);
         connection->inode = socket_info->idiag_inode;
-        int attributes_length = (int)reply->nlmsg_len - (int)NLMSG_LENGTH(sizeof *socket_info);
-        for (const struct rtattr *attribute = (const struct rtattr *)(socket_info + 1);
-             RTA_OK(attribute, attributes_length); attribute = RTA_NEXT(attribute, attributes_length)) {
-            if (attribute->rta_type == INET_DIAG_INFO
-                && RTA_PAYLOAD(attribute) >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(__u64)) {
-                struct tcp_info info;
-                memset(&info, 0, sizeof info);
-                size_t length = RTA_PAYLOAD(attribute) < sizeof info ? RTA_PAYLOAD(attribute) : sizeof info;
-                memcpy(&info, RTA_DATA(attribute), length);
-                connection->bytes_acked = info.tcpi_bytes_acked;
-                connection->bytes_received = info.tcpi_bytes_received;
-            }
+        size_t length = 0;
+        const void *payload = flashsale_diag_attribute(
+            reply, sizeof *socket_info, INET_DIAG_INFO, offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(__u64),
+            &length);
+        if (payload != NULL) {
+            struct tcp_info info;
+            memset(&info, 0, sizeof info);
+            memcpy(&info, payload, length < sizeof info ? length : sizeof info);
+            connection->bytes_acked = info.tcpi_bytes_acked;
+            connection->bytes_received = info.tcpi_bytes_received;
         }
     }
     (*count)++;

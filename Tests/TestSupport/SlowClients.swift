@@ -21,6 +21,7 @@ public final class SlowClients {
                 Int32(local.family), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
             guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
             sockets.append(fd)
+            // sockaddr_storage holds the sockaddr_in or sockaddr_in6 that bind and connect read as sockaddr.
             let bound = withUnsafeBytes(of: local.storage) {
                 bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), local.length)
             }
