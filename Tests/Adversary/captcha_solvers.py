@@ -31,8 +31,6 @@ import json
 import math
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,14 +43,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Support"))
+from demo_process import LOCAL, DemoProcess, bin_folder  # noqa: E402
+
 SALE = "demo"
 CHALLENGES = int(os.environ.get("CHALLENGES", "300"))
 LIMIT = 0.10
 DEADLINE_S = 420
 WIDTH, HEIGHT = 200, 70
-
-LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def request(url, body=None, cookie=None, timeout=10):
@@ -270,69 +268,12 @@ def solve_markup(svg):
 # ---- the server ----
 
 
-def bin_folder():
-    if os.environ.get("FLASHSALE_BIN"):
-        return Path(os.environ["FLASHSALE_BIN"])
-    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True,
-                         capture_output=True, text=True, timeout=120).stdout
-    return Path(out.strip())
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, timeout, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
-    return True
-
-
-class Demo:
-    """`flashsale demo --captcha image` on a free port, in its own process group."""
+class Demo(DemoProcess):
+    """`flashsale demo --captcha image`, open now, with a way to ask and answer challenges."""
 
     def __init__(self, folder):
-        self.bin = bin_folder()
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(folder) / "demo.log"
-        self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [self.bin / "flashsale", "demo", "--data", Path(folder) / "var", "--root", ROOT, "--bin", self.bin,
-             "--host", "127.0.0.1", "--port", str(self.port), "--starts-in", "0", "--captcha", "image"],
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-
-        def answers():
-            if self.process.poll() is not None:
-                raise AssertionError(f"flashsale demo exited with {self.process.returncode}:\n{self.log_text()}")
-            try:
-                return request(f"{self.base}/api/time", timeout=1)[0] == 200
-            except OSError:
-                return False
-
-        if not wait_until(answers, timeout=15):
-            self.stop()
-            raise AssertionError(f"flashsale demo did not answer within 15 s:\n{self.log_text()}")
-
-    def log_text(self):
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self):
-        """SIGTERM to the demo's process group (lighttpd and the functions), then SIGKILL."""
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
-        self.log.close()
+        super().__init__(bin_folder(), Path(folder) / "var", Path(folder) / "demo.log",
+                         "--starts-in", 0, "--captcha", "image")
 
     def challenge(self):
         """(svg, challenge token, cookie) for a new guest account."""

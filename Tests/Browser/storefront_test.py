@@ -12,18 +12,18 @@ import json
 import math
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
-import urllib.request
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Support"))
+from demo_process import LOCAL, DemoProcess, bin_folder  # noqa: E402
 
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
@@ -95,39 +95,10 @@ def now_ms():
     return time.time() * 1000
 
 
-def wait_until(condition, timeout, interval=0.05):
-    """Polls `condition` until it holds (True) or `timeout` seconds pass (False)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if condition():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
-
-
-def bin_folder():
-    if os.environ.get("FLASHSALE_BIN"):
-        return Path(os.environ["FLASHSALE_BIN"])
-    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True,
-                         capture_output=True, text=True, timeout=120).stdout
-    return Path(out.strip())
-
-
 def screenshot_folder():
     folder = Path(os.environ.get("FLASHSALE_SCREENSHOTS") or ROOT / ".build" / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-# Straight to the local server, whatever proxy the environment names.
-LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def http_get(url, timeout=5):
@@ -167,46 +138,15 @@ class StorefrontTest(unittest.TestCase):
         self.addCleanup(work.cleanup)
         self.data = Path(work.name) / "var"
         self.log_path = Path(work.name) / "demo.log"
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.page = f"{self.base}/s/{SALE}/"
 
     # ---- the demo server ----
 
     def start_demo(self, captcha="question", starts_in=STARTS_IN_S):
-        log = open(self.log_path, "wb")
-        self.addCleanup(log.close)
-        self.demo = subprocess.Popen(
-            [self.bin / "flashsale", "demo", "--data", self.data, "--root", ROOT, "--bin", self.bin,
-             "--host", "127.0.0.1", "--port", str(self.port),
-             "--starts-in", str(starts_in), "--stock", "1", "--captcha", captcha, "--pow", "12"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.addCleanup(self.stop_demo)
-
-        def answers():
-            if self.demo.poll() is not None:
-                self.fail(f"flashsale demo exited with {self.demo.returncode}:\n{self.demo_log()}")
-            try:
-                return http_get(f"{self.base}/api/time", timeout=1)[0] == 200
-            except OSError:
-                return False
-
-        if not wait_until(answers, timeout=15, interval=0.1):
-            self.fail(f"flashsale demo did not answer /api/time within 15 s:\n{self.demo_log()}")
-
-    def stop_demo(self):
-        """SIGTERM to the demo's process group (lighttpd and the functions too), then SIGKILL."""
-        try:
-            os.killpg(self.demo.pid, signal.SIGTERM)
-            self.demo.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(self.demo.pid, signal.SIGKILL)
-            self.demo.wait(timeout=5)
-
-    def demo_log(self):
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        self.demo = DemoProcess(self.bin, self.data, self.log_path, "--starts-in", starts_in, "--stock", 1,
+                                "--captcha", captcha, "--pow", 12)
+        self.addCleanup(self.demo.stop)
+        self.base = self.demo.base
+        self.page = f"{self.base}/s/{SALE}/"
 
     def flashsale(self, *args):
         return subprocess.run([self.bin / "flashsale", *args, "--data", self.data],
@@ -255,7 +195,7 @@ class StorefrontTest(unittest.TestCase):
         try:
             self.two_buyers_one_unit()
         except BaseException:
-            print(f"\n---- flashsale demo log ----\n{self.demo_log()}", file=sys.stderr)
+            print(f"\n---- flashsale demo log ----\n{self.demo.log_text()}", file=sys.stderr)
             raise
 
     def test_the_picture_captcha_shows(self):
