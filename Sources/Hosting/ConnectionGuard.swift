@@ -29,7 +29,8 @@ public final class ConnectionGuard: Sendable {
         guard limits.capsAddresses || limits.readSeconds > 0 else { return nil }
         let diagnostics = flashsale_sock_diag_open()
         guard diagnostics >= 0 else {
-            log("flashsale: no connection guard (sock_diag: \(String(cString: strerror(errno))))")
+            let error = errno
+            log("flashsale: no connection guard (sock_diag: \(String(cString: strerror(error))), errno \(error))")
             return nil
         }
         let exempt = Set(deployment.trustedProxies)
