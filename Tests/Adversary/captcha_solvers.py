@@ -16,8 +16,8 @@ answer and counts the passes POST /api/captcha/verify grants. Each solver must p
   cross-correlation), then picks the best left-to-right sequence of five.
 
 Controls, so that a low pass rate means the picture and not a broken harness: the server
-must refuse a wrong answer, every guess must be five digits, and the raster solver must
-read clean renderings of known codes (the same glyphs, no warp, no clutter).
+must refuse a wrong answer, every guess must be five digits, and each solver must read
+clean pictures of known codes (the same glyphs, no warp, no clutter).
 
 Binaries: $FLASHSALE_BIN, else `swift build --show-bin-path`. CHALLENGES sets how many
 challenges each solver gets (300: each solver passes about 4-6 %, and at 6 % a run of 300
@@ -159,15 +159,31 @@ def densify(line, step=1.5):
     return points
 
 
+class Joined:
+    """Union-find over pieces 0..<count: which pieces a solver has joined into one stroke."""
+
+    def __init__(self, count):
+        self.parent = list(range(count))
+
+    def root(self, i):
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def join(self, i, j):
+        self.parent[self.root(i)] = self.root(j)
+
+    def groups(self):
+        groups = {}
+        for i in range(len(self.parent)):
+            groups.setdefault(self.root(i), []).append(i)
+        return list(groups.values())
+
+
 def chains(lines, tolerance):
     """Groups of pieces joined end to end: exactly (tolerance 0) or within `tolerance` px."""
-    parent = list(range(len(lines)))
-
-    def root(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    joined = Joined(len(lines))
 
     ends = [(line[0], i) for i, line in enumerate(lines)] + [(line[-1], i) for i, line in enumerate(lines)]
     cell = max(tolerance, 0.05) * 2
@@ -180,11 +196,8 @@ def chains(lines, tolerance):
             for dy in (-1, 0, 1):
                 for (ox, oy), j in grid.get((gx + dx, gy + dy), []):
                     if j != i and math.hypot(ox - x, oy - y) <= tolerance:
-                        parent[root(i)] = root(j)
-    groups = {}
-    for i in range(len(lines)):
-        groups.setdefault(root(i), []).append(i)
-    return list(groups.values())
+                        joined.join(i, j)
+    return joined.groups()
 
 
 def solve_markup_columns(svg):
@@ -214,13 +227,7 @@ def chains_along(lines, tolerance=1.0, turn=0.2):
     ab = b - a
     length2 = np.maximum((ab ** 2).sum(axis=1), 1e-9)
     heading = np.arctan2(ab[:, 1], ab[:, 0])
-    parent = list(range(len(lines)))
-
-    def root(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    joined = Joined(len(lines))
 
     for i, line in enumerate(lines):
         for end, inner in ((line[0], line[1]), (line[-1], line[-2])):
@@ -230,11 +237,8 @@ def chains_along(lines, tolerance=1.0, turn=0.2):
             distance = np.hypot(*(a + t[:, None] * ab - end).T)
             bend = np.abs(np.angle(np.exp(2j * (heading - own)))) / 2  # either direction
             for j in set(owner[(distance <= tolerance) & (bend <= turn) & (owner != i)].tolist()):
-                parent[root(i)] = root(j)
-    groups = {}
-    for i in range(len(lines)):
-        groups.setdefault(root(i), []).append(i)
-    return list(groups.values())
+                joined.join(i, j)
+    return joined.groups()
 
 
 def stroke_width(svg):
@@ -429,7 +433,7 @@ def read_ink(ink, length=5, closest=17, farthest=40):
 
 def clean_svg(code, rng):
     """`code` in the generator's glyphs, sizes, slants and spacing, without warp or clutter:
-    the control that the rendering solver reads."""
+    the control that both solvers read."""
     lines, left = [], 12 + rng.uniform(-4, 4)
     for digit in code:
         unit_y = rng.uniform(7.2, 8.6)
@@ -464,6 +468,12 @@ class CaptchaSolversTest(unittest.TestCase):
         codes = ["".join(rng.choice("0123456789") for _ in range(5)) for _ in range(10)]
         read = sum(solve_raster(clean_svg(code, rng)) == code for code in codes)
         self.assertGreaterEqual(read, 6, "the rendering solver cannot read the glyphs without clutter")
+
+    def test_the_markup_solver_reads_clean_markup(self):
+        rng = random.Random(16)
+        codes = ["".join(rng.choice("0123456789") for _ in range(5)) for _ in range(10)]
+        read = sum(solve_markup(clean_svg(code, rng)) == code for code in codes)
+        self.assertGreaterEqual(read, 6, "the markup solver cannot read the glyphs without clutter")
 
     def test_the_server_refuses_a_wrong_answer(self):
         svg, challenge, cookie = self.demo.challenge()
