@@ -79,7 +79,15 @@ static long dump(int diag_fd, int family, __be16 port, struct flashsale_tcp_conn
         for (const struct nlmsghdr *reply = (const struct nlmsghdr *)buffer; NLMSG_OK(reply, length);
              reply = NLMSG_NEXT(reply, length)) {
             if (reply->nlmsg_seq != sequence) continue; /* left over from a dump that gave up */
-            if (reply->nlmsg_type == NLMSG_DONE) return 0;
+            if (reply->nlmsg_type == NLMSG_DONE) {
+                /* A dump cut short (e.g. the kernel ran out of memory) says so in its DONE. */
+                if (reply->nlmsg_len >= NLMSG_LENGTH(sizeof(int))) {
+                    int status;
+                    memcpy(&status, NLMSG_DATA(reply), sizeof status);
+                    if (status < 0) return status;
+                }
+                return 0;
+            }
             if (reply->nlmsg_type == NLMSG_ERROR) {
                 if (reply->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) return -EBADMSG;
                 int error = ((const struct nlmsgerr *)NLMSG_DATA(reply))->error;

@@ -6,8 +6,8 @@ import FastCGI
 /// A connection is a trickler only while bytes keep arriving on it: one whose request is in
 /// whole and waits for its answer (in lighttpd's FastCGI queue, behind a busy database) sends
 /// nothing more and is left alone, as is an idle keep-alive connection. A request counts from
-/// its first byte after the last answer, so a keep-alive connection's next request starts
-/// afresh. A client silent in the middle of a header is lighttpd's to close
+/// the first listing that sees its bytes arrive with no answer beside them, so a keep-alive
+/// connection's next request starts afresh. A client silent in the middle of a header is lighttpd's to close
 /// (`server.max-read-idle`), and one that stops reading an answer too (`server.max-write-idle`).
 struct ConnectionLedger {
     /// One connection as a listing shows it.
@@ -59,12 +59,14 @@ struct ConnectionLedger {
             var entry =
                 seen[connection.inode]
                 ?? Seen(address: connection.address, since: now, received: 0, acked: 0, requestBegan: nil)
-            if connection.acked != entry.acked {
-                entry.acked = connection.acked
-                entry.requestBegan = nil
-            }
-            let sending = connection.received != entry.received
+            // An answer since the last listing ends the request; what arrived beside it (that
+            // request's last bytes, or the whole of the next) starts no clock: a request counts
+            // from bytes seen arriving in a listing without an answer, at most one listing late.
+            let answered = connection.acked != entry.acked
+            let sending = !answered && connection.received != entry.received
+            entry.acked = connection.acked
             entry.received = connection.received
+            if answered { entry.requestBegan = nil }
             if sending && entry.requestBegan == nil { entry.requestBegan = now }
             if limits.readSeconds > 0, sending, let began = entry.requestBegan, now - began > deadline {
                 verdict.stalled.insert(connection.inode)

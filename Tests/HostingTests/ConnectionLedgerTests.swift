@@ -45,11 +45,27 @@ import Testing
             [connection(1, received: UInt64(second / 4 * 80 + 80), acked: UInt64(second / 4 * 200))]
         }
         #expect(verdicts.allSatisfy { $0.all.isEmpty })
-        // Then, answered, trickles its next request: condemned once 3 s have passed since it began.
-        let trickled = run(&ledger, seconds: 31...36) { second in
+        // Then, answered, trickles its next request: its clock starts at the first listing with
+        // no answer beside the bytes (32 s), and it is condemned once 3 s have passed since.
+        let trickled = run(&ledger, seconds: 31...37) { second in
             [connection(1, received: UInt64(1_000 + second), acked: 8 * 200)]
         }
-        #expect(trickled.map { !$0.stalled.isEmpty } == [false, false, false, false, true, true])
+        #expect(trickled.map { !$0.stalled.isEmpty } == [false, false, false, false, false, true, true])
+    }
+
+    /// An answer and the bytes around it in one listing start no clock: a buyer idle for a few
+    /// seconds after it, whose next request then waits on a busy function, is left alone.
+    @Test func bytesSeenBesideAnAnswerStartNoRequest() {
+        var ledger = ConnectionLedger(limits: ConnectionLimits(perAddress: 0, readSeconds: 3), exempt: [])
+        let verdicts = run(&ledger, seconds: 0...12) { second in
+            [connection(1, received: second < 5 ? 80 : 160, acked: 200)]
+        }
+        #expect(verdicts.allSatisfy { $0.all.isEmpty })
+        // The same when the answer and the next request's bytes come between two listings.
+        let answeredAndAsked = run(&ledger, seconds: 13...25) { second in
+            [connection(1, received: second < 14 ? 160 : 240, acked: second < 14 ? 200 : 400)]
+        }
+        #expect(answeredAndAsked.allSatisfy { $0.all.isEmpty })
     }
 
     @Test func anIPv6SubscriberIsCappedAcrossItsSlash64() {
