@@ -45,6 +45,10 @@ public struct AccountLeases: Sendable {
 
     /// Deadlines are kept in ticks of this many milliseconds: a lease of n ms ends between
     /// n − 15 and n + 15 ms after it was taken.
+    /// How many words of a shared table one key may use (every table's neighbourhood): as many
+    /// other keys starting at the same word fill it.
+    public static let wordsPerKey = SharedTable.probeLength
+
     public static let tickMs: Int64 = 16
     static let deadlineBits: UInt64 = 24
     static let deadlineMask: UInt64 = (1 << deadlineBits) - 1

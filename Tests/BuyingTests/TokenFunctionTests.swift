@@ -1,6 +1,7 @@
 import FastCGI
 import Foundation
 import Identity
+import Segment
 import Synchronization
 import TestSupport
 import Testing
@@ -213,7 +214,7 @@ import Testing
         let leases = shop.desk.segment.spentChallenges
         for user in ["bot", "carol"] {
             let key = shop.context.tableKeys.key("admitted", "hot", user, window)
-            for index in 1...8 {
+            for index in 1...AccountLeases.wordsPerKey {
                 let neighbour = key + UInt64(index) << 40  // the same first word, another fingerprint
                 guard case .acquired = leases.acquire(neighbour, nowMs: shop.clock.ms, leaseMs: 60_000) else {
                     Issue.record("a neighbour of \(user)'s admission found no word")

@@ -108,16 +108,16 @@ import Testing
     @Test func aFullNeighbourhoodLetsTheRequestThroughAndFreesWithTime() throws {
         let table = try FreshSegment()
         defer { table.dir.remove() }
-        let keys = Self.neighbours(9)
-        for key in keys.prefix(8) {
+        let keys = Self.neighbours(AccountLeases.wordsPerKey + 1)
+        for key in keys.dropLast() {
             guard case .acquired = table.segment.accountLeases.acquire(key, nowMs: 0, leaseMs: 1_000) else {
                 Issue.record("key \(key) found no word")
                 return
             }
         }
-        #expect(table.segment.accountLeases.acquire(keys[8], nowMs: 10, leaseMs: 1_000) == .tableFull)
-        // The eight leases end; their words are taken again.
-        if case .acquired = table.segment.accountLeases.acquire(keys[8], nowMs: 1_100, leaseMs: 1_000) {
+        #expect(table.segment.accountLeases.acquire(keys.last!, nowMs: 10, leaseMs: 1_000) == .tableFull)
+        // Their leases end; their words are taken again.
+        if case .acquired = table.segment.accountLeases.acquire(keys.last!, nowMs: 1_100, leaseMs: 1_000) {
         } else {
             Issue.record("an ended lease's word was not reused")
         }

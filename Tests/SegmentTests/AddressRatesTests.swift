@@ -45,12 +45,13 @@ import Testing
     @Test func aFullNeighbourhoodLetsRequestsThroughAndFreesWithTime() throws {
         let table = try FreshSegment()
         defer { table.dir.remove() }
-        let keys = (0..<UInt64(9)).map { 123 + ($0 + 1) << 40 }
-        for key in keys.prefix(8) {
+        let keys = (0..<UInt64(AccountLeases.wordsPerKey + 1)).map { 123 + ($0 + 1) << 40 }
+        for key in keys.dropLast() {
             #expect(table.segment.addressRates.admit(key, nowMs: 1_000, perSecond: 1, maxBlockMs: 5_000) == .allowed)
         }
-        #expect(table.segment.addressRates.admit(keys[8], nowMs: 1_000, perSecond: 1, maxBlockMs: 5_000) == .tableFull)
-        #expect(table.segment.addressRates.admit(keys[8], nowMs: 2_001, perSecond: 1, maxBlockMs: 5_000) == .allowed)
+        let last = keys.last!
+        #expect(table.segment.addressRates.admit(last, nowMs: 1_000, perSecond: 1, maxBlockMs: 5_000) == .tableFull)
+        #expect(table.segment.addressRates.admit(last, nowMs: 2_001, perSecond: 1, maxBlockMs: 5_000) == .allowed)
     }
 
     /// Requests of one address on many threads at one instant: exactly the burst gets through.
