@@ -1,7 +1,8 @@
 -- Each wrk thread sends the lines of LIST/<id> (identity, address and body, tab-separated)
--- as POSTs once each, then stops (or, given "cycle" after LIST, starts over); counts answers
--- and prints "RESULT <200s> <others> <seconds> <p50 ms> <p99 ms> <first codes>".
--- Usage: wrk -t T -c C -d D -s lines.lua URL LIST [cycle]
+-- as POSTs once each, then stops (or, given "cycle" after LIST, starts over; given "get", as
+-- GETs of the URL without the body); counts answers and prints
+-- "RESULT <200s> <others> <seconds> <p50 ms> <p99 ms> <first codes>".
+-- Usage: wrk -t T -c C -d D -s lines.lua URL LIST [cycle] [get]
 local count, threads = 0, {}
 function setup(thread)
   thread:set("id", count)
@@ -9,7 +10,8 @@ function setup(thread)
   threads[#threads + 1] = thread
 end
 function init(args)
-  lines, next_line, ok, refused, codes, cycle = {}, 1, 0, 0, "", args[2] == "cycle"
+  lines, next_line, ok, refused, codes = {}, 1, 0, 0, ""
+  cycle, get = args[2] == "cycle" or args[3] == "cycle", args[2] == "get" or args[3] == "get"
   for line in io.lines(args[1] .. "/" .. id) do lines[#lines + 1] = line end
 end
 function request()
@@ -21,6 +23,9 @@ function request()
   end
   next_line = next_line + 1
   local identity, address, body = line:match("^(%S+)\t(%S+)\t(.*)$")
+  if get then
+    return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. identity, ["X-Forwarded-For"] = address})
+  end
   return wrk.format("POST", nil, {["Authorization"] = "Bearer " .. identity, ["X-Forwarded-For"] = address,
     ["Content-Type"] = "application/json"}, body)
 end
