@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
 #include "process_shims.h"
 
-#include "diag_attribute.h"
+#include "sock_diag.h"
 
 #include <errno.h>
 #include <linux/inet_diag.h>
@@ -41,9 +41,8 @@ static long parse_reply(const struct nlmsghdr *reply, int length, __u32 sequence
     }
     const struct unix_diag_msg *socket_info = NLMSG_DATA(reply);
     if (socket_info->udiag_ino != inode) return -EBADMSG;
-    size_t payload_length = 0;
-    const struct unix_diag_rqlen *queue = flashsale_diag_attribute(
-        reply, sizeof *socket_info, UNIX_DIAG_RQLEN, sizeof(struct unix_diag_rqlen), &payload_length);
+    const struct unix_diag_rqlen *queue =
+        flashsale_diag_attribute(reply, sizeof *socket_info, UNIX_DIAG_RQLEN, sizeof(struct unix_diag_rqlen), NULL);
     if (queue != NULL) return (long)queue->udiag_rqueue;
     return -ENODATA;
 }
@@ -64,17 +63,14 @@ long flashsale_unix_listen_queue(int diag_fd, int listener) {
         struct unix_diag_req request;
     } message;
     memset(&message, 0, sizeof message);
-    message.header.nlmsg_len = sizeof message;
-    message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    message.header.nlmsg_flags = NLM_F_REQUEST;
-    message.header.nlmsg_seq = sequence;
     message.request.sdiag_family = AF_UNIX;
     message.request.udiag_states = 1u << listening_state;
     message.request.udiag_ino = (__u32)status.st_ino;
     message.request.udiag_show = UDIAG_SHOW_RQLEN;
     message.request.udiag_cookie[0] = INET_DIAG_NOCOOKIE;
     message.request.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
-    if (send(diag_fd, &message, sizeof message, 0) < 0) return -errno;
+    long sent = flashsale_diag_send(diag_fd, &message, sizeof message, 0, sequence);
+    if (sent < 0) return sent;
 
     /* Replies to earlier calls that timed out may still be queued: skip them, a few at most. */
     for (int attempt = 0; attempt < 4; attempt++) {

@@ -1,7 +1,7 @@
 #define _GNU_SOURCE
 #include "tcp_connections.h"
 
-#include "diag_attribute.h"
+#include "sock_diag.h"
 
 #include <errno.h>
 #include <linux/inet_diag.h>
@@ -55,10 +55,6 @@ static long dump(int diag_fd, int family, __be16 port, struct flashsale_tcp_conn
         struct inet_diag_req_v2 request;
     } message;
     memset(&message, 0, sizeof message);
-    message.header.nlmsg_len = sizeof message;
-    message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-    message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    message.header.nlmsg_seq = sequence;
     message.request.sdiag_family = (__u8)family;
     message.request.sdiag_protocol = IPPROTO_TCP;
     message.request.idiag_states = (1u << established) | (1u << close_wait);
@@ -66,10 +62,8 @@ static long dump(int diag_fd, int family, __be16 port, struct flashsale_tcp_conn
     message.request.id.idiag_sport = port; /* the kernel skips other ports' sockets */
     message.request.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
     message.request.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-    ssize_t sent;
-    do sent = send(diag_fd, &message, sizeof message, 0);
-    while (sent < 0 && errno == EINTR);
-    if (sent < 0) return -errno;
+    long sent = flashsale_diag_send(diag_fd, &message, sizeof message, NLM_F_DUMP, sequence);
+    if (sent < 0) return sent;
     while (1) {
         long buffer[8192]; /* long-aligned, as the netlink headers inside it need */
         ssize_t received = recv(diag_fd, buffer, sizeof buffer, 0);
