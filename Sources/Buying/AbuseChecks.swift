@@ -31,8 +31,7 @@ enum AbuseChecks {
         _ request: Request, sale: Sale, slot: SaleSlot, context: BuyingContext, scope: Scope = .buying
     ) throws {
         guard sale.perIPRate > 0 else { return }
-        let address = ClientAddress.of(request, trusting: context.settings.trustedProxies)
-        let buckets = ClientAddress.buckets(of: address)
+        let buckets = ClientAddress.buckets(of: request, trusting: context.settings.trustedProxies)
         let key = context.tableKeys.key("rate", scope.rawValue, sale.id, buckets.subscriber)
         try count(key, perSecond: Int(sale.perIPRate), slot: slot, context: context) { seconds in
             "too many requests from this address for this sale; retry in \(seconds) s"

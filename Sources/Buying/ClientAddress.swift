@@ -11,22 +11,36 @@ enum ClientAddress {
 
     /// The client's address, normalised (see ``normalised(_:)``).
     static func of(_ request: Request, trusting proxies: Set<String>) -> String {
-        var address = normalised(request.remoteAddress) ?? request.remoteAddress
-        guard proxies.contains(address) else { return address }
-        let hops = request.values(ofHeader: forwardedFor).flatMap { $0.split(separator: ",") }
-        for hop in hops.reversed() {
-            guard let hop = normalised(trimmed(hop)) else { break }
-            address = hop
-            if !proxies.contains(hop) { break }
-        }
-        return address
+        resolved(request, trusting: proxies).text
+    }
+
+    /// What the client's rates are counted against, from one parse of its address.
+    static func buckets(of request: Request, trusting proxies: Set<String>) -> (subscriber: String, network: String?) {
+        let client = resolved(request, trusting: proxies)
+        return client.address?.buckets ?? (client.text, nil)
     }
 
     /// What a rate is counted against (``NetworkAddress/buckets``); text that is no address
     /// is its own subscriber, in no network.
     static func buckets(of address: String) -> (subscriber: String, network: String?) {
-        guard let parsed = NetworkAddress(address) else { return (address, nil) }
-        return parsed.buckets
+        NetworkAddress(address)?.buckets ?? (address, nil)
+    }
+
+    /// The client's address in one spelling, and parsed; text lighttpd reported that is no
+    /// address stands as it is.
+    private static func resolved(
+        _ request: Request, trusting proxies: Set<String>
+    ) -> (text: String, address: NetworkAddress?) {
+        let remote = NetworkAddress(request.remoteAddress)
+        var client = (text: remote?.description ?? request.remoteAddress, address: remote)
+        guard proxies.contains(client.text) else { return client }
+        let hops = request.values(ofHeader: forwardedFor).flatMap { $0.split(separator: ",") }
+        for hop in hops.reversed() {
+            guard let hop = NetworkAddress(trimmed(hop)) else { break }
+            client = (hop.description, hop)
+            if !proxies.contains(client.text) { break }
+        }
+        return client
     }
 
     /// `address` in one spelling (``NetworkAddress``); nil when it is no address.
