@@ -43,18 +43,19 @@ let package = Package(
         .target(
             name: "FastCGI",
             dependencies: [
+                "Basics",
                 "CFastCGI",
                 "CProcessShims",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "Functions", dependencies: ["FastCGI", "POSIX"]),
-        .target(name: "Store", dependencies: ["CSQLite"]),
-        .target(name: "POSIX"),
+        .target(name: "Functions", dependencies: ["FastCGI", "Basics"]),
+        .target(name: "Store", dependencies: ["Basics", "CSQLite"]),
+        .target(name: "Basics"),
         .target(
             name: "Segment",
-            dependencies: ["CProcessShims", "POSIX", .product(name: "Atomics", package: "swift-atomics")]
+            dependencies: ["CProcessShims", "Basics", .product(name: "Atomics", package: "swift-atomics")]
         ),
         .target(
             name: "Identity",
@@ -66,13 +67,13 @@ let package = Package(
         ),
         .target(
             name: "Sales",
-            dependencies: ["Segment", "Store", .product(name: "CSV", package: "CSV.swift")]
+            dependencies: ["Basics", "Segment", "Store", .product(name: "CSV", package: "CSV.swift")]
         ),
         .target(name: "Challenges", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "Buying",
             dependencies: [
-                "Challenges", "FastCGI", "Hosting", "Identity", "POSIX", "Sales", "Segment", "Store",
+                "Basics", "Challenges", "FastCGI", "Identity", "Sales", "Segment", "Store",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -88,7 +89,7 @@ let package = Package(
         .target(
             name: "Hosting",
             dependencies: [
-                "CProcessShims", "FastCGI", "POSIX", "Store", "Storefront",
+                "CProcessShims", "FastCGI", "Basics", "Store", "Storefront",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),

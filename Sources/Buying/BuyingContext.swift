@@ -1,10 +1,9 @@
+import Basics
 import Challenges
 import FastCGI
 import Foundation
-import Hosting
 import Identity
 import Logging
-import POSIX
 import Sales
 import Segment
 import Store

@@ -1,9 +1,8 @@
+import Basics
 import FastCGI
 import Foundation
 import HTTPTypes
-import Hosting
 import Identity
-import POSIX
 import Store
 
 /// `POST /api/guest` → `{"user":"guest-…"}` and the identity cookie: lets a person at the
@@ -23,8 +22,9 @@ public enum GuestFunction {
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws
         -> Function
     {
-        guard environment[Manifest.demoVariable] == "1" else {
-            throw HostingError("the guest function runs only under `flashsale demo` (\(Manifest.demoVariable)=1)")
+        guard environment[DataDirectory.demoVariable] == "1" else {
+            throw DataDirectoryError(
+                "the guest function runs only under `flashsale demo` (\(DataDirectory.demoVariable)=1)")
         }
         let data = DataDirectory.resolve(option: nil, environment: environment)
         try data.checkUsable()

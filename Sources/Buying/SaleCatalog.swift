@@ -1,3 +1,4 @@
+import Basics
 import Store
 
 /// The fixed facts of every sale (id, slot, secret, stock, times), cached per process so that

@@ -1,3 +1,4 @@
+import Basics
 import FastCGI
 import Foundation
 import HTTPTypes

@@ -1,5 +1,5 @@
+import Basics
 import FastCGI
-import POSIX
 
 /// `GET /api/time` → `{"now": <server time in ms since the epoch>}`: the page measures its
 /// clock offset against it, so it must never be cached.

@@ -1,3 +1,4 @@
+import Basics
 import Storefront
 
 /// Apache 2.4 serving a ``Deployment``: a whole server configuration, run with

@@ -1,6 +1,6 @@
+import Basics
 import CProcessShims
 import Foundation
-import POSIX
 
 /// A process started (fork and execve, ``flashsale_spawn``) as the leader of a new process
 /// group, so it and every process it spawns can be signalled together, with an empty signal

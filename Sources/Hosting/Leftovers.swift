@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import POSIX
 
 /// What a `serve` that died hard (kill -9, a crash) may have left running on a data directory:
 /// a lighttpd (its executable is lighttpd) whose `-f` names the directory's lighttpd.conf, and

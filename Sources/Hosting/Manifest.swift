@@ -28,9 +28,6 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// Whether only `flashsale demo` runs this function.
     public var isDemoOnly: Bool { demoOnly ?? false }
 
-    /// Set to `1` in a demo-only function's environment by `flashsale demo` alone.
-    public static let demoVariable = "FLASHSALE_DEMO"
-
     public var executableName: String { "flashsale-\(name)" }
 
     /// The largest body a function may accept: `server.max-request-size` (64 KiB) in

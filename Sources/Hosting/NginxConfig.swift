@@ -1,3 +1,4 @@
+import Basics
 import Storefront
 
 /// nginx serving a ``Deployment``: a whole configuration, run with

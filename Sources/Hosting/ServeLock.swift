@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import POSIX
 
 /// An exclusive `flock` on `<data>/run/serve.lock`, held by `serve` and `demo` for as long as
 /// they run: a second one on the same data directory is refused before it changes anything

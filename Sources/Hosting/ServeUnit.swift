@@ -1,3 +1,4 @@
+import Basics
 /// The systemd unit that runs `flashsale serve` itself as a service, the supervisor above it:
 /// serve restarts a lighttpd that dies, and exits (``LighttpdRestarts/gaveUpStatus``) when it
 /// keeps dying or on any failure; `Restart=always` then starts serve again, which first stops

@@ -1,6 +1,6 @@
+import Basics
 import CProcessShims
 import Foundation
-import POSIX
 
 /// `flashsale serve`: writes the configuration, runs lighttpd in the foreground (which spawns
 /// the functions), starts it again when it dies (see ``LighttpdRestarts``), and on Ctrl-C,

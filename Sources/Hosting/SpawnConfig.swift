@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import POSIX
 
 /// Every function as a service of its own, apart from the web server: for each, a shell script
 /// that runs it under spawn-fcgi on one socket (its unix socket in the data directory, or a

@@ -1,3 +1,4 @@
+import Basics
 import CSV
 import Foundation
 import Store
@@ -33,11 +34,4 @@ public enum OrderExport {
                 Row(id: $0.id, sale: $0.sale, user: $0.user, created_at: iso8601($0.createdAt), status: $0.status)
             })
     }
-}
-
-/// `value` as indented JSON with sorted keys: what the commands print with `--json`.
-public func prettyJSON(_ value: some Encodable) throws -> Data {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-    return try encoder.encode(value)
 }

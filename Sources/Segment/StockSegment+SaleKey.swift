@@ -1,17 +1,9 @@
+import Basics
+
 extension StockSegment {
     /// A stable 64-bit key for a sale id (FNV-1a 64 of its UTF-8 bytes), stored in the slot to
     /// detect a slot holding another sale.
     public static func saleKey(_ saleID: String) -> UInt64 {
         fnv1a64(saleID.utf8)
     }
-}
-
-/// FNV-1a 64 of `bytes`: a stable, fast hash, the same in every process (Swift's `Hasher` is
-/// seeded per process). Not for anything an attacker must not forge.
-public func fnv1a64(_ bytes: some Sequence<UInt8>) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in bytes {
-        hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-    }
-    return hash
 }

@@ -1,7 +1,7 @@
 import Atomics
+import Basics
 import CProcessShims
 import Glibc
-import POSIX
 
 /// The stock segment: a memory-mapped file shared by every function process, holding each
 /// sale's remaining stock, flags and counters in lock-free atomics. SQLite is the truth; the

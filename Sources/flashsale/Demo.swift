@@ -1,7 +1,7 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Hosting
-import POSIX
 import Sales
 import Store
 import Storefront
@@ -34,7 +34,7 @@ struct Demo: ParsableCommand {
             try directory.initialize()
             let manifests = try root.manifests(demo: true).map { manifest in
                 var manifest = manifest
-                if manifest.isDemoOnly { manifest.environment[Manifest.demoVariable] = "1" }
+                if manifest.isDemoOnly { manifest.environment[DataDirectory.demoVariable] = "1" }
                 return manifest
             }
             try serve(data: directory, listen: listen, root: root, manifests: manifests) {

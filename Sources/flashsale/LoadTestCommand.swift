@@ -1,8 +1,8 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Identity
 import LoadTest
-import POSIX
 import Sales
 import Store
 

@@ -1,7 +1,7 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Hosting
-import POSIX
 import Sales
 
 /// Opens the sales of the data directory, which must have been initialised.

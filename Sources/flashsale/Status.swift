@@ -1,5 +1,5 @@
 import ArgumentParser
-import POSIX
+import Basics
 import Sales
 
 struct Status: ParsableCommand {

@@ -1,3 +1,4 @@
+import Basics
 import Buying
 import FastCGI
 import Foundation
@@ -11,7 +12,7 @@ import Testing
         let shop = try Shop()
         for value in [nil, "0", "yes", ""] {
             var environment = ["FLASHSALE_DATA": shop.data.path]
-            environment[Manifest.demoVariable] = value
+            environment[DataDirectory.demoVariable] = value
             #expect(
                 performing: { try GuestFunction.fromEnvironment(environment) }, throws: { "\($0)".contains("demo") })
         }
@@ -20,7 +21,7 @@ import Testing
     @Test func aBrowserGetsAGuestIdentityTheBuyingFunctionsAcceptAndKeepsIt() throws {
         let shop = try Shop()
         let guest = try GuestFunction.fromEnvironment([
-            "FLASHSALE_DATA": shop.data.path, Manifest.demoVariable: "1",
+            "FLASHSALE_DATA": shop.data.path, DataDirectory.demoVariable: "1",
         ])
         let first = shop.call(guest, Request(method: .post, path: "/api/guest"))
         #expect(first.status == .ok)

@@ -1,6 +1,6 @@
+import Basics
 import Foundation
 import Hosting
-import POSIX
 import Synchronization
 import TestSupport
 import Testing

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Hosting
 import Store
@@ -64,11 +65,12 @@ import Testing
         let temporary = try TemporaryDirectory()
         defer { temporary.remove() }
         let missing = DataDirectory(path: temporary.path + "/missing")
-        #expect(throws: HostingError("data directory \(missing.path) does not exist: run `flashsale init` first")) {
-            try missing.checkUsable()
-        }
+        let absent = DataDirectoryError("data directory \(missing.path) does not exist: run `flashsale init` first")
+        #expect(throws: absent) { try missing.checkUsable() }
         let empty = DataDirectory(path: temporary.path)
-        #expect(throws: HostingError("data directory \(empty.path) has no secret key: run `flashsale init` first")) {
+        #expect(
+            throws: DataDirectoryError("data directory \(empty.path) has no secret key: run `flashsale init` first")
+        ) {
             try empty.checkUsable()
         }
         try empty.initialize()

@@ -1,3 +1,4 @@
+import Basics
 import Buying
 import Foundation
 import Hosting

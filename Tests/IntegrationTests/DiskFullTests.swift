@@ -1,3 +1,4 @@
+import Basics
 import Challenges
 import Foundation
 import Hosting

@@ -1,3 +1,4 @@
+import Basics
 import CFastCGI
 import Glibc
 
@@ -8,12 +9,12 @@ final class FastCGIRequest {
     // allocate once and never move; only this class touches it, and it frees it on deinit.
     private let raw: UnsafeMutablePointer<FCGX_Request>
 
-    init(listeningOn socket: Int32) throws(FastCGIError) {
+    init(listeningOn socket: Int32) throws(SystemCallError) {
         raw = .allocate(capacity: 1)
         let rc = FCGX_InitRequest(raw, socket, 0)
         guard rc == 0 else {
             raw.deallocate()
-            throw FastCGIError(call: "FCGX_InitRequest", code: rc)
+            throw SystemCallError(libfcgi: "FCGX_InitRequest", returned: rc)
         }
     }
 

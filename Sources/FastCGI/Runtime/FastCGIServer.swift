@@ -1,3 +1,4 @@
+import Basics
 import CFastCGI
 import CProcessShims
 import Glibc
@@ -35,12 +36,14 @@ public enum FastCGIServer {
 
     private static func serve(_ function: Function) throws {
         let rc = FCGX_Init()
-        guard rc == 0 else { throw FastCGIError(call: "FCGX_Init", code: rc) }
+        guard rc == 0 else { throw SystemCallError(libfcgi: "FCGX_Init", returned: rc) }
         // After FCGX_Init, which installs handlers of its own for these signals.
         signal(SIGPIPE, SIG_IGN)
         // Stop signals stay blocked except while waiting for the next connection, so one
         // never interrupts a request: reading its parameters, its body or writing its answer.
-        guard flashsale_install_stop_signals() == 0 else { throw FastCGIError(call: "sigaction", code: -errno) }
+        guard flashsale_install_stop_signals() == 0 else {
+            throw SystemCallError(call: "sigaction", subject: "", errno: errno)
+        }
         // Handed its socket by a parent (lighttpd, multiwatch, mod_fcgid), it stops with it: SIGTERM
         // when the parent dies, kill -9 included. On FLASHSALE_LISTEN, or as a daemon leading
         // its own session (spawn-fcgi without -n), it outlives whoever started it.
@@ -48,7 +51,7 @@ public enum FastCGIServer {
             switch flashsale_set_parent_death_signal(SIGTERM) {
             case 0: break
             case 1: return  // The parent died before the signal was armed.
-            default: throw FastCGIError(call: "prctl(PR_SET_PDEATHSIG)", code: -errno)
+            default: throw SystemCallError(call: "prctl(PR_SET_PDEATHSIG)", subject: "", errno: errno)
             }
         }
         let maxBodyBytes = try bodyCap()
@@ -68,7 +71,7 @@ public enum FastCGIServer {
                 let accepted = request.accept()
                 // Non-blocking: a connection that closed before it was taken leaves nothing to accept.
                 if accepted == -EAGAIN { continue }
-                guard accepted >= 0 else { throw FastCGIError(call: "FCGX_Accept_r", code: accepted) }
+                guard accepted >= 0 else { throw SystemCallError(libfcgi: "FCGX_Accept_r", returned: accepted) }
                 serveOne()
             case 0:
                 // Refuse new connections, so the web server sends them to another process,
@@ -79,7 +82,7 @@ public enum FastCGIServer {
                 }
                 return
             default:
-                throw FastCGIError(call: "ppoll", code: -errno)
+                throw SystemCallError(call: "ppoll", subject: "", errno: errno)
             }
         }
     }
@@ -92,18 +95,21 @@ public enum FastCGIServer {
             // libfcgi reports a failed bind or listen itself (perror, then exit with errno);
             // a negative answer means the address could not be parsed or no socket was made.
             socket = FCGX_OpenSocket(address, 1024)
-            guard socket >= 0 else { throw FastCGIError(call: "FCGX_OpenSocket(\(address))", code: -errno) }
+            guard socket >= 0 else {
+                throw SystemCallError(call: "FCGX_OpenSocket(\(address))", subject: "", errno: errno)
+            }
         } else {
             guard FCGX_IsCGI() == 0 else {
-                throw FastCGIError(
-                    call: "FCGX_IsCGI (stdin is not a FastCGI socket: start functions with `flashsale serve`, "
-                        + "or set FLASHSALE_LISTEN)", code: -ENOTSOCK)
+                throw SystemCallError(
+                    call: "FCGX_IsCGI",
+                    subject: "stdin is not a FastCGI socket: start functions with `flashsale serve`, "
+                        + "or set FLASHSALE_LISTEN", errno: ENOTSOCK)
             }
             socket = 0
         }
         let flags = fcntl(socket, F_GETFL)
         guard flags >= 0, fcntl(socket, F_SETFL, flags | O_NONBLOCK) == 0 else {
-            throw FastCGIError(call: "fcntl(O_NONBLOCK)", code: -errno)
+            throw SystemCallError(call: "fcntl(O_NONBLOCK)", subject: "", errno: errno)
         }
         return socket
     }
@@ -113,7 +119,8 @@ public enum FastCGIServer {
     private static func processesPerSocket() throws -> Int {
         guard let raw = environment("FLASHSALE_PROCESSES_PER_SOCKET") else { return 1 }
         guard let count = Int(raw), (1...4096).contains(count) else {
-            throw FastCGIError(call: "FLASHSALE_PROCESSES_PER_SOCKET=\(raw) (not a process count)", code: -EINVAL)
+            throw SystemCallError(
+                call: "FLASHSALE_PROCESSES_PER_SOCKET", subject: "\(raw): not a process count", errno: EINVAL)
         }
         return count
     }
@@ -121,7 +128,7 @@ public enum FastCGIServer {
     private static func bodyCap() throws -> Int {
         guard let raw = environment("FLASHSALE_MAX_BODY_BYTES") else { return defaultMaxBodyBytes }
         guard let cap = Int(raw), (0...Int(Int32.max)).contains(cap) else {
-            throw FastCGIError(call: "FLASHSALE_MAX_BODY_BYTES=\(raw) (not a byte count)", code: -EINVAL)
+            throw SystemCallError(call: "FLASHSALE_MAX_BODY_BYTES", subject: "\(raw): not a byte count", errno: EINVAL)
         }
         return cap
     }
@@ -135,7 +142,9 @@ public enum FastCGIServer {
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else {
             let code = errno
-            guard [ENOSPC, EDQUOT, EIO].contains(code) else { throw FastCGIError(call: "open(\(path))", code: -code) }
+            guard [ENOSPC, EDQUOT, EIO].contains(code) else {
+                throw SystemCallError(call: "open", subject: path, errno: code)
+            }
             let sink = LogSink(log: STDERR_FILENO, logName: "stderr", host: nil, ident: "flashsale-\(name)")
             sink.write(
                 "\(LogSink.timestamp()) warning flashsale.\(name): cannot open \(path): \(String(cString: strerror(code))); "
@@ -147,7 +156,7 @@ public enum FastCGIServer {
         let host = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)
         guard dup2(fd, STDERR_FILENO) >= 0 else {
             if host >= 0 { close(host) }
-            throw FastCGIError(call: "dup2(\(path), stderr)", code: -errno)
+            throw SystemCallError(call: "dup2(\(path), stderr)", subject: "", errno: errno)
         }
         let sink = LogSink(log: STDERR_FILENO, logName: path, host: host >= 0 ? host : nil, ident: "flashsale-\(name)")
         FallbackLogHandler.bootstrap(sink)

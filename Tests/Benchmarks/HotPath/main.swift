@@ -1,3 +1,4 @@
+import Basics
 // The cost of each step of a token request with every check on, in one process: the
 // signatures (identity and pass verified, order token signed), the proof of work, the
 // shared tables' keys, an account lease and an address rate. Each step runs over distinct

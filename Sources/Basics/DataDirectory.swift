@@ -1,8 +1,7 @@
 import Foundation
-import POSIX
-import Store
+import Glibc
 
-/// The data directory: database, secret key, sockets, logs and the generated server
+/// The data directory: database, keys, sockets, logs and the generated server
 /// configuration. Chosen by `--data`, else `FLASHSALE_DATA`, else `./var`.
 public struct DataDirectory: Sendable, Equatable {
     public static let environmentVariable = "FLASHSALE_DATA"
@@ -31,38 +30,32 @@ public struct DataDirectory: Sendable, Equatable {
     public var logs: String { path + "/log" }
     /// Where every function's stderr goes: its startup failures and internal errors.
     public var functionLog: String { logs + "/functions.log" }
-    public var uploads: String { path + "/tmp" }
-    public var errorPages: String { path + "/errors" }
-    public var lighttpdConfig: String { path + "/lighttpd.conf" }
-    public var lighttpdPidFile: String { sockets + "/lighttpd.pid" }
-    /// The published storefront, the folder lighttpd serves: see ``publishSite(_:sales:)``.
-    public var site: String { path + "/site" }
-    /// Present once `flashsale demo` has used the directory: only then may it replace the demo sale.
-    public var demoMarker: String { path + "/demo" }
+    /// Set to `1` in the environment of functions that serve a demo's data directory: only
+    /// the guest function reads it, and refuses to run without it.
+    public static let demoVariable = "FLASHSALE_DEMO"
 
-    /// Creates the directory and what it holds; keeps an existing secret key and database,
-    /// so running it again is safe. The key is 32 random bytes, hex, readable by the owner only.
-    public func initialize() throws {
-        for directory in [path, sockets, logs, uploads, errorPages] {
+    /// Creates the directory, its sockets and logs folders and its two keys; keeps existing
+    /// keys, so running it again is safe. A key is 32 random bytes, hex, readable by the owner only.
+    public func createKeys() throws {
+        for directory in [path, sockets, logs] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         try systemCall("chmod", path) { chmod(path, 0o700) }
         try writeKeyIfMissing(secretKey)
         try writeKeyIfMissing(identityKey)
-        _ = try SaleStore(path: database)
     }
 
     /// Throws a one-line error unless the directory exists and this process can write it.
-    public func checkUsable() throws(HostingError) {
+    public func checkUsable() throws(DataDirectoryError) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw HostingError("data directory \(path) does not exist: run `flashsale init` first")
+            throw DataDirectoryError("data directory \(path) does not exist: run `flashsale init` first")
         }
         guard access(path, W_OK) == 0 else {
-            throw HostingError("data directory \(path) is not writable by this user")
+            throw DataDirectoryError("data directory \(path) is not writable by this user")
         }
         guard FileManager.default.fileExists(atPath: secretKey) else {
-            throw HostingError("data directory \(path) has no secret key: run `flashsale init` first")
+            throw DataDirectoryError("data directory \(path) has no secret key: run `flashsale init` first")
         }
     }
 
@@ -79,7 +72,7 @@ public struct DataDirectory: Sendable, Equatable {
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
         while bytes.last == UInt8(ascii: "\n") || bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
         guard bytes.count >= 32 else {
-            throw HostingError("\(file) holds \(bytes.count) bytes; a key needs at least 32")
+            throw DataDirectoryError("\(file) holds \(bytes.count) bytes; a key needs at least 32")
         }
         return bytes
     }
@@ -122,15 +115,13 @@ public struct FileOwner: Sendable, Equatable {
     public var groupName: String? { getgrgid(gid).map { String(cString: $0.pointee.gr_name) } }
 }
 
-/// `path` made absolute against the current directory, with `.` and `..` resolved.
-public func absolutePath(_ path: String) -> String {
-    let joined = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-    return URL(fileURLWithPath: joined).standardizedFileURL.path
-}
+/// Why a data directory cannot be used, as one line an operator can act on.
+public struct DataDirectoryError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
 
-/// The folder of the running executable (`/proc/self/exe`): where SwiftPM puts `flashsale`,
-/// its functions and the test bundle side by side.
-public func executableDirectory() throws -> String {
-    let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    return URL(fileURLWithPath: executable).deletingLastPathComponent().path
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
 }
