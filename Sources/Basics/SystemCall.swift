@@ -13,7 +13,8 @@ public struct SystemCallError: Error, Sendable, Equatable, CustomStringConvertib
     }
 
     public var description: String {
-        "\(call)(\(subject)) failed: \(String(cString: strerror(errno))) (errno \(errno))"
+        let what = subject.isEmpty ? call : "\(call)(\(subject))"
+        return "\(what) failed: \(String(cString: strerror(errno))) (errno \(errno))"
     }
 }
 
@@ -26,5 +27,13 @@ public func systemCall<T: BinaryInteger>(
         let result = body()
         if result != -1 { return result }
         if errno != EINTR { throw SystemCallError(call: name, subject: subject, errno: errno) }
+    }
+}
+
+extension SystemCallError {
+    /// True for a failure that may pass once space returns or the disk recovers: a full disk or
+    /// quota, an I/O error, no memory, try again.
+    public var isTransient: Bool {
+        [ENOSPC, EDQUOT, EIO, ENOMEM, EAGAIN].contains(errno)
     }
 }

@@ -96,7 +96,7 @@ public enum FastCGIServer {
             // a negative answer means the address could not be parsed or no socket was made.
             socket = FCGX_OpenSocket(address, 1024)
             guard socket >= 0 else {
-                throw SystemCallError(call: "FCGX_OpenSocket(\(address))", subject: "", errno: errno)
+                throw SystemCallError(call: "FCGX_OpenSocket", subject: address, errno: errno)
             }
         } else {
             guard FCGX_IsCGI() == 0 else {
@@ -119,8 +119,7 @@ public enum FastCGIServer {
     private static func processesPerSocket() throws -> Int {
         guard let raw = environment("FLASHSALE_PROCESSES_PER_SOCKET") else { return 1 }
         guard let count = Int(raw), (1...4096).contains(count) else {
-            throw SystemCallError(
-                call: "FLASHSALE_PROCESSES_PER_SOCKET", subject: "\(raw): not a process count", errno: EINVAL)
+            throw SettingError("FLASHSALE_PROCESSES_PER_SOCKET=\(raw) is not a process count (1 to 4096)")
         }
         return count
     }
@@ -128,7 +127,7 @@ public enum FastCGIServer {
     private static func bodyCap() throws -> Int {
         guard let raw = environment("FLASHSALE_MAX_BODY_BYTES") else { return defaultMaxBodyBytes }
         guard let cap = Int(raw), (0...Int(Int32.max)).contains(cap) else {
-            throw SystemCallError(call: "FLASHSALE_MAX_BODY_BYTES", subject: "\(raw): not a byte count", errno: EINVAL)
+            throw SettingError("FLASHSALE_MAX_BODY_BYTES=\(raw) is not a byte count")
         }
         return cap
     }
@@ -156,7 +155,7 @@ public enum FastCGIServer {
         let host = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3)
         guard dup2(fd, STDERR_FILENO) >= 0 else {
             if host >= 0 { close(host) }
-            throw SystemCallError(call: "dup2(\(path), stderr)", subject: "", errno: errno)
+            throw SystemCallError(call: "dup2", subject: "\(path), stderr", errno: errno)
         }
         let sink = LogSink(log: STDERR_FILENO, logName: path, host: host >= 0 ? host : nil, ident: "flashsale-\(name)")
         FallbackLogHandler.bootstrap(sink)
