@@ -13,10 +13,18 @@ let functionNames: [String] = {
     }.sorted()
 }()
 
+/// Each function links only the modules its `main` imports: `noop` and `time` the runtime and
+/// nothing of the shop.
 let functionTargets: [Target] = functionNames.map { name in
-    .executableTarget(
+    let main = URL(fileURLWithPath: Context.packageDirectory)
+        .appendingPathComponent("functions/\(name)/main.swift")
+    let source = (try? String(contentsOf: main, encoding: .utf8)) ?? ""
+    let imports = source.split(separator: "\n").compactMap { line -> String? in
+        line.hasPrefix("import ") ? String(line.dropFirst("import ".count)).trimmingCharacters(in: .whitespaces) : nil
+    }
+    return .executableTarget(
         name: "flashsale-\(name)",
-        dependencies: ["Buying", "FastCGI", "Functions"],
+        dependencies: imports.map { .byName(name: $0) },
         path: "functions/\(name)",
         exclude: ["function.json"]
     )
@@ -51,11 +59,11 @@ let package = Package(
             ]
         ),
         .target(name: "Functions", dependencies: ["FastCGI", "Basics"]),
-        .target(name: "Store", dependencies: ["Basics", "CSQLite"]),
+        .target(name: "Store", dependencies: ["Basics", "CSQLite", "Sales"]),
         .target(name: "Basics"),
         .target(
             name: "Segment",
-            dependencies: ["CProcessShims", "Basics", .product(name: "Atomics", package: "swift-atomics")]
+            dependencies: ["Basics", "CProcessShims", "Sales", .product(name: "Atomics", package: "swift-atomics")]
         ),
         .target(
             name: "Identity",
@@ -65,16 +73,21 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
+        .target(name: "Sales", dependencies: ["Basics"]),
         .target(
-            name: "Sales",
-            dependencies: ["Basics", "Segment", "Store", .product(name: "CSV", package: "CSV.swift")]
+            name: "Backends",
+            dependencies: ["Basics", "Sales", "Segment", "Store", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Export",
+            dependencies: ["Basics", "Sales", .product(name: "CSV", package: "CSV.swift")]
         ),
         .target(name: "Challenges", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "Buying",
             dependencies: [
-                "Basics", "Challenges", "FastCGI", "Identity", "Sales", "Segment", "Store",
-                .product(name: "Logging", package: "swift-log"),
+                "Backends", "Basics", "Challenges", "FastCGI", "Identity", "Sales",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .target(name: "CProcessShims"),
@@ -82,22 +95,22 @@ let package = Package(
         .target(
             name: "Storefront",
             dependencies: [
-                "Store", .product(name: "Crypto", package: "swift-crypto"),
+                "Sales", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
         .target(
             name: "Hosting",
             dependencies: [
-                "CProcessShims", "FastCGI", "Basics", "Store", "Storefront",
+                "Basics", "CProcessShims", "FastCGI", "Sales", "Store", "Storefront",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .executableTarget(
             name: "flashsale",
             dependencies: [
-                "FastCGI", "Hosting", "Identity", "LoadTest", "Sales", "Storefront",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Backends", "Basics", "Export", "FastCGI", "Hosting", "Identity", "LoadTest", "Sales", "Store",
+                "Storefront", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(
@@ -106,7 +119,8 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .executableTarget(
-            name: "hot-path-benchmark", dependencies: ["Challenges", "Identity", "Segment", "Store"],
+            name: "hot-path-benchmark",
+            dependencies: ["Basics", "Challenges", "Identity", "Sales", "Segment", "Store"],
             path: "Tests/Benchmarks/HotPath"),
         .testTarget(
             name: "BuyingTests",
@@ -117,19 +131,22 @@ let package = Package(
         .testTarget(name: "ChallengesTests", dependencies: ["Challenges"]),
         .testTarget(name: "LoadTestTests", dependencies: ["LoadTest"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Functions", "TestSupport"]),
-        .testTarget(name: "HostingTests", dependencies: ["Hosting", "Store", "TestSupport"]),
-        .testTarget(name: "SegmentTests", dependencies: ["Segment", "TestSupport"]),
+        .testTarget(name: "HostingTests", dependencies: ["Hosting", "Sales", "Store", "TestSupport"]),
+        .testTarget(name: "SegmentTests", dependencies: ["Sales", "Segment", "TestSupport"]),
         .testTarget(
             name: "IdentityTests",
             dependencies: ["Identity", "FastCGI", "TestSupport", .product(name: "JWTKit", package: "jwt-kit")]
         ),
-        .testTarget(name: "SalesTests", dependencies: ["Sales", "Segment", "Store", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
-        .testTarget(name: "StorefrontTests", dependencies: ["Store", "Storefront", "TestSupport"]),
+        .testTarget(
+            name: "SalesTests",
+            dependencies: ["Backends", "Basics", "Export", "Sales", "Segment", "Store", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Sales", "Store", "TestSupport"]),
+        .testTarget(name: "StorefrontTests", dependencies: ["Sales", "Store", "Storefront", "TestSupport"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Buying", "Challenges", "FastCGI", "Hosting", "Identity", "Sales", "Segment", "Store", "TestSupport",
+                "Backends", "Buying", "Challenges", "FastCGI", "Hosting", "Identity", "Sales", "Segment", "Store",
+                "TestSupport",
             ]
         ),
     ] + functionTargets,

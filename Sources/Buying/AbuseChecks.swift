@@ -1,19 +1,12 @@
-import FastCGI
-import HTTPTypes
-import Segment
-import Store
+import Sales
 
-/// The checks that make a script lose, answered from the segment before a request takes stock
-/// or a database connection: a rate per client address and sale, and one active request per
-/// account. When a table has no room the request goes ahead, counted, rather than lock anyone out.
-enum AbuseChecks {
-    static let accountBusy = HTTPError.fixed(
-        .busy, "another request of this account is in progress; retry when it has answered",
-        headers: [.retryAfter: "1"])
-
+/// The checks that make a script lose, answered from the gate before a request takes stock or
+/// reads the store: a rate per client address and sale, and one active request per account.
+/// When a table has no room the request goes ahead, counted, rather than lock anyone out.
+extension SaleRequest {
     /// What a client address's rate is counted for: buying (token and order), or the captcha
     /// (challenges and answers), so that solving one does not eat the rate to buy.
-    enum Scope: String {
+    enum RateScope: String {
         case buying, captcha
     }
 
@@ -25,21 +18,19 @@ enum AbuseChecks {
 
     /// Refuses with 429 `rate_limited` and `Retry-After` when the client address is over the
     /// sale's per-address rate, or its network over ``networkRateMultiple`` times that (at most
-    /// ``AddressRates/maxPerSecond``). A request the address's own rate refuses does not count
-    /// against its network, so one hammering client does not spend its neighbours' allowance.
-    static func limitRate(
-        _ request: Request, sale: Sale, slot: SaleSlot, context: BuyingContext, scope: Scope = .buying
-    ) throws {
+    /// what the gate's rate table counts). A request the address's own rate refuses does not count against
+    /// its network, so one hammering client does not spend its neighbours' allowance.
+    func limitRate(scope: RateScope = .buying) throws(Refusal) {
         guard sale.perIPRate > 0 else { return }
         let buckets = ClientAddress.buckets(of: request, trusting: context.settings.trustedProxies)
         let key = context.tableKeys.key("rate", scope.rawValue, sale.id, buckets.subscriber)
-        try count(key, perSecond: Int(sale.perIPRate), slot: slot, context: context) { seconds in
+        try count(key, perSecond: Int(sale.perIPRate)) { seconds in
             "too many requests from this address for this sale; retry in \(seconds) s"
         }
         guard let network = buckets.network else { return }
         let networkKey = context.tableKeys.key("rate", scope.rawValue, sale.id, network)
-        let networkRate = min(Int(sale.perIPRate) * networkRateMultiple, AddressRates.maxPerSecond)
-        try count(networkKey, perSecond: networkRate, slot: slot, context: context) { seconds in
+        let networkRate = min(Int(sale.perIPRate) * Self.networkRateMultiple, session.gate.rates.maxPerSecond)
+        try count(networkKey, perSecond: networkRate) { seconds in
             "too many requests from this address's network (\(network)) for this sale; retry in \(seconds) s"
         }
     }
@@ -48,48 +39,43 @@ enum AbuseChecks {
     /// who asks for another picture, too few to stock up on challenges from many addresses.
     static let challengesPerSecond = 2
 
-    /// Refuses with 429 `rate_limited` when `user` asks for challenges of `sale` faster than
+    /// Refuses with 429 `rate_limited` when `user` asks for challenges of the sale faster than
     /// ``challengesPerSecond``, whatever the address and whether or not the sale has a rate.
-    static func limitChallenges(of user: String, sale: Sale, slot: SaleSlot, context: BuyingContext) throws {
+    func limitChallenges(of user: String) throws(Refusal) {
         let key = context.tableKeys.key("rate", "challenge", sale.id, user)
-        try count(key, perSecond: challengesPerSecond, slot: slot, context: context) { seconds in
+        try count(key, perSecond: Self.challengesPerSecond) { seconds in
             "this account asked for too many challenges; retry in \(seconds) s"
         }
     }
 
-    /// Counts one request of `key` in the segment's rate table; over the rate, 429
-    /// `rate_limited` with `Retry-After` and `message(seconds)`. A full table lets it through,
-    /// counted.
-    private static func count(
-        _ key: UInt64, perSecond: Int, slot: SaleSlot, context: BuyingContext, message: (Int64) -> String
-    ) throws {
-        let verdict = context.segment.addressRates.admit(
+    /// Counts one request of `key` in the gate's rate table; over the rate, 429 `rate_limited`
+    /// with `Retry-After` and `message(seconds)`. A full table lets it through, counted.
+    private func count(_ key: UInt64, perSecond: Int, message: (Int64) -> String) throws(Refusal) {
+        let verdict = session.gate.rates.admit(
             key, nowMs: context.clock(), perSecond: perSecond, maxBlockMs: context.settings.rateBlockMs)
         switch verdict {
         case .allowed:
             return
         case .tableFull:
-            slot.increment(.unguardedTableFull)
+            stock.increment(.unguardedTableFull)
         case .limited(let retryAfterMs):
             let seconds = (retryAfterMs + 999) / 1000
-            throw HTTPError(.rateLimited, message(seconds), headers: [.retryAfter: String(seconds)])
+            throw refuse(Refusal(.rateLimited, message(seconds), retryAfterSeconds: seconds))
         }
     }
 
     /// Runs `body` holding `user`'s lease; `busy` at once while another request of the account
     /// holds it. The lease is given back when `body` returns or throws.
-    static func oneAtATime<T>(
-        _ user: String, slot: SaleSlot, context: BuyingContext, _ body: () throws -> T
-    ) throws -> T {
-        let leases = context.segment.accountLeases
+    func oneAtATime<T>(_ user: String, _ body: () throws -> T) throws -> T {
+        let leases = session.gate.accounts
         let key = context.tableKeys.key("account", user)
         switch leases.acquire(key, nowMs: context.clock(), leaseMs: context.settings.accountLeaseMs) {
         case .busy:
-            throw accountBusy
+            throw refuse(.accountBusy)
         case .contended:
-            throw HTTPError.contended
+            throw refuse(.contended)
         case .tableFull:
-            slot.increment(.unguardedTableFull)
+            stock.increment(.unguardedTableFull)
             return try body()
         case .acquired(let lease):
             defer { leases.release(lease) }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The order function's per-node limit, in line: the fallback for a listening socket that the
 /// door (`ListenQueue.Door`, which refuses beyond the same limit beside the serving thread, so
 /// a refusal waits for no order in hand) cannot watch. A node's order concurrency is its number
@@ -10,10 +12,10 @@
 /// second for a shorter wait (BENCHMARKS.md); lighttpd's own `listen-backlog` was measured
 /// too and rejected: on 1.4.69 a full backlog answers 500, floods the error log and garbles
 /// requests.
-final class BusyGate {
+final class BusyGate: Sendable {
     let queueLimit: Int
     let maxRefusalsInARow: Int
-    private var refusedInARow = 0
+    private let refusedInARow = Mutex(0)
 
     init(queueLimit: Int, maxRefusalsInARow: Int) {
         self.queueLimit = queueLimit
@@ -22,11 +24,13 @@ final class BusyGate {
 
     /// Whether to refuse the request in hand, given how many wait behind it (nil: unknown).
     func refuses(queuedBehind: Int?) -> Bool {
-        guard let queuedBehind, queuedBehind > queueLimit, refusedInARow < maxRefusalsInARow else {
-            refusedInARow = 0
-            return false
+        refusedInARow.withLock { refusedInARow in
+            guard let queuedBehind, queuedBehind > queueLimit, refusedInARow < maxRefusalsInARow else {
+                refusedInARow = 0
+                return false
+            }
+            refusedInARow += 1
+            return true
         }
-        refusedInARow += 1
-        return true
     }
 }

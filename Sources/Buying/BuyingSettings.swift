@@ -1,6 +1,6 @@
+import Basics
 import Foundation
-import Segment
-import Store
+import Sales
 
 /// The settings of the buying functions, from their environment (a manifest's `environment`
 /// or the web server's): every value has a default, and a bad value stops the function at start.
@@ -13,11 +13,11 @@ public struct BuyingSettings: Sendable, Equatable {
     /// Per admission window, a sale hands out at most this many tokens per unit it has left
     /// (`FLASHSALE_ADMISSION_MULTIPLE`, default 10): the article's "submitted orders ≤ stock".
     public var admissionMultiple: Int64
-    /// How often a sale's slot is reconciled from SQLite while buyers ask for it
+    /// How often a sale's stock in the gate is reconciled from the store while buyers ask for it
     /// (`FLASHSALE_RECONCILE_INTERVAL_MS`, default 2000).
     public var reconcileIntervalMs: Int64
     /// How order commits reach the disk (`FLASHSALE_SYNCHRONOUS`, `FULL` by default).
-    public var synchronous: SaleStore.Synchronous
+    public var synchronous: Durability
     /// An order process refuses with `busy` when more requests than this wait behind the one in
     /// hand (`FLASHSALE_ORDER_QUEUE_LIMIT`, default 64)…
     public var orderQueueLimit: Int64
@@ -35,7 +35,7 @@ public struct BuyingSettings: Sendable, Equatable {
 
     public init(
         dataDirectory: String, tokenLifetimeMs: Int64 = 30_000, admissionMultiple: Int64 = 10,
-        reconcileIntervalMs: Int64 = 2_000, synchronous: SaleStore.Synchronous = .full, orderQueueLimit: Int64 = 64,
+        reconcileIntervalMs: Int64 = 2_000, synchronous: Durability = .full, orderQueueLimit: Int64 = 64,
         orderRefusalsInARow: Int64 = 4, accountLeaseMs: Int64 = 10_000, rateBlockMs: Int64 = 60_000,
         trustedProxies: Set<String> = []
     ) {
@@ -52,12 +52,12 @@ public struct BuyingSettings: Sendable, Equatable {
     }
 
     /// The longest account lease an operator may set: the most the accounts table holds.
-    static let maxAccountLeaseMs = StockSegment.longestAccountLeaseMs
+    static let maxAccountLeaseMs = GateLimits.longestAccountLeaseMs
 
     /// Reads the settings from `environment`; throws the first value an operator must fix.
-    public init(environment: [String: String]) throws(BuyingError) {
+    public init(environment: [String: String]) throws(SettingError) {
         guard let data = environment["FLASHSALE_DATA"], !data.isEmpty else {
-            throw BuyingError("FLASHSALE_DATA is not set: start the functions with `flashsale serve`")
+            throw SettingError("FLASHSALE_DATA is not set: start the functions with `flashsale serve`")
         }
         self.init(dataDirectory: data)
         if let seconds = try Self.integer(environment, "FLASHSALE_TOKEN_TTL_SECONDS", in: 1...3_600) {
@@ -84,13 +84,14 @@ public struct BuyingSettings: Sendable, Equatable {
             let addresses = raw.split(separator: ",", omittingEmptySubsequences: false)
             let normalised = addresses.map { ClientAddress.normalised($0.trimmingCharacters(in: .whitespaces)) }
             guard !normalised.contains(nil) else {
-                throw BuyingError("FLASHSALE_TRUSTED_PROXIES=\(raw) must be IPv4 or IPv6 addresses separated by commas")
+                throw SettingError(
+                    "FLASHSALE_TRUSTED_PROXIES=\(raw) must be IPv4 or IPv6 addresses separated by commas")
             }
             trustedProxies = Set(normalised.compactMap { $0 })
         }
         if let raw = environment["FLASHSALE_SYNCHRONOUS"] {
-            guard let value = SaleStore.Synchronous(rawValue: raw.uppercased()) else {
-                throw BuyingError("FLASHSALE_SYNCHRONOUS=\(raw) must be FULL or NORMAL")
+            guard let value = Durability(rawValue: raw.uppercased()) else {
+                throw SettingError("FLASHSALE_SYNCHRONOUS=\(raw) must be FULL or NORMAL")
             }
             synchronous = value
         }
@@ -98,20 +99,11 @@ public struct BuyingSettings: Sendable, Equatable {
 
     private static func integer(
         _ environment: [String: String], _ name: String, in range: ClosedRange<Int64>
-    ) throws(BuyingError) -> Int64? {
+    ) throws(SettingError) -> Int64? {
         guard let raw = environment[name] else { return nil }
         guard let value = Int64(raw), range.contains(value) else {
-            throw BuyingError("\(name)=\(raw) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw SettingError("\(name)=\(raw) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return value
-    }
-}
-
-/// A buying function cannot start: the message says what to fix.
-public struct BuyingError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var description: String
-
-    public init(_ description: String) {
-        self.description = description
     }
 }

@@ -4,8 +4,6 @@ import FastCGI
 import Foundation
 import Identity
 import Sales
-import Segment
-import Store
 
 /// `GET /api/captcha?sale=ID` → a challenge for the caller: `{"challenge","expiresAt"}` with
 /// `"image"` (an SVG data URL of a code to read) or `"question"` (made up per challenge, now and
@@ -13,7 +11,7 @@ import Store
 /// `POST /api/captcha/verify` `{"challenge","answer"}` → `{"pass","expiresAt"}`, or 403
 /// `captcha_failed`. Both are stateless tokens signed with the data directory's secret, bound
 /// to the user and the sale, short-lived; a challenge is answered once, a pass spent once (by
-/// the token function), both through the segment's shared lease table.
+/// the token function), both through the gate's table of single-use leases.
 public enum CaptchaFunction {
     static let challengeLifetimeMs: Int64 = 60_000
     static let passLifetimeMs: Int64 = 30_000
@@ -53,13 +51,13 @@ public enum CaptchaFunction {
             name: "captcha",
             routes: [
                 Route("/api/captcha", methods: [.get]) { request in
-                    try Response.json(try context.serially { try challenge(request, context: context) })
+                    try Response.json(try challenge(request, context: context))
                 },
                 Route("/api/captcha/verify", methods: [.post]) { request in
-                    try Response.json(try context.serially { try verify(request, context: context) })
+                    try Response.json(try verify(request, context: context))
                 },
                 Route("/api/captcha/pow", methods: [.get]) { request in
-                    try Response.json(try context.serially { try work(request, context: context) })
+                    try Response.json(try work(request, context: context))
                 },
             ])
     }
@@ -68,22 +66,27 @@ public enum CaptchaFunction {
         guard let id = request.query["sale"], !id.isEmpty else {
             throw HTTPError(.badRequest, "name the sale: /api/captcha?sale=ID")
         }
-        let now = context.clock()
-        guard let sale = try context.sale(id: id, nowMs: now) else {
-            throw HTTPError(.notFound, "no sale has id \"\(id)\"")
+        let (sale, user, questions) = try context.serially { session in
+            let now = context.clock()
+            guard let sale = try session.sale(id: id, nowMs: now) else {
+                throw Refusal(.notFound, "no sale has id \"\(id)\"")
+            }
+            guard sale.captcha != .off else { throw Refusal(.notFound, "sale \"\(id)\" asks for no captcha") }
+            let asking = try SaleRequest(
+                request, sale: sale, at: now, session: session, context: context, counts: false)
+            // No challenge before the start: a script must not collect passes while people wait.
+            try asking.checkState()
+            try asking.limitRate(scope: .captcha)
+            let user = try context.identity.user(of: request)
+            try asking.limitChallenges(of: user)
+            return (sale, user, sale.captcha == .question ? try session.questions(of: sale) : [])
         }
-        guard sale.captcha != .off else { throw HTTPError(.notFound, "sale \"\(id)\" asks for no captcha") }
-        let slot = try context.slot(for: sale, nowMs: now)
-        // No challenge before the start: a script must not collect passes while people wait.
-        if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now) { throw refusal }
-        try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context, scope: .captcha)
-        let user = try context.identity.user(of: request)
-        try AbuseChecks.limitChallenges(of: user, sale: sale, slot: slot, context: context)
+        let now = context.clock()
         let challengeID = randomHex(bytes: 12)
         let answer: String
         var challenge = Challenge(challenge: "", expiresAt: now + challengeLifetimeMs)
         if sale.captcha == .question {
-            let asked = QuestionChallenge.draw(own: try context.questions(of: sale).map { ($0.question, $0.answer) })
+            let asked = QuestionChallenge.draw(own: questions.map { ($0.question, $0.answer) })
             answer = asked.answer
             challenge.question = asked.question
         } else {
@@ -104,43 +107,53 @@ public enum CaptchaFunction {
         guard let id = request.query["sale"], !id.isEmpty else {
             throw HTTPError(.badRequest, "name the sale: /api/captcha/pow?sale=ID")
         }
-        let now = context.clock()
-        guard let sale = try context.sale(id: id, nowMs: now), sale.powBits > 0 else {
-            throw HTTPError(.notFound, "sale \"\(id)\" asks for no proof of work")
+        return try context.serially { session in
+            let now = context.clock()
+            guard let sale = try session.sale(id: id, nowMs: now), sale.powBits > 0 else {
+                throw Refusal(.notFound, "sale \"\(id)\" asks for no proof of work")
+            }
+            let asking = try SaleRequest(
+                request, sale: sale, at: now, session: session, context: context, counts: false)
+            try asking.checkState()
+            try asking.limitRate(scope: .captcha)
+            guard let nonce = context.work.nonce(sale: sale.id, startMs: sale.startsAt, nowMs: now) else {
+                throw Refusal.notStarted
+            }
+            return Work(
+                nonce: nonce, bits: sale.powBits, expiresAt: ProofOfWork.expiry(startMs: sale.startsAt, nowMs: now))
         }
-        let slot = try context.slot(for: sale, nowMs: now)
-        if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now) { throw refusal }
-        try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context, scope: .captcha)
-        guard let nonce = context.work.nonce(sale: sale.id, startMs: sale.startsAt, nowMs: now) else {
-            throw SaleGate.notStarted
-        }
-        return Work(nonce: nonce, bits: sale.powBits, expiresAt: ProofOfWork.expiry(startMs: sale.startsAt, nowMs: now))
     }
 
     static func verify(_ request: Request, context: BuyingContext) throws -> Pass {
         let body = try request.decodeJSON(Answer.self, example: #"{"challenge":"…","answer":"…"}"#)
         let user = try context.identity.user(of: request)
-        let claims = try CaptchaTokens.claims(body.challenge, kind: .challenge, context: context)
-        let now = context.clock()
-        guard let sale = try context.sale(id: claims.sale, nowMs: now) else {
-            throw HTTPError(.captchaFailed, "the challenge names no sale here; ask for another")
-        }
-        let slot = try context.slot(for: sale, nowMs: now)
-        do {
-            try CaptchaTokens.check(claims, isFor: user)
-            try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context, scope: .captcha)
+        let claims = try CaptchaTokens.claims(body.challenge, kind: .challenge, signer: context.orderTokens)
+        let sale = try context.serially { session in
+            let now = context.clock()
+            guard let sale = try session.sale(id: claims.sale, nowMs: now) else {
+                throw Refusal(.captchaFailed, "the challenge names no sale here; ask for another")
+            }
+            let answering = try SaleRequest(request, sale: sale, at: now, session: session, context: context)
+            do throws(Refusal) {
+                try CaptchaTokens.check(claims, isFor: user)
+            } catch {
+                throw answering.refuse(error)
+            }
+            try answering.limitRate(scope: .captcha)
             // One answer per challenge: a script cannot try every code against one image.
-            _ = try CaptchaTokens.spend(claims, context: context)
+            do throws(Refusal) {
+                _ = try CaptchaTokens.spend(claims, answering)
+            } catch {
+                throw answering.refuse(error)
+            }
             guard let digest = claims.digest,
                 context.answers.matches(digest, challenge: claims.jti, answer: body.answer)
             else {
-                throw HTTPError(.captchaFailed, "the answer is wrong; ask for another challenge")
+                throw answering.refuse(Refusal(.captchaFailed, "the answer is wrong; ask for another challenge"))
             }
-        } catch let error as HTTPError {
-            SaleGate.count(error, in: slot)
-            throw error
+            return sale
         }
-        let expiresAt = now + passLifetimeMs
+        let expiresAt = context.clock() + passLifetimeMs
         let pass = try context.orderTokens.sign(
             CaptchaClaims(kind: .pass, user: user, sale: sale.id, id: randomHex(bytes: 12), expires: date(expiresAt)))
         return Pass(pass: pass, expiresAt: expiresAt)
@@ -151,50 +164,51 @@ public enum CaptchaFunction {
     }
 }
 
-/// Reading and spending captcha challenges and passes.
+/// Reading and spending captcha challenges and passes. Their refusals are not counted here:
+/// the caller counts them in the sale it decides for.
 enum CaptchaTokens {
     /// The claims of `token` when it is a valid, unexpired `kind`; otherwise 403 `captcha_failed`.
-    static func claims(_ token: String, kind: CaptchaClaims.Kind, context: BuyingContext) throws(HTTPError)
+    static func claims(_ token: String, kind: CaptchaClaims.Kind, signer: TokenSigner) throws(Refusal)
         -> CaptchaClaims
     {
         let claims: CaptchaClaims
         do {
-            claims = try context.orderTokens.verify(token, as: CaptchaClaims.self)
+            claims = try signer.verify(token, as: CaptchaClaims.self)
         } catch .expired {
-            throw HTTPError(.captchaFailed, "the captcha \(kind.rawValue) has expired; ask for another challenge")
+            throw Refusal(.captchaFailed, "the captcha \(kind.rawValue) has expired; ask for another challenge")
         } catch {
-            throw HTTPError(.captchaFailed, "the captcha \(kind.rawValue) is not valid: \(error)")
+            throw Refusal(.captchaFailed, "the captcha \(kind.rawValue) is not valid: \(error)")
         }
         guard claims.kind == kind else {
-            throw HTTPError(.captchaFailed, "this is a captcha \(claims.kind.rawValue), not a \(kind.rawValue)")
+            throw Refusal(.captchaFailed, "this is a captcha \(claims.kind.rawValue), not a \(kind.rawValue)")
         }
         return claims
     }
 
     /// 403 `captcha_failed` unless the challenge or pass was issued to `user`.
-    static func check(_ claims: CaptchaClaims, isFor user: String) throws(HTTPError) {
+    static func check(_ claims: CaptchaClaims, isFor user: String) throws(Refusal) {
         guard claims.sub.value == user else {
-            throw HTTPError(.captchaFailed, "the captcha \(claims.kind.rawValue) was issued to another user")
+            throw Refusal(.captchaFailed, "the captcha \(claims.kind.rawValue) was issued to another user")
         }
     }
 
     /// Marks the challenge or pass used until it expires (and a tick more); 403
     /// `captcha_failed` if it was. The lease is the way to take the spending back.
-    static func spend(_ claims: CaptchaClaims, context: BuyingContext) throws(HTTPError) -> AccountLeases.Lease {
-        let left = Int64(claims.exp.value.timeIntervalSince1970 * 1000) - context.clock() + 16
+    static func spend(_ claims: CaptchaClaims, _ request: SaleRequest) throws(Refusal) -> Lease {
+        let context = request.context
+        let spent = request.session.gate.spent
+        let left = Int64(claims.exp.value.timeIntervalSince1970 * 1000) - context.clock() + spent.tickMs
         let key = context.tableKeys.key("spent", claims.kind.rawValue, claims.jti)
-        let spent = context.segment.spentChallenges
-        let outcome = spent.acquire(key, nowMs: context.clock(), leaseMs: min(max(left, 1), spent.maxLeaseMs))
-        switch outcome {
+        switch spent.acquire(key, nowMs: context.clock(), leaseMs: min(max(left, 1), spent.maxLeaseMs)) {
         case .acquired(let lease): return lease
         case .tableFull: throw tableFull
-        case .contended: throw HTTPError.contended
+        case .contended: throw .contended
         case .busy:
-            throw HTTPError(.captchaFailed, "this captcha \(claims.kind.rawValue) was used already; ask for another")
+            throw Refusal(.captchaFailed, "this captcha \(claims.kind.rawValue) was used already; ask for another")
         }
     }
 
     /// A full table of spent challenges fails closed: letting one through could let it twice.
-    static let tableFull = HTTPError.fixed(
-        .busy, "too many challenges are being answered at once; retry shortly", headers: [.retryAfter: "1"])
+    static let tableFull = Refusal.fixed(
+        .busy, "too many challenges are being answered at once; retry shortly", retryAfterSeconds: 1)
 }

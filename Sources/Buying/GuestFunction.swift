@@ -3,7 +3,6 @@ import FastCGI
 import Foundation
 import HTTPTypes
 import Identity
-import Store
 
 /// `POST /api/guest` → `{"user":"guest-…"}` and the identity cookie: lets a person at the
 /// browser buy in `flashsale demo` without the main site. It signs with the identity key, as

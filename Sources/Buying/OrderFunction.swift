@@ -2,28 +2,24 @@ import FastCGI
 import Foundation
 import Identity
 import Sales
-import Segment
-import Store
 
 /// `POST /api/order/<secret>` with `{"sale":"ID","token":"…"}` → 201 `{"orderId":…,"sale":…,"user":…}`.
 ///
 /// Checks, in this order, each refusal changing nothing: the secret (a wrong one is the same
-/// 404 as any unknown path), the identity, the order token (this user's, this sale's,
-/// unexpired), the sale's state and an earlier order by the same user. Only then is a unit
-/// taken from the segment with a compare-and-swap, and the order written in one SQLite
-/// transaction (a conditional inventory update and the insert); 201 comes after COMMIT, and
-/// every failure after the take returns the unit.
-///
-/// Before the identity, three cheap refusals: the per-node `BusyGate` (503 `busy` when too many
-/// requests queue behind this one), the state (`not_started`, `ended` and `sold_out` are
-/// public: precheck tells anyone, so the crowd that arrives after the sell-out is answered
-/// from the segment without two signature checks), and the client address's rate (429
-/// `rate_limited`). From the earlier order on, the account's lease is held: a second request
-/// of the same account meanwhile is `busy` at once.
+/// 404 as any unknown path); three cheap refusals before any signature check, the sale's state
+/// (`not_started`, `ended` and `sold_out` are public: precheck tells anyone, so the crowd that
+/// arrives after the sell-out is answered from the gate without two signature checks), the
+/// per-node `BusyGate` (503 `busy` when too many requests queue behind this one) and the client
+/// address's rate (429 `rate_limited`); then the identity, the body and the order token (this
+/// user's, this sale's, unexpired); then, holding the account's lease (a second request of the
+/// same account meanwhile is `busy` at once), an earlier order by the same user. Only then is
+/// a unit taken from the gate, and the order written by the store's conditional take (in
+/// SQLite, one transaction of a conditional inventory update and the insert); 201 comes after
+/// COMMIT, and every failure after the take returns the unit.
 public enum OrderFunction {
     static let prefix = "/api/order/"
-    static let busy = HTTPError.fixed(
-        .busy, "too many orders are waiting on this server; retry in a second", headers: [.retryAfter: "1"])
+    static let busy = Refusal.fixed(
+        .busy, "too many orders are waiting on this server; retry in a second", retryAfterSeconds: 1)
 
     struct Body: Decodable {
         var sale: String
@@ -57,7 +53,7 @@ public enum OrderFunction {
             name: "order",
             routes: [
                 Route(prefix: prefix, methods: [.post]) { request in
-                    let order = try context.serially { try place(request, context: context, door: door) }
+                    let order = try place(request, context: context, door: door)
                     return try Response.json(
                         Answer(orderId: order.id, sale: order.sale, user: order.user), status: .created)
                 }
@@ -73,94 +69,97 @@ public enum OrderFunction {
         let sharers = Int(environment["FLASHSALE_PROCESSES_PER_SOCKET"] ?? "1") ?? 1
         let (total, overflow) = limit.multipliedReportingOverflow(by: max(1, sharers))
         return ListenQueue.Door.open(
-            listener: 0, limit: overflow ? .max : total, answer: Response(error: busy).cgiBytes())
+            listener: 0, limit: overflow ? .max : total, answer: Response(error: busy.httpError).cgiBytes())
     }
 
     static func place(_ request: Request, context: BuyingContext, door: ListenQueue.Door? = nil) throws -> Order {
-        let now = context.clock()
-        let secret = String(request.path.dropFirst(prefix.count))
-        guard let sale = try context.sale(secret: secret, nowMs: now) else { throw Router.notFound }
-        let slot = try context.slot(for: sale, nowMs: now)
-        let configuration = SaleDesk.configuration(of: sale)
-        // The door's refusals since the last order request count in this one's sale: the door
-        // answers before reading which sale a request is for.
-        let refusedAtDoor = door?.takeRefusals() ?? 0
-        if refusedAtDoor > 0 {
-            slot.add(.attempts, Int64(refusedAtDoor))
-            slot.add(.rejectedBusy, Int64(refusedAtDoor))
-        }
-        slot.increment(.attempts)
-        do {
-            if let refusal = SaleGate.refusal(slot, configuration, nowMs: now) { throw refusal }
-            if door?.isOpen != true && context.busyGate.refuses(queuedBehind: request.queuedBehind()) { throw busy }
-            try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context)
-            let (user, window) = try verify(request, sale: sale, context: context)
-            let order = try AbuseChecks.oneAtATime(user, slot: slot, context: context) {
-                if let refusal = SaleGate.refusal(slot, configuration, nowMs: context.clock()) { throw refusal }
-                if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
-                try takeUnit(from: slot, configuration)
-                return try write(sale: sale, user: user, slot: slot, nowMs: now, context: context)
+        try context.serially { session in
+            let now = context.clock()
+            let secret = String(request.path.dropFirst(prefix.count))
+            guard let sale = try session.sale(secret: secret, nowMs: now) else { throw Router.notFound }
+            let attempt = try SaleRequest(request, sale: sale, at: now, session: session, context: context)
+            // The door's refusals since the last order request count in this one's sale: the
+            // door answers before reading which sale a request is for.
+            let refusedAtDoor = door?.takeRefusals() ?? 0
+            if refusedAtDoor > 0 {
+                attempt.stock.add(.attempts, Int64(refusedAtDoor))
+                attempt.stock.add(.rejectedBusy, Int64(refusedAtDoor))
             }
-            slot.increment(.orders)
-            if let window { slot.releaseAdmission(window: window) }
+            attempt.stock.increment(.attempts)
+            try attempt.checkState()
+            if door?.isOpen != true && context.busyGate.refuses(queuedBehind: request.queuedBehind()) {
+                throw attempt.refuse(busy)
+            }
+            try attempt.limitRate()
+            let (user, window) = try verify(attempt)
+            let order = try attempt.oneAtATime(user) {
+                if try session.store.hasOrder(sale: sale.id, user: user) { throw attempt.refuse(.alreadyOrdered) }
+                try takeUnit(attempt)
+                return try write(attempt, user: user)
+            }
+            attempt.stock.increment(.orders)
+            if let window { attempt.stock.releaseAdmission(window: window) }
             return order
-        } catch let error as HTTPError {
-            SaleGate.count(error, in: slot)
-            throw error
         }
     }
 
-    /// Takes one unit for the order; sold out only while the slot holds the sale's
-    /// `configuration`, otherwise 503 `busy` (``SaleGate/whenEmpty(_:_:)``): a slot cleared by
-    /// another process's re-initialisation reads empty before it is reconciled from SQLite. The
-    /// configuration is checked before the take, so that a take from a cleared slot does not sync
-    /// a sold-out flag into it, and again after a failed one, which is tried once more: a
-    /// reconcile may have refilled the slot in between.
-    private static func takeUnit(from slot: SaleSlot, _ configuration: SaleSlot.Configuration) throws(HTTPError) {
-        guard slot.configuration() == configuration else { throw BuyingContext.segmentFaulted }
-        if slot.takeOne() { return }
-        guard slot.configuration() == configuration else { throw BuyingContext.segmentFaulted }
-        guard slot.takeOne() else { throw SaleGate.whenEmpty(slot, configuration) }
+    /// Takes one unit for the order; sold out only while the stock holds the sale's terms,
+    /// otherwise 503 `busy` (``SaleChecks/whenEmpty(_:_:)``): stock cleared by another
+    /// process's rebuild of the gate reads empty before it is reconciled from the store. The
+    /// terms are checked before the take, so that a take from cleared stock does not set a
+    /// sold-out flag in it, and again after a failed one, which is tried once more: a reconcile
+    /// may have refilled the stock in between.
+    private static func takeUnit(_ attempt: SaleRequest) throws(Refusal) {
+        let stock = attempt.stock
+        let terms = attempt.sale.stockTerms
+        guard stock.terms() == terms else { throw attempt.refuse(.gateRebuilding) }
+        if stock.takeOne() { return }
+        guard stock.terms() == terms else { throw attempt.refuse(.gateRebuilding) }
+        guard stock.takeOne() else { throw attempt.refuseEmpty() }
     }
 
     /// The caller's user id and the admission window of their token, once the identity and the
     /// order token agree on user and sale.
-    private static func verify(
-        _ request: Request, sale: Sale, context: BuyingContext
-    ) throws(HTTPError) -> (user: String, window: UInt32?) {
-        let user = try context.identity.user(of: request)
-        let body = try request.decodeJSON(Body.self, example: #"{"sale":"ID","token":"…"}"#)
+    private static func verify(_ attempt: SaleRequest) throws -> (user: String, window: UInt32?) {
+        let context = attempt.context
+        let sale = attempt.sale
+        let user = try attempt.counting(.rejectedUnauthorized) { () throws(HTTPError) in
+            try context.identity.user(of: attempt.request)
+        }
+        let body = try attempt.counting(.rejectedOther) { () throws(HTTPError) in
+            try attempt.request.decodeJSON(Body.self, example: #"{"sale":"ID","token":"…"}"#)
+        }
         guard body.sale == sale.id else {
-            throw HTTPError(.badRequest, "this order URL is not the one of sale \"\(body.sale)\"")
+            throw attempt.refuse(Refusal(.badRequest, "this order URL is not the one of sale \"\(body.sale)\""))
         }
         let claims: OrderTokenClaims
         do {
             claims = try context.orderTokens.verify(body.token, as: OrderTokenClaims.self)
         } catch .expired {
-            throw HTTPError(.tokenExpired, "the order token has expired; ask /api/token for another")
+            throw attempt.refuse(Refusal(.tokenExpired, "the order token has expired; ask /api/token for another"))
         } catch {
-            throw HTTPError(.invalidToken, "the order token is not valid: \(error)")
+            throw attempt.refuse(Refusal(.invalidToken, "the order token is not valid: \(error)"))
         }
         guard claims.sub.value == user, claims.sale == sale.id else {
-            throw HTTPError(.invalidToken, "the order token was issued to another user or for another sale")
+            throw attempt.refuse(
+                Refusal(.invalidToken, "the order token was issued to another user or for another sale"))
         }
         return (user, claims.window)
     }
 
-    /// Writes the order after the segment gave a unit; any failure returns the unit, unless the
+    /// Writes the order after the gate gave a unit; any failure returns the unit, unless the
     /// order stayed committed (a failed sync that could not withdraw it).
-    private static func write(
-        sale: Sale, user: String, slot: SaleSlot, nowMs: Int64, context: BuyingContext
-    ) throws -> Order {
+    private static func write(_ attempt: SaleRequest, user: String) throws -> Order {
         do {
-            return try context.store.placeOrder(sale: sale.id, user: user, nowMs: nowMs)
+            return try attempt.session.store.placeOrder(sale: attempt.sale.id, user: user, nowMs: attempt.nowMs)
         } catch {
             if !error.orderKept {
-                context.returnUnit(of: sale, slot: slot, soldOutInDatabase: error == .soldOut, nowMs: nowMs)
+                attempt.session.returnUnit(
+                    of: attempt.sale, stock: attempt.stock, soldOutInStore: error == .soldOut, nowMs: attempt.nowMs)
             }
             switch error {
-            case .soldOut: throw SaleGate.soldOut
-            case .alreadyOrdered: throw SaleGate.alreadyOrdered
+            case .soldOut: throw attempt.refuse(.soldOut)
+            case .alreadyOrdered: throw attempt.refuse(.alreadyOrdered)
             default: throw error
             }
         }

@@ -1,10 +1,10 @@
 import FastCGI
-import Segment
+import Sales
 
 /// `GET /api/precheck?sale=ID` → `{"ok":true}` or `{"ok":false,"reason":…}` with reason
 /// `not_started`, `ended`, `sold_out`, `busy` or `unknown_sale`; 503 `busy` while the sale's
-/// slot is being rebuilt (a segment re-initialised or faulted). Answered from the stock
-/// segment alone: the page asks before it offers the buy button, and the crowd asks often.
+/// stock is being rebuilt (a gate re-initialised or faulted). Answered from the gate alone: the
+/// page asks before it offers the buy button, and the crowd asks often.
 public enum PrecheckFunction {
     /// The precheck function, answering from the process's `context`.
     public static func function(_ context: BuyingContext) -> Function {
@@ -15,44 +15,46 @@ public enum PrecheckFunction {
                     guard let sale = request.query["sale"], !sale.isEmpty else {
                         throw HTTPError(.badRequest, "name the sale: /api/precheck?sale=ID")
                     }
-                    let reason = try context.serially { try verdict(saleID: sale, context: context) }
+                    let reason = try verdict(saleID: sale, context: context)
                     return Response.json(bytes: body(reason: reason))
                 }
             ])
     }
 
     /// Why a buyer would be refused now, or nil when the sale is open with room. A sale whose
-    /// slot the segment does not hold is `unknown_sale` only when SQLite does not know it either
-    /// (asked through the cache of sales, which reads the database at most once a second on a
-    /// miss); a known one's slot is being rebuilt: 503 `busy`.
+    /// stock the gate does not hold is `unknown_sale` only when the store does not know it
+    /// either (asked through the cache of sales, which reads the store at most once a second on
+    /// a miss); a known one's stock is being rebuilt: 503 `busy`.
     static func verdict(saleID: String, context: BuyingContext) throws -> String? {
-        let now = context.clock()
-        guard let slot = try context.segmentSlot(saleID: saleID, nowMs: now), let configuration = slot.configuration()
-        else {
-            guard try context.sale(id: saleID, nowMs: now) == nil else { throw BuyingContext.segmentFaulted }
-            return "unknown_sale"
+        try context.serially { session in
+            let now = context.clock()
+            guard let stock = try session.stock(saleID: saleID, nowMs: now), let terms = stock.terms() else {
+                guard try session.sale(id: saleID, nowMs: now) == nil else { throw Refusal.gateRebuilding }
+                return "unknown_sale"
+            }
+            return try verdict(
+                of: stock, terms, sale: saleID, nowMs: now, faulted: session.hasFaulted, context: context)
         }
-        return try verdict(of: slot, configuration, sale: saleID, nowMs: now, context: context)
     }
 
-    /// The verdict of `slot`, read as holding `configuration` of sale `sale`: `busy` while the
-    /// admission window the token function would count in is full. A refusal is answered only while
-    /// the slot still holds that configuration and this process's mapping has not faulted: a slot
-    /// cleared since (another process re-initialised the segment and has not reconciled it yet)
-    /// reads empty, a faulted mapping reads zeros, and neither says the sale is sold out: 503 `busy`.
+    /// The verdict of `stock`, read as holding `terms` of sale `sale`: `busy` while the
+    /// admission window the token function would count in is full. A refusal is answered only
+    /// while the stock still holds those terms and the gate's memory has not faulted (`faulted`
+    /// asks): stock cleared since (another process re-initialised the gate and has not
+    /// reconciled it yet) reads empty, a faulted mapping reads zeros, and neither says the sale
+    /// is sold out: 503 `busy`.
     static func verdict(
-        of slot: SaleSlot, _ configuration: SaleSlot.Configuration, sale: String, nowMs now: Int64,
-        context: BuyingContext
-    ) throws(HTTPError) -> String? {
-        // An empty slot without the flag: a take in flight, the flag not yet set.
-        let refusal = SaleGate.refusal(slot, configuration, nowMs: now)?.code ?? (slot.remaining <= 0 ? .soldOut : nil)
+        of stock: any SaleStock, _ terms: StockTerms, sale: String, nowMs now: Int64,
+        faulted: @autoclosure () -> Bool, context: BuyingContext
+    ) throws(Refusal) -> String? {
+        // An empty stock without the flag: a take in flight, the flag not yet set.
+        let refusal = SaleChecks.refusal(stock, terms, nowMs: now)?.reason ?? (stock.remaining <= 0 ? .soldOut : nil)
         guard let refusal else {
             let window = context.windows.window(sale: sale, nowMs: now)
-            return SaleGate.isBusy(slot, window: window, settings: context.settings) ? ErrorCode.busy.rawValue : nil
+            let full = SaleChecks.isWindowFull(stock, window: window, multiple: context.settings.admissionMultiple)
+            return full ? Refusal.Reason.busy.rawValue : nil
         }
-        guard !context.segment.hasFaulted, slot.configuration() == configuration else {
-            throw BuyingContext.segmentFaulted
-        }
+        guard !faulted(), stock.terms() == terms else { throw .gateRebuilding }
         return refusal.rawValue
     }
 

@@ -3,8 +3,6 @@ import FastCGI
 import Foundation
 import HTTPTypes
 import Sales
-import Segment
-import Store
 import Synchronization
 
 /// `GET /sale/<ID>/sale.js?v=…` → JavaScript that hands the page its sale's state: phase,
@@ -43,7 +41,7 @@ public enum SaleFlagFunction {
             routes: [
                 Route(prefix: prefix, methods: [.get]) { request in
                     guard let id = saleID(in: request.path) else { throw Router.notFound }
-                    let current = try context.serially { try flag(saleID: id, context: context) }
+                    let current = try flag(saleID: id, context: context)
                     let ifNoneMatch = request.values(ofHeader: .ifNoneMatch).first
                     return try answer(current, ifNoneMatch: ifNoneMatch, scripts: scripts)
                 }
@@ -60,10 +58,13 @@ public enum SaleFlagFunction {
 
     static func flag(saleID id: String, context: BuyingContext) throws -> Flag {
         let now = context.clock()
-        guard let sale = try context.sale(id: id, nowMs: now) else { throw Router.notFound }
-        let slot = try context.slot(for: sale, nowMs: now)
+        let (sale, refusal) = try context.serially { session in
+            guard let sale = try session.sale(id: id, nowMs: now) else { throw Router.notFound }
+            let stock = try session.stock(of: sale, nowMs: now)
+            return (sale, SaleChecks.refusal(stock, sale.stockTerms, nowMs: now))
+        }
         let state: SaleState =
-            switch SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now)?.code {
+            switch refusal?.reason {
             case .notStarted: .scheduled
             case .ended: .ended
             case .soldOut: .soldOut

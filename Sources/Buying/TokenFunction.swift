@@ -3,8 +3,6 @@ import FastCGI
 import Foundation
 import Identity
 import Sales
-import Segment
-import Store
 
 /// `POST /api/token` with `{"sale":"ID"}` → `{"token":…,"expiresAt":ms,"orderUrl":"/api/order/<secret>"}`:
 /// a short-lived order token bound to the caller and the sale, and the sale's order URL, which
@@ -39,8 +37,7 @@ public enum TokenFunction {
             routes: [
                 Route("/api/token", methods: [.post]) { request in
                     let body = try request.decodeJSON(Body.self, example: #"{"sale":"ID","pass":"(if asked)"}"#)
-                    let answer = try context.serially { try issue(request, body: body, context: context) }
-                    return try Response.json(answer)
+                    return try Response.json(try issue(request, body: body, context: context))
                 }
             ])
     }
@@ -52,26 +49,28 @@ public enum TokenFunction {
     /// counted, so a failure to sign spends none; a buyer who asks again within the window gets
     /// a fresh token without counting twice, in whichever process.
     static func issue(_ request: Request, body: Body, context: BuyingContext) throws -> Answer {
-        let id = body.sale
-        let now = context.clock()
-        guard let sale = try context.sale(id: id, nowMs: now) else {
-            throw HTTPError(.notFound, "no sale has id \"\(id)\"")
-        }
-        let slot = try context.slot(for: sale, nowMs: now)
-        do {
-            if let refusal = SaleGate.refusal(slot, SaleDesk.configuration(of: sale), nowMs: now) { throw refusal }
-            try AbuseChecks.limitRate(request, sale: sale, slot: slot, context: context)
-            try checkWork(body.pow, sale: sale, context: context)
-            let claims = try context.identity.claims(of: request)
+        try context.serially { session in
+            let now = context.clock()
+            guard let sale = try session.sale(id: body.sale, nowMs: now) else {
+                throw Refusal(.notFound, "no sale has id \"\(body.sale)\"")
+            }
+            let attempt = try SaleRequest(request, sale: sale, at: now, session: session, context: context)
+            try attempt.checkState()
+            try attempt.limitRate()
+            try checkWork(body.pow, attempt)
+            let claims = try attempt.counting(.rejectedUnauthorized) { () throws(HTTPError) in
+                try context.identity.claims(of: request)
+            }
             let user = claims.sub.value
             if sale.minLevel > 0 && Int64(claims.level ?? 0) < sale.minLevel {
-                throw HTTPError(.forbidden, "this sale is for accounts of level \(sale.minLevel) or above")
+                throw attempt.refuse(
+                    Refusal(.forbidden, "this sale is for accounts of level \(sale.minLevel) or above"))
             }
-            return try AbuseChecks.oneAtATime(user, slot: slot, context: context) {
+            return try attempt.oneAtATime(user) {
                 // A buyer who ordered hears so before being asked for a captcha.
-                if try context.store.hasOrder(sale: sale.id, user: user) { throw SaleGate.alreadyOrdered }
+                if try session.store.hasOrder(sale: sale.id, user: user) { throw attempt.refuse(.alreadyOrdered) }
                 // A pass is spent only by a token issued: a refusal below gives it back.
-                let spent = try spendPass(body.pass, user: user, sale: sale, context: context)
+                let spent = try spendPass(body.pass, user: user, attempt)
                 do {
                     let expiresAt = now + context.settings.tokenLifetimeMs
                     let admittedAt = context.clock()
@@ -79,61 +78,67 @@ public enum TokenFunction {
                     let token = try context.orderTokens.sign(
                         OrderTokenClaims(
                             user: user, sale: sale.id, expires: Date(timeIntervalSince1970: Double(expiresAt) / 1000),
-                            window: SaleGate.slotWindow(window)))
-                    try admit(user, to: sale, slot: slot, window: window, nowMs: admittedAt, context: context)
+                            window: SaleChecks.gateWindow(window)))
+                    try admit(user, window: window, nowMs: admittedAt, attempt)
                     return Answer(
                         token: token, expiresAt: expiresAt, orderUrl: OrderFunction.orderPath(secret: sale.secret))
                 } catch {
-                    if let spent { context.segment.spentChallenges.release(spent) }
+                    if let spent { session.gate.spent.release(spent) }
                     throw error
                 }
             }
-        } catch let error as HTTPError {
-            SaleGate.count(error, in: slot)
-            throw error
         }
     }
 
     /// For a sale with a proof of work, checks and spends the solution, before anything costlier
     /// (a signature): missing is 403 `captcha_required`; a stale nonce, too few zero bits or a
     /// solution sent before is 403 `captcha_failed`. A spent solution is not given back.
-    private static func checkWork(_ work: Work?, sale: Sale, context: BuyingContext) throws {
+    private static func checkWork(_ work: Work?, _ attempt: SaleRequest) throws(Refusal) {
+        let sale = attempt.sale
+        let context = attempt.context
         guard sale.powBits > 0 else { return }
         guard let work else {
-            throw HTTPError(
-                .captchaRequired, "this sale asks for a proof of work: GET /api/captcha/pow?sale=\(sale.id)")
+            throw attempt.refuse(
+                Refusal(.captchaRequired, "this sale asks for a proof of work: GET /api/captcha/pow?sale=\(sale.id)"))
         }
         guard (1...32).contains(work.counter.utf8.count), work.counter.allSatisfy({ $0.isASCII && $0.isNumber }),
             context.work.isCurrent(work.nonce, sale: sale.id, startMs: sale.startsAt, nowMs: context.clock())
         else {
-            throw HTTPError(.captchaFailed, "the proof of work is for an old nonce; ask for a new one")
+            throw attempt.refuse(Refusal(.captchaFailed, "the proof of work is for an old nonce; ask for a new one"))
         }
         guard ProofOfWork.solves(nonce: work.nonce, counter: work.counter, bits: Int(sale.powBits)) else {
-            throw HTTPError(.captchaFailed, "the proof of work does not start with \(sale.powBits) zero bits")
+            throw attempt.refuse(
+                Refusal(.captchaFailed, "the proof of work does not start with \(sale.powBits) zero bits"))
         }
         let key = context.tableKeys.key("spent", "pow", work.nonce, work.counter)
-        switch context.segment.spentChallenges.acquire(key, nowMs: context.clock(), leaseMs: ProofOfWork.windowMs * 2) {
+        let spent = attempt.session.gate.spent
+        switch spent.acquire(key, nowMs: context.clock(), leaseMs: ProofOfWork.windowMs * 2) {
         case .acquired: return
-        case .tableFull: throw CaptchaTokens.tableFull
-        case .contended: throw HTTPError.contended
-        case .busy: throw HTTPError(.captchaFailed, "this proof of work was used already")
+        case .tableFull: throw attempt.refuse(CaptchaTokens.tableFull)
+        case .contended: throw attempt.refuse(.contended)
+        case .busy: throw attempt.refuse(Refusal(.captchaFailed, "this proof of work was used already"))
         }
     }
 
     /// For a sale with a captcha, spends the buyer's pass: missing is 403 `captcha_required`;
     /// forged, expired, another user's or sale's, or used already is 403 `captcha_failed`.
-    private static func spendPass(
-        _ pass: String?, user: String, sale: Sale, context: BuyingContext
-    ) throws -> AccountLeases.Lease? {
+    private static func spendPass(_ pass: String?, user: String, _ attempt: SaleRequest) throws(Refusal) -> Lease? {
+        let sale = attempt.sale
         guard sale.captcha != .off else { return nil }
         guard let pass, !pass.isEmpty else {
-            throw HTTPError(
-                .captchaRequired, "this sale asks for a captcha first: GET /api/captcha?sale=\(sale.id), then verify")
+            throw attempt.refuse(
+                Refusal(
+                    .captchaRequired,
+                    "this sale asks for a captcha first: GET /api/captcha?sale=\(sale.id), then verify"))
         }
-        let claims = try CaptchaTokens.claims(pass, kind: .pass, context: context)
-        try CaptchaTokens.check(claims, isFor: user)
-        guard claims.sale == sale.id else { throw HTTPError(.captchaFailed, "the captcha pass is for another sale") }
-        return try CaptchaTokens.spend(claims, context: context)
+        do throws(Refusal) {
+            let claims = try CaptchaTokens.claims(pass, kind: .pass, signer: attempt.context.orderTokens)
+            try CaptchaTokens.check(claims, isFor: user)
+            guard claims.sale == sale.id else { throw Refusal(.captchaFailed, "the captcha pass is for another sale") }
+            return try CaptchaTokens.spend(claims, attempt)
+        } catch {
+            throw attempt.refuse(error)
+        }
     }
 
     /// Counts the buyer into admission window `window` once, across every process (the
@@ -141,37 +146,42 @@ public enum TokenFunction {
     /// and while the account rests after an admission in the previous window that it did not
     /// order with. Both wait until the current window ends, with a jittered `Retry-After`. A
     /// ledger that could not tell answers `busy` for a second, and no token.
-    private static func admit(
-        _ user: String, to sale: Sale, slot: SaleSlot, window: Int64, nowMs now: Int64, context: BuyingContext
-    ) throws {
-        let settings = context.settings
-        let windowEnd = { context.windows.start(of: window + 1, sale: sale.id) }
-        let entry = try context.admissions.admit(user, sale: sale.id, window: window, nowMs: now) {
-            let limit = SaleGate.admissionLimit(slot, settings: settings)
+    private static func admit(_ user: String, window: Int64, nowMs now: Int64, _ attempt: SaleRequest) throws {
+        let context = attempt.context
+        let sale = attempt.sale
+        let stock = attempt.stock
+        let retryAfter = {
+            context.windows.retryAfterSeconds(untilMs: context.windows.start(of: window + 1, sale: sale.id), nowMs: now)
+        }
+        let ledger = AdmissionLedger(
+            leases: attempt.session.gate.spent, keys: context.tableKeys, windows: context.windows)
+        let entry = try ledger.admit(user, sale: sale.id, window: window, nowMs: now) {
+            let limit = SaleChecks.admissionLimit(stock, multiple: context.settings.admissionMultiple)
             // Nothing left but the sold-out flag not yet set (a take in flight): sold out, not busy;
-            // unless the slot no longer holds the sale (cleared by a re-initialisation): 503 `busy`.
-            guard limit > 0 else { throw SaleGate.whenEmpty(slot, SaleDesk.configuration(of: sale)) }
-            guard slot.admit(window: SaleGate.slotWindow(window), limit: limit) else {
-                let seconds = context.windows.retryAfterSeconds(untilMs: windowEnd(), nowMs: now)
-                throw HTTPError(
-                    .busy, "too many buyers for the stock left; retry in \(seconds) s",
-                    headers: [.retryAfter: String(seconds)])
+            // unless the stock no longer holds the sale (cleared by a rebuild): 503 `busy`.
+            guard limit > 0 else { throw attempt.refuseEmpty() }
+            guard stock.admit(window: SaleChecks.gateWindow(window), limit: limit) else {
+                let seconds = retryAfter()
+                throw attempt.refuse(
+                    Refusal(
+                        .busy, "too many buyers for the stock left; retry in \(seconds) s", retryAfterSeconds: seconds))
             }
-            slot.increment(.admissions)
+            stock.increment(.admissions)
         }
         switch entry {
         case .admitted, .again:
             return
         case .unguarded:
-            slot.increment(.unguardedTableFull)
+            stock.increment(.unguardedTableFull)
         case .contended:
-            throw HTTPError.contended
+            throw attempt.refuse(.contended)
         case .resting:
-            let seconds = context.windows.retryAfterSeconds(untilMs: windowEnd(), nowMs: now)
-            throw HTTPError(
-                .busy,
-                "this account was let in during the last admission window and did not order; it may ask again in \(seconds) s",
-                headers: [.retryAfter: String(seconds)])
+            let seconds = retryAfter()
+            throw attempt.refuse(
+                Refusal(
+                    .busy,
+                    "this account was let in during the last admission window and did not order; it may ask again in \(seconds) s",
+                    retryAfterSeconds: seconds))
         }
     }
 }

@@ -19,6 +19,6 @@ extension DataDirectory {
         for directory in [uploads, errorPages] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        _ = try SaleStore(path: database)
+        _ = try SQLiteSaleStore(path: database)
     }
 }

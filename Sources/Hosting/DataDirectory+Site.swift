@@ -1,5 +1,5 @@
 import Basics
-import Store
+import Sales
 import Storefront
 
 extension DataDirectory {

@@ -1,5 +1,3 @@
-import Store
-
 /// The sale of `flashsale demo`, created on the first run and started over on each later one.
 /// The demo hands out guest identities signed with the data directory's identity key, so it
 /// runs only on a directory of its own: one holding another sale, or a sale called `demo`
@@ -9,7 +7,8 @@ public enum DemoSale {
 
     /// Creates the demo sale from `new`, or starts it over; `madeByDemo` says whether the
     /// directory carries the demo's marker.
-    public static func prepare(_ new: NewSale, desk: SaleDesk, madeByDemo: Bool, nowMs: Int64) throws(StoreError)
+    public static func prepare<Store, Gate>(_ new: NewSale, desk: SaleDesk<Store, Gate>, madeByDemo: Bool, nowMs: Int64)
+        throws(StoreError)
         -> Sale
     {
         let sales = try desk.store.sales()

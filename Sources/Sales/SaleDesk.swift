@@ -1,22 +1,16 @@
-import Segment
-import Store
+/// The operator's side of sales over a backend: creating them, reporting where they stand, and
+/// reconciling the gate from the store. The store is the truth; the gate only ever copies it.
+public final class SaleDesk<Store: SaleStore, Gate: SaleGate> {
+    public let store: Store
+    public let gate: Gate
 
-/// The operator's side of sales: creating them, reporting where they stand, and reconciling
-/// the stock segment from SQLite. SQLite is the truth; the segment only ever copies it.
-public final class SaleDesk {
-    public let store: SaleStore
-    public let segment: StockSegment
-
-    /// Opens the database and the segment, and reconciles every sale whose slot does not hold
-    /// its configuration: a segment rebuilt, a slot torn, a create interrupted before its slot
-    /// was written. An unconfigured slot has no stock, so it would refuse every buyer.
-    public init(
-        databasePath: String, segmentPath: String, nowMs: Int64, synchronous: SaleStore.Synchronous = .full
-    ) throws {
-        store = try SaleStore(path: databasePath, synchronous: synchronous)
-        segment = try StockSegment(path: segmentPath, databaseID: store.databaseID)
-        for sale in try store.sales() where segment.slot(at: sale.slot).configuration() != Self.configuration(of: sale)
-        {
+    /// Takes `store` and `gate`, and reconciles every sale whose stock in the gate does not hold
+    /// its terms: a gate rebuilt, a slot torn, a create interrupted before its stock was set.
+    /// Stock without its terms would refuse every buyer.
+    public init(store: Store, gate: Gate, nowMs: Int64) throws(StoreError) {
+        self.store = store
+        self.gate = gate
+        for sale in try store.sales() where gate.stock(of: sale).terms() != sale.stockTerms {
             reconcile(sale, nowMs: nowMs)
         }
     }
@@ -29,7 +23,7 @@ public final class SaleDesk {
     }
 
     /// Starts an existing sale over with new values and no orders, in the same slot (see
-    /// ``SaleStore/replace(_:nowMs:)``): the demo's sale, each time the demo starts.
+    /// ``SQLiteSaleStore/replace(_:nowMs:)``): the demo's sale, each time the demo starts.
     public func replace(_ new: NewSale, nowMs: Int64) throws(StoreError) -> Sale {
         let sale = try store.replace(new, nowMs: nowMs)
         reconcile(sale, nowMs: nowMs)
@@ -52,37 +46,30 @@ public final class SaleDesk {
         }
     }
 
-    /// Where a sale stands: the database's figures, the segment's and its counters.
+    /// Where a sale stands: the store's figures, the gate's and its counters.
     public func report(_ id: String, nowMs: Int64) throws(StoreError) -> SaleReport {
         guard let sale = try store.sale(id) else { throw .unknownSale(id) }
-        return SaleReport(sale: sale, slot: segment.slot(at: sale.slot), nowMs: nowMs)
+        return SaleReport(sale: sale, stock: gate.stock(of: sale), nowMs: nowMs)
     }
 
     /// Every sale's report, by start time.
     public func reports(nowMs: Int64) throws(StoreError) -> [SaleReport] {
-        try store.sales().map { SaleReport(sale: $0, slot: segment.slot(at: $0.slot), nowMs: nowMs) }
+        try store.sales().map { SaleReport(sale: $0, stock: gate.stock(of: $0), nowMs: nowMs) }
     }
 
+    /// Sets the gate's stock of `sale` from the store's figures `sale`: its terms and
+    /// remaining stock, rebuilt when it held other terms.
     @discardableResult
-    private func reconcile(_ sale: Sale, nowMs: Int64) -> Reconciliation {
-        let slot = segment.slot(at: sale.slot)
-        let configuration = Self.configuration(of: sale)
-        let before = slot.configuration() == configuration ? slot.remaining : nil
+    public func reconcile(_ sale: Sale, nowMs: Int64) -> Reconciliation {
+        let stock = gate.stock(of: sale)
+        let terms = sale.stockTerms
+        let before = stock.terms() == terms ? stock.remaining : nil
         if before == nil {
-            slot.configure(configuration, remaining: sale.remaining, nowMs: nowMs)
+            stock.configure(terms, remaining: sale.remaining, nowMs: nowMs)
         } else {
-            slot.reconcile(remaining: sale.remaining, nowMs: nowMs)
+            stock.reconcile(remaining: sale.remaining, nowMs: nowMs)
         }
         return Reconciliation(sale: sale.id, segmentBefore: before, remaining: sale.remaining)
-    }
-}
-
-extension SaleDesk {
-    /// What a sale's slot must hold: its key, stock and times (no end is the far future).
-    public static func configuration(of sale: Sale) -> SaleSlot.Configuration {
-        SaleSlot.Configuration(
-            saleKey: StockSegment.saleKey(sale.id), stock: sale.stock, startMs: sale.startsAt,
-            endMs: sale.endsAt ?? .max)
     }
 }
 

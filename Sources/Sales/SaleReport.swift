@@ -1,7 +1,5 @@
 import Basics
 import Foundation
-import Segment
-import Store
 
 /// A sale as `flashsale sale show` and `sale list` print it.
 public struct SaleReport: Codable, Sendable, Equatable {
@@ -31,7 +29,7 @@ public struct SaleReport: Codable, Sendable, Equatable {
     public var counters: [String: Int64]
 
     /// The counters' names, in the slot's order.
-    public static let counterNames = SlotCounter.allCases.map { "\($0)" }
+    public static let counterNames = SaleCounter.allCases.map { "\($0)" }
 
     public struct SegmentFigures: Codable, Sendable, Equatable {
         public var remaining: Int64
@@ -39,7 +37,7 @@ public struct SaleReport: Codable, Sendable, Equatable {
         public var lastReconciledAt: String
     }
 
-    init(sale: Sale, slot: SaleSlot, nowMs: Int64) {
+    init(sale: Sale, stock slot: any SaleStock, nowMs: Int64) {
         id = sale.id
         title = sale.title
         price = sale.price
@@ -54,13 +52,13 @@ public struct SaleReport: Codable, Sendable, Equatable {
         minLevel = sale.minLevel
         captcha = sale.captcha
         powBits = sale.powBits
-        let configured = slot.configuration() == SaleDesk.configuration(of: sale)
+        let configured = slot.terms() == sale.stockTerms
         segment =
             configured
             ? SegmentFigures(
                 remaining: slot.remaining, soldOut: slot.isSoldOut, lastReconciledAt: iso8601(slot.lastReconciledMs))
             : nil
         counters =
-            configured ? Dictionary(uniqueKeysWithValues: SlotCounter.allCases.map { ("\($0)", slot.count($0)) }) : [:]
+            configured ? Dictionary(uniqueKeysWithValues: SaleCounter.allCases.map { ("\($0)", slot.count($0)) }) : [:]
     }
 }

@@ -1,4 +1,5 @@
 import Atomics
+import Sales
 
 /// One active request per account, across every process: a token or order request takes its
 /// account's lease first and gives it back when it answers, and a second request of the same
@@ -24,25 +25,6 @@ public struct AccountLeases: Sendable {
         self.maxLeaseMs = maxLeaseMs
     }
 
-    /// A lease held: give it back with ``release(_:)``.
-    public struct Lease: Sendable, Equatable {
-        let index: Int
-        let word: UInt64
-    }
-
-    public enum Outcome: Sendable, Equatable {
-        case acquired(Lease)
-        /// Another request of the account holds the lease.
-        case busy
-        /// Other keys took every word this one chose, or another request of the account
-        /// claimed at the same instant, a few times over: nothing is held; a retry gets in.
-        case contended
-        /// Every word the account may use holds another live lease: the request goes ahead
-        /// unguarded rather than locking anyone out (the database's one order per account
-        /// still holds).
-        case tableFull
-    }
-
     /// Deadlines are kept in ticks of this many milliseconds: a lease of n ms ends between
     /// n − 15 and n + 15 ms after it was taken.
     /// How many words of a shared table one key may use (every table's neighbourhood): as many
@@ -55,7 +37,7 @@ public struct AccountLeases: Sendable {
 
     /// Takes `key`'s lease (a hash of the account) for `leaseMs`, unless a live one exists. A
     /// word taken by another key between the look and the claim is looked for again, a few times.
-    public func acquire(_ key: UInt64, nowMs: Int64, leaseMs: Int64) -> Outcome {
+    public func acquire(_ key: UInt64, nowMs: Int64, leaseMs: Int64) -> LeaseOutcome {
         precondition(leaseMs > 0 && leaseMs <= maxLeaseMs, "a lease lasts 1 ms to \(maxLeaseMs) ms")
         for _ in 0..<3 {
             if let outcome = attempt(key, nowMs: nowMs, leaseMs: leaseMs) { return outcome }
@@ -75,7 +57,7 @@ public struct AccountLeases: Sendable {
     }
 
     /// One look and claim; nil when the word chosen was taken meanwhile.
-    private func attempt(_ key: UInt64, nowMs: Int64, leaseMs: Int64) -> Outcome? {
+    private func attempt(_ key: UInt64, nowMs: Int64, leaseMs: Int64) -> LeaseOutcome? {
         let fingerprint = Self.fingerprint(key)
         let now = Self.tick(nowMs)
         let home = table.home(of: key)
@@ -107,16 +89,16 @@ public struct AccountLeases: Sendable {
         for step in 0..<SharedTable.probeLength where home + step != free.index {
             let seen = table.word(home + step).load(ordering: .sequentiallyConsistent)
             if seen >> Self.deadlineBits == fingerprint && isLive(seen, now: now) {
-                release(Lease(index: free.index, word: word))
+                release(Lease(slot: free.index, token: word))
                 return nil
             }
         }
-        return .acquired(Lease(index: free.index, word: word))
+        return .acquired(Lease(slot: free.index, token: word))
     }
 
     /// Gives a lease back, unless it ran out and the word was reused.
     public func release(_ lease: Lease) {
-        _ = table.word(lease.index).compareExchange(expected: lease.word, desired: 0, ordering: .releasing)
+        _ = table.word(lease.slot).compareExchange(expected: lease.token, desired: 0, ordering: .releasing)
     }
 
     /// Whether `word` is a lease whose deadline has not passed at tick `now`, and is no further

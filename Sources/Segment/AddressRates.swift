@@ -1,4 +1,5 @@
 import Atomics
+import Sales
 
 /// A rate limit per client address (and sale), shared by every process: the generic cell rate
 /// algorithm, which is a token bucket kept as one time. Each address has a theoretical arrival
@@ -14,15 +15,6 @@ import Atomics
 public struct AddressRates: Sendable {
     let table: SharedTable
 
-    public enum Verdict: Sendable, Equatable {
-        case allowed
-        /// Over the rate: ask again after this many milliseconds.
-        case limited(retryAfterMs: Int64)
-        /// Every word the address may use holds another address's debt: the request goes ahead
-        /// rather than locking anyone out.
-        case tableFull
-    }
-
     static let timeBits: UInt64 = 40
     static let timeMask: UInt64 = (1 << timeBits) - 1
 
@@ -30,7 +22,7 @@ public struct AddressRates: Sendable {
     public static let maxPerSecond = 1000
 
     /// Counts one request of `key` against `perSecond` (1 to ``maxPerSecond``) with bursts of `perSecond`.
-    public func admit(_ key: UInt64, nowMs: Int64, perSecond: Int, maxBlockMs: Int64) -> Verdict {
+    public func admit(_ key: UInt64, nowMs: Int64, perSecond: Int, maxBlockMs: Int64) -> RateVerdict {
         precondition((1...Self.maxPerSecond).contains(perSecond), "a rate is 1 to 1000 requests a second")
         // Microseconds, so that every rate up to 1000 a second has its own interval.
         let interval = Int64(1_000_000 / perSecond)
@@ -64,7 +56,7 @@ public struct AddressRates: Sendable {
     /// Moves the TAT of the word at `index` on; nil when another address took the word.
     private func count(
         at index: Int, fingerprint: UInt64, now: UInt64, interval: Int64, tolerance: Int64, maxBlock: Int64
-    ) -> Verdict? {
+    ) -> RateVerdict? {
         let word = table.word(index)
         var seen = word.load(ordering: .relaxed)
         while true {

@@ -1,29 +1,15 @@
 import Atomics
+import Sales
 
 private typealias Field = SegmentLayout.Slot
 
 extension SaleSlot {
-    /// What a slot mirrors of a sale in SQLite; written by reconciliation, validated by a checksum.
-    public struct Configuration: Equatable, Sendable {
-        public var saleKey: UInt64
-        public var stock: Int64
-        public var startMs: Int64
-        public var endMs: Int64
-
-        public init(saleKey: UInt64, stock: Int64, startMs: Int64, endMs: Int64) {
-            self.saleKey = saleKey
-            self.stock = stock
-            self.startMs = startMs
-            self.endMs = endMs
-        }
-    }
-
     /// The slot's configuration, or nil when unconfigured, when its checksum does not match (torn
     /// or corrupt), or while another process is rewriting it.
-    public func configuration() -> Configuration? {
+    public func terms() -> StockTerms? {
         // Acquiring: pairs with configure's releasing store; fields newer still fail the checksum.
         let checksum = unsigned(Field.checksum).load(ordering: .acquiring)
-        let configuration = Configuration(
+        let configuration = StockTerms(
             saleKey: unsigned(Field.saleKey).load(ordering: .relaxed),
             stock: signed(Field.stock).load(ordering: .relaxed),
             startMs: signed(Field.startMs).load(ordering: .relaxed),
@@ -34,7 +20,7 @@ extension SaleSlot {
 
     /// Writes the configuration and the remaining stock (reconciliation does this from SQLite).
     /// Counters restart from zero when the slot changes to another sale.
-    public func configure(_ configuration: Configuration, remaining: Int64, nowMs: Int64) {
+    public func configure(_ configuration: StockTerms, remaining: Int64, nowMs: Int64) {
         let checksum = unsigned(Field.checksum)
         checksum.store(0, ordering: .relaxed)
         // Releasing fence: the zero lands before any field changes, so a writer killed part-way
@@ -52,7 +38,7 @@ extension SaleSlot {
     }
 
     /// A splitmix64 chain over the four fields; never 0, which marks an unconfigured slot.
-    static func checksum(_ configuration: Configuration) -> UInt64 {
+    static func checksum(_ configuration: StockTerms) -> UInt64 {
         var hash = mix(configuration.saleKey)
         hash = mix(hash ^ UInt64(bitPattern: configuration.stock))
         hash = mix(hash ^ UInt64(bitPattern: configuration.startMs))

@@ -1,4 +1,5 @@
 import Atomics
+import Sales
 
 private typealias Field = SegmentLayout.Slot
 
@@ -76,19 +77,19 @@ public struct SaleSlot: Sendable {
     }
 
     /// Adds one to a counter.
-    public func increment(_ counter: SlotCounter) {
+    public func increment(_ counter: SaleCounter) {
         // Relaxed: a counter is a statistic that orders nothing else.
         signed(Self.offset(of: counter)).wrappingIncrement(ordering: .relaxed)
     }
 
     /// Adds `amount` to a counter, wrapping as `increment` does.
-    public func add(_ counter: SlotCounter, _ amount: Int64) {
+    public func add(_ counter: SaleCounter, _ amount: Int64) {
         // Relaxed: a counter is a statistic that orders nothing else.
         signed(Self.offset(of: counter)).wrappingIncrement(by: amount, ordering: .relaxed)
     }
 
     /// A counter's current value.
-    public func count(_ counter: SlotCounter) -> Int64 {
+    public func count(_ counter: SaleCounter) -> Int64 {
         signed(Self.offset(of: counter)).load(ordering: .relaxed)
     }
 
@@ -128,10 +129,10 @@ public struct SaleSlot: Sendable {
     /// Zeroes the counters and the admission window: what belongs to one sale, not its configuration.
     func clearCounters() {
         signed(Field.admissionWindow).store(0, ordering: .relaxed)
-        for counter in SlotCounter.allCases { signed(Self.offset(of: counter)).store(0, ordering: .relaxed) }
+        for counter in SaleCounter.allCases { signed(Self.offset(of: counter)).store(0, ordering: .relaxed) }
     }
 
-    private static func offset(of counter: SlotCounter) -> Int {
+    private static func offset(of counter: SaleCounter) -> Int {
         Field.counters + 8 * counter.rawValue
     }
 

@@ -26,7 +26,7 @@ enum SegmentLayout {
         static let databaseID = 24
     }
 
-    /// Every slot field is one 8-byte atomic; counters follow, one per `SlotCounter` case.
+    /// Every slot field is one 8-byte atomic; counters follow, one per `SaleCounter` case.
     enum Slot {
         static let saleKey = 0
         static let stock = 8

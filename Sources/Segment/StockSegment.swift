@@ -2,6 +2,7 @@ import Atomics
 import Basics
 import CProcessShims
 import Glibc
+import Sales
 
 /// The stock segment: a memory-mapped file shared by every function process, holding each
 /// sale's remaining stock, flags and counters in lock-free atomics. SQLite is the truth; the
@@ -50,7 +51,7 @@ public final class StockSegment: @unchecked Sendable {
         self.path = path
         self.databaseID = databaseID
         base = mapped.base
-        assert(SegmentLayout.Slot.counters + 8 * SlotCounter.allCases.count <= SegmentLayout.slotSize)
+        assert(SegmentLayout.Slot.counters + 8 * SaleCounter.allCases.count <= SegmentLayout.slotSize)
         wasReinitialised = mapped.grown || !Self.headerMatches(mapped.base, databaseID: databaseID)
         if wasReinitialised { reinitialise(databaseID: databaseID, isNew: mapped.wasEmpty) }
         flock(descriptor, LOCK_UN)
@@ -64,7 +65,7 @@ public final class StockSegment: @unchecked Sendable {
 
     /// The longest lease of an account's one active request: a lease never given back (its
     /// process killed) looks live again 74 hours on for at most this long.
-    public static let longestAccountLeaseMs: Int64 = 60_000
+    public static let longestAccountLeaseMs = GateLimits.longestAccountLeaseMs
 
     /// The longest lease of the spent-challenges table: longer than an account's admission and
     /// rest (two windows of at most an hour and a quarter each).

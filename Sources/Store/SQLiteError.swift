@@ -1,4 +1,5 @@
 import CSQLite
+import Sales
 
 /// A failed SQLite call with the C facts: result code, extended result code, SQLite's
 /// message, the SQL that was running and, where known, the errno of the failed system call.
@@ -34,7 +35,7 @@ extension SQLiteError {
     /// transaction rolls back: write(2) refused (IOERR_WRITE: a quota, EIO), the WAL index or a
     /// file could not grow or shrink (IOERR_SHMSIZE, IOERR_TRUNCATE). Nothing else of
     /// SQLITE_IOERR: a short read is a truncated file, a failed sync may have dropped written
-    /// pages (`SaleStore` then stops orders), a checksum or file-system report is damage.
+    /// pages (`SQLiteSaleStore` then stops orders), a checksum or file-system report is damage.
     public var isIOFault: Bool {
         [.ioErrWrite, .ioErrShmSize, .ioErrTruncate].contains(extendedCode)
     }
@@ -45,13 +46,4 @@ extension SQLiteError {
     public var isTransient: Bool { isBusy || isDiskFull || isIOFault }
 }
 
-extension StoreError {
-    /// True when the store failed for a reason of the moment and changed nothing (see
-    /// `SQLiteError.isTransient`): busy, a full disk, a failed write. The caller answers such a
-    /// failure like a busy database, 503 `busy` with `Retry-After`. Not `.syncFailed`, which
-    /// does not pass.
-    public var isTransient: Bool {
-        if case .database(let error) = self { return error.isTransient }
-        return false
-    }
-}
+extension SQLiteError: StoreFault {}

@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import Store
+import Sales
 
 /// Builds the static site: every asset under a name that carries a hash of its content, the
 /// front page listing the sales, and one page per sale at `s/<id>/index.html`. Nothing is

@@ -45,7 +45,8 @@ struct ConfigOptions: ParsableArguments {
             let deployment = try deployment()
             let text = try render(deployment)
             let directory = deployment.data
-            try directory.publishSite(try root.storefront(), sales: try SaleStore(path: directory.database).sales())
+            try directory.publishSite(
+                try root.storefront(), sales: try SQLiteSaleStore(path: directory.database).sales())
             try deployment.write(text, to: path)
         }
     }

@@ -1,14 +1,16 @@
 import ArgumentParser
+import Backends
 import Basics
+import Export
 import Foundation
 import Hosting
 import Sales
 
 /// Opens the sales of the data directory, which must have been initialised.
-func openDesk(_ data: DataOption) throws -> SaleDesk {
+func openDesk(_ data: DataOption) throws -> EmbeddedDesk {
     let directory = data.directory
     try directory.checkUsable()
-    return try SaleDesk(
+    return try EmbeddedDesk(
         databasePath: directory.database, segmentPath: directory.segment, nowMs: wallClockMilliseconds())
 }
 

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Backends
 import Basics
+import Export
 import Foundation
 import Hosting
 import Sales
@@ -159,7 +161,7 @@ struct SaleTarget: ParsableArguments {
     @OptionGroup var data: DataOption
     @Argument(help: "The sale id.") var id: String
 
-    func desk() throws -> SaleDesk {
+    func desk() throws -> EmbeddedDesk {
         try openDesk(data)
     }
 }

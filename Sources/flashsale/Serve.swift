@@ -77,7 +77,7 @@ func serve(
         try server.run(
             beforeStart: {
                 try prepare()
-                try data.publishSite(try root.storefront(), sales: try SaleStore(path: data.database).sales())
+                try data.publishSite(try root.storefront(), sales: try SQLiteSaleStore(path: data.database).sales())
             },
             log: { line in standardError.write(line, priority: LOG_NOTICE) })
     }

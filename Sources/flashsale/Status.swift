@@ -1,5 +1,6 @@
 import ArgumentParser
 import Basics
+import Export
 import Sales
 
 struct Status: ParsableCommand {

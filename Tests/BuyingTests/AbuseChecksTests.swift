@@ -185,7 +185,7 @@ import Testing
     @Test func manySlash64sOfOneSlash48GetTheNetworksAllowance() throws {
         let shop = try Shop()
         try shop.createSale("mug", stock: 100, perIPRate: 1)
-        let allowance = AbuseChecks.networkRateMultiple
+        let allowance = SaleRequest.networkRateMultiple
         let answers = try askTokens(shop, allowance + 4) { "2001:db8:1:\(String($0, radix: 16))::1" }
         #expect(answers.prefix(allowance).allSatisfy { $0.status == .ok })
         for refused in answers.suffix(4) { expectNetworkRefusal(refused, "20010db80001::/48") }
@@ -200,7 +200,7 @@ import Testing
     @Test func manyAddressesOfOneSlash24GetTheNetworksAllowance() throws {
         let shop = try Shop()
         try shop.createSale("mug", stock: 100, perIPRate: 2)
-        let allowance = 2 * AbuseChecks.networkRateMultiple
+        let allowance = 2 * SaleRequest.networkRateMultiple
         let answers = try askTokens(shop, allowance + 3) { "198.51.100.\($0 + 1)" }
         #expect(answers.prefix(allowance).allSatisfy { $0.status == .ok })
         for refused in answers.suffix(3) { expectNetworkRefusal(refused, "198.51.100.0/24") }
@@ -216,7 +216,7 @@ import Testing
         let hammering = try askTokens(shop, 40) { _ in "203.0.113.9" }
         #expect(hammering.filter { $0.status == .ok }.count == 1)
         #expect(hammering.dropFirst().allSatisfy { $0.text.contains("from this address for this sale") })
-        let neighbours = try askTokens(shop, AbuseChecks.networkRateMultiple - 1) { "203.0.113.\($0 + 10)" }
+        let neighbours = try askTokens(shop, SaleRequest.networkRateMultiple - 1) { "203.0.113.\($0 + 10)" }
         #expect(neighbours.allSatisfy { $0.status == .ok })
     }
 }

@@ -4,6 +4,7 @@ import FastCGI
 import Foundation
 import HTTPTypes
 import Identity
+import Sales
 import Store
 import Testing
 

@@ -1,5 +1,6 @@
 import FastCGI
 import Foundation
+import Sales
 import Segment
 import Store
 import Synchronization
@@ -100,15 +101,15 @@ import Testing
     func aPrecheckWhoseSlotIsClearedAfterItWasFoundIsBusyNotSoldOut(flagged: Bool) throws {
         let shop = try Shop()
         let sale = try shop.createSale("spring", stock: 2)
-        let slot = shop.context.segment.slot(at: sale.slot)
-        let configuration = try #require(slot.configuration())
+        let slot = shop.desk.segment.slot(at: sale.slot)
+        let configuration = try #require(slot.terms())
 
         #expect(
             SegmentFile.overwrite(
                 shop.data.segment, at: SegmentFile.slotField(sale.slot, 0), with: Self.clearedSlot(flagged: flagged)))
-        #expect(throws: BuyingContext.segmentFaulted) {
+        #expect(throws: Refusal.gateRebuilding) {
             try PrecheckFunction.verdict(
-                of: slot, configuration, sale: "spring", nowMs: shop.clock.ms, context: shop.context)
+                of: slot, configuration, sale: "spring", nowMs: shop.clock.ms, faulted: false, context: shop.context)
         }
         let answer = shop.askPrecheck("spring")
         #expect(answer.status == .serviceUnavailable && answer.errorCode == "busy", "\(answer.text)")
@@ -117,7 +118,8 @@ import Testing
         try shop.desk.reconcile("spring", nowMs: shop.clock.ms)
         #expect(
             try PrecheckFunction.verdict(
-                of: slot, configuration, sale: "spring", nowMs: shop.clock.ms, context: shop.context) == nil)
+                of: slot, configuration, sale: "spring", nowMs: shop.clock.ms, faulted: false, context: shop.context)
+                == nil)
         shop.clock.advance(by: 1_000)
         #expect(shop.askPrecheck("spring").text == #"{"ok":true}"#)
     }

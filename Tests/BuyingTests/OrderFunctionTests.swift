@@ -1,6 +1,7 @@
 import FastCGI
 import Foundation
 import Identity
+import Sales
 import Segment
 import Store
 import TestSupport
@@ -168,12 +169,12 @@ import Testing
         let shop = try Shop()
         let sale = try shop.createSale("spring", stock: 3)
         let slot = try shop.state(of: "spring").slot
-        #expect(SaleGate.admissionLimit(slot, settings: shop.context.settings) == 30)
+        #expect(SaleChecks.admissionLimit(slot, multiple: shop.context.settings.admissionMultiple) == 30)
         slot.reconcile(remaining: 3, nowMs: 0)
-        let huge = SaleSlot.Configuration(
+        let huge = StockTerms(
             saleKey: StockSegment.saleKey(sale.id), stock: .max, startMs: sale.startsAt, endMs: .max)
         slot.configure(huge, remaining: .max / 3, nowMs: 0)
-        #expect(SaleGate.admissionLimit(slot, settings: shop.context.settings) == .max)
+        #expect(SaleChecks.admissionLimit(slot, multiple: shop.context.settings.admissionMultiple) == .max)
     }
 
     /// Another process holds the write lock past the busy timeout (5 s): the order is refused

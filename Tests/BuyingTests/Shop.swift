@@ -1,3 +1,4 @@
+import Backends
 import Basics
 import FastCGI
 import Foundation
@@ -36,7 +37,7 @@ final class Shop: @unchecked Sendable {
     let directory: TemporaryDirectory
     let data: DataDirectory
     let clock: ManualClock
-    let desk: SaleDesk
+    let desk: EmbeddedDesk
     let context: BuyingContext
     let token: Function
     let precheck: Function
@@ -51,7 +52,7 @@ final class Shop: @unchecked Sendable {
         data = DataDirectory(path: directory.path + "/var")
         try data.initialize()
         clock = ManualClock(Int64(Date().timeIntervalSince1970 * 1000))
-        desk = try SaleDesk(databasePath: data.database, segmentPath: data.segment, nowMs: clock.ms)
+        desk = try EmbeddedDesk(databasePath: data.database, segmentPath: data.segment, nowMs: clock.ms)
         let settings = BuyingSettings(
             dataDirectory: data.path, admissionMultiple: admissionMultiple, reconcileIntervalMs: reconcileIntervalMs)
         let clock = clock
@@ -94,14 +95,11 @@ final class Shop: @unchecked Sendable {
 
     /// What `function` answers `request`, as the runtime would send it.
     func call(_ function: Function, _ request: Request) -> Response {
-        do {
-            return try function.router.handler(for: request.method, path: request.path)(request)
-        } catch let error as HTTPError {
-            return Response(error: error)
-        } catch {
-            Issue.record("\(function.name) failed: \(error)")
-            return Response(status: .internalServerError)
+        let response = function.respond(to: request)
+        if response.status == .internalServerError {
+            Issue.record("\(function.name) failed: \(String(decoding: response.body, as: UTF8.self))")
         }
+        return response
     }
 
     /// Asks this process's token function, or `function` (another process's, say).
@@ -137,6 +135,11 @@ final class Shop: @unchecked Sendable {
         return try placeOrder(user, path: issued.orderUrl, sale: sale, token: issued.token)
     }
 
+    /// Runs `body` on the SQLite store the functions hold (not the desk's own connection).
+    func withFunctionsStore(_ body: (SQLiteSaleStore) throws -> Void) throws {
+        try context.serially { session in try body(try #require(session.store as? SQLiteSaleStore)) }
+    }
+
     /// The admission window of `sale` now.
     func window(of sale: String) -> Int64 {
         context.windows.window(sale: sale, nowMs: clock.ms)
@@ -161,7 +164,7 @@ final class Shop: @unchecked Sendable {
         var remaining: Int64
         var version: Int64
         var orders: [Order]
-        var configuration: SaleSlot.Configuration?
+        var configuration: StockTerms?
         var slotRemaining: Int64
         var soldOut: Bool
         var ordersCounted: Int64
@@ -177,9 +180,9 @@ final class Shop: @unchecked Sendable {
 
     func snapshot(of sale: String) throws -> Snapshot {
         let (row, orders, slot) = try state(of: sale)
-        let window = SaleGate.slotWindow(self.window(of: sale))
+        let window = SaleChecks.gateWindow(self.window(of: sale))
         return Snapshot(
-            remaining: row.remaining, version: row.version, orders: orders, configuration: slot.configuration(),
+            remaining: row.remaining, version: row.version, orders: orders, configuration: slot.terms(),
             slotRemaining: slot.remaining, soldOut: slot.isSoldOut, ordersCounted: slot.count(.orders),
             admissionsCounted: slot.count(.admissions), admissionsInWindow: slot.admissions(inWindow: window))
     }

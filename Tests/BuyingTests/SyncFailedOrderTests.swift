@@ -12,14 +12,16 @@ import Testing
     @Test func keptOrderKeepsItsUnitInTheGate() throws {
         let shop = try Shop()
         try shop.createSale("spring", stock: 3)
-        shop.context.store.syncLog = { database throws(SQLiteError) in
-            try database.execute("PRAGMA query_only = 1")
-            throw SQLiteError(resultCode: 10, extendedResultCode: 1034, message: "disk I/O error", sql: nil)
+        try shop.withFunctionsStore { store in
+            store.syncLog = { database throws(SQLiteError) in
+                try database.execute("PRAGMA query_only = 1")
+                throw SQLiteError(resultCode: 10, extendedResultCode: 1034, message: "disk I/O error", sql: nil)
+            }
         }
         let first = try shop.buy("alice", sale: "spring")
         #expect(first.status == .serviceUnavailable && first.errorCode == "busy")
         #expect(String(decoding: first.body, as: UTF8.self).contains("orders are stopped"))
-        try shop.context.store.database.execute("PRAGMA query_only = 0")
+        try shop.withFunctionsStore { store in try store.database.execute("PRAGMA query_only = 0") }
         var state = try shop.state(of: "spring")
         #expect(state.orders.map(\.user) == ["alice"] && state.sale.remaining == 2 && state.slot.remaining == 2)
         let second = try shop.buy("bob", sale: "spring")
@@ -33,8 +35,10 @@ import Testing
     @Test func withdrawnOrderGivesItsUnitBack() throws {
         let shop = try Shop()
         try shop.createSale("spring", stock: 3)
-        shop.context.store.syncLog = { _ throws(SQLiteError) in
-            throw SQLiteError(resultCode: 10, extendedResultCode: 1034, message: "disk I/O error", sql: nil)
+        try shop.withFunctionsStore { store in
+            store.syncLog = { _ throws(SQLiteError) in
+                throw SQLiteError(resultCode: 10, extendedResultCode: 1034, message: "disk I/O error", sql: nil)
+            }
         }
         let first = try shop.buy("alice", sale: "spring")
         #expect(first.status == .serviceUnavailable && first.errorCode == "busy")

@@ -255,7 +255,9 @@ import Testing
                     return
                 }
                 defer { done.store(true, ordering: .relaxed) }
-                let ledger = shop.context.admissions
+                let ledger = AdmissionLedger(
+                    leases: shop.desk.segment.spentChallenges, keys: shop.context.tableKeys,
+                    windows: shop.context.windows)
                 for _ in 0..<20_000 {
                     // Counted, then refused by the window: the ledger gives its claim back.
                     let entry = try? ledger.admit("bot", sale: "hot", window: window, nowMs: now) {

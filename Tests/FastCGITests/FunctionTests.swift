@@ -7,12 +7,18 @@ import Testing
 @Suite struct FunctionTests {
     struct Failure: Error {}
 
+    /// A domain's decision, answered through its one mapping to HTTP.
+    struct Decision: HTTPErrorConvertible {
+        var httpError: HTTPError { HTTPError(soldOut, "none left", headers: [.retryAfter: "7"]) }
+    }
+
     let function = Function(
         name: "test",
         routes: [
             Route("/api/echo", methods: [.post]) { request in Response.json(bytes: request.body) },
             Route("/api/fail", methods: [.get]) { _ in throw Failure() },
-            Route("/api/refuse", methods: [.get]) { _ in throw HTTPError(.soldOut, "all gone") },
+            Route("/api/refuse", methods: [.get]) { _ in throw HTTPError(soldOut, "all gone") },
+            Route("/api/decide", methods: [.get]) { _ in throw Decision() },
         ])
 
     func respond(
@@ -77,7 +83,15 @@ import Testing
         let (response, _) = respond("GET", "/api/refuse")
         #expect(response.status == .conflict)
         let body = try JSONDecoder().decode(ErrorBody.self, from: Data(response.body))
-        #expect(body == ErrorBody(error: .init(code: .soldOut, message: "all gone")))
+        #expect(body == ErrorBody(error: .init(code: soldOut, message: "all gone")))
+    }
+
+    @Test func aDomainErrorIsAnsweredThroughItsMapping() throws {
+        let (response, _) = respond("GET", "/api/decide")
+        #expect(response.status == .conflict)
+        #expect(response.headers[.retryAfter] == "7")
+        let body = try JSONDecoder().decode(ErrorBody.self, from: Data(response.body))
+        #expect(body == ErrorBody(error: .init(code: soldOut, message: "none left")))
     }
 
     @Test func anUnexpectedErrorIsInternalAndTheFunctionKeepsAnswering() throws {
@@ -94,3 +108,6 @@ import Testing
         #expect(try errorCode(response) == .badRequest)
     }
 }
+
+/// A code a domain adds to the runtime's own.
+private let soldOut = ErrorCode("sold_out", status: .conflict)

@@ -1,6 +1,7 @@
 import Challenges
 import Foundation
 import Identity
+import Sales
 import Segment
 import Store
 import TestSupport

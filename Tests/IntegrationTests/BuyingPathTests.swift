@@ -1,6 +1,7 @@
 import Basics
 import Foundation
 import Hosting
+import Sales
 import Store
 import Synchronization
 import TestSupport

@@ -1,3 +1,4 @@
+import Backends
 import Basics
 import Challenges
 import Foundation
@@ -33,12 +34,12 @@ import Testing
         let disk = try SmallFilesystem(megabytes: 4)
         defer { disk.unmount() }
         let path = disk.path + "/flashsale.db"
-        let created = try SaleStore(path: path).create(
+        let created = try SQLiteSaleStore(path: path).create(
             NewSale(id: "late", title: "Late", price: 1, stock: 3, startsAt: 0, endsAt: nil), nowMs: 0)
         #expect(FileManager.default.fileExists(atPath: path + "-shm"))
         _ = try disk.fill()
 
-        let store = try SaleStore(path: path)
+        let store = try SQLiteSaleStore(path: path)
         #expect(try store.sale("late") == created)
         #expect {
             _ = try store.placeOrder(sale: "late", user: "ann", nowMs: 1)
@@ -198,7 +199,7 @@ final class SmallFilesystem {
 /// on it (LiveShop makes its own data directory).
 final class DiskShop {
     let serve: ServeProcess
-    let desk: SaleDesk
+    let desk: EmbeddedDesk
     let identitySigner: TokenSigner
     /// The last proof-of-work counter used, by nonce.
     private var solved: [String: Int] = [:]
@@ -206,7 +207,7 @@ final class DiskShop {
     init(_ serve: ServeProcess) throws {
         self.serve = serve
         let data = serve.data
-        desk = try SaleDesk(databasePath: data.database, segmentPath: data.segment, nowMs: Self.now())
+        desk = try EmbeddedDesk(databasePath: data.database, segmentPath: data.segment, nowMs: Self.now())
         identitySigner = TokenSigner(secret: try data.keyBytes(data.identityKey))
     }
 

@@ -1,3 +1,4 @@
+import Backends
 import Foundation
 import Hosting
 import Identity
@@ -149,7 +150,7 @@ import Testing
         }
         let data = site.data
         let now = LiveShop.now()
-        let desk = try SaleDesk(databasePath: data.database, segmentPath: data.segment, nowMs: now)
+        let desk = try EmbeddedDesk(databasePath: data.database, segmentPath: data.segment, nowMs: now)
         let sale = try desk.create(
             NewSale(id: "bodies", title: "Bodies", price: 100, stock: 5, startsAt: now, endsAt: nil), nowMs: now)
         let identity = try TokenSigner(secret: try data.keyBytes(data.identityKey)).sign(
@@ -203,7 +204,7 @@ import Testing
             let row = try #require(try desk.store.sale("bodies"))
             let orders = try desk.store.orders(ofSale: "bodies").map(\.user)
             return "remaining \(row.remaining) version \(row.version) orders \(orders) slot \(slot.remaining)"
-                + " configured \(slot.configuration() != nil) sold out \(slot.isSoldOut)"
+                + " configured \(slot.terms() != nil) sold out \(slot.isSoldOut)"
                 + " counted \(slot.count(.admissions)) admissions \(slot.count(.orders)) orders"
         }
         // A good request first (a precheck), so that the bad ones find the sale as it must stay.

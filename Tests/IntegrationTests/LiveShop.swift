@@ -1,3 +1,4 @@
+import Backends
 import Challenges
 import Foundation
 import Hosting
@@ -17,7 +18,7 @@ import Testing
 final class LiveShop: @unchecked Sendable {
     let project: ProjectCopy
     let host: any RunningHost
-    let desk: SaleDesk
+    let desk: EmbeddedDesk
     let identitySigner: TokenSigner
     let orderSigner: TokenSigner
 
@@ -46,7 +47,7 @@ final class LiveShop: @unchecked Sendable {
     private init(project: ProjectCopy, host: any RunningHost) throws {
         (self.project, self.host) = (project, host)
         let data = host.data
-        desk = try SaleDesk(databasePath: data.database, segmentPath: data.segment, nowMs: Self.now())
+        desk = try EmbeddedDesk(databasePath: data.database, segmentPath: data.segment, nowMs: Self.now())
         identitySigner = TokenSigner(secret: try data.keyBytes(data.identityKey))
         orderSigner = TokenSigner(secret: try data.keyBytes(data.secretKey))
     }

@@ -1,3 +1,4 @@
+import Backends
 import Foundation
 import Sales
 import Store
@@ -38,7 +39,7 @@ import Testing
         #expect(plot.matches(of: #/<circle /#).count > 100)
         #expect(plot.contains("sale crowd, 300 buyers, 8 connections"))
 
-        let desk = try SaleDesk(
+        let desk = try EmbeddedDesk(
             databasePath: serve.data.database, segmentPath: serve.data.segment,
             nowMs: Int64(Date().timeIntervalSince1970 * 1000))
         let orders = try desk.store.orders(ofSale: "crowd")
@@ -135,7 +136,7 @@ import Testing
         let result = try FlashsaleCommand.run("loadtest --data \(data.path) --url http://127.0.0.1:9 \(arguments)")
         #expect(result.status != 0)
         #expect(result.stderr.contains(says), "\(result.stderr)")
-        let desk = try SaleDesk(
+        let desk = try EmbeddedDesk(
             databasePath: data.path + "/flashsale.db", segmentPath: data.path + "/stock.segment",
             nowMs: Int64(Date().timeIntervalSince1970 * 1000))
         #expect(try desk.store.sales().isEmpty)

@@ -1,3 +1,4 @@
+import Backends
 import Basics
 import Foundation
 import Hosting
@@ -44,7 +45,7 @@ import Testing
         let data = DataDirectory(path: directory.path + "/var")
         try data.initialize()
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        let desk = try SaleDesk(databasePath: data.database, segmentPath: data.segment, nowMs: now)
+        let desk = try EmbeddedDesk(databasePath: data.database, segmentPath: data.segment, nowMs: now)
         let sale = try desk.create(
             NewSale(id: "durable", title: "Durable", price: 1, stock: 10, startsAt: now, endsAt: nil), nowMs: now)
         let function = try FunctionProcess(

@@ -99,13 +99,13 @@ import Testing
 /// function answered.
 final class EarlyRefusals: Sendable {
     /// SQLite on a connection of the buyers' own (the desk's is the test thread's), one at a time.
-    private let store: Mutex<SaleStore>
+    private let store: Mutex<SQLiteSaleStore>
     private let sale: String
     private let inFlight: Int64
     private let found = Mutex([String]())
 
     init(database: String, sale: String, inFlight: Int64) throws {
-        store = Mutex(try SaleStore(path: database))
+        store = Mutex(try SQLiteSaleStore(path: database))
         (self.sale, self.inFlight) = (sale, inFlight)
     }
 

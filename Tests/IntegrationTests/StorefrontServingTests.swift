@@ -17,7 +17,7 @@ import Testing
         )
         #expect(created.status == 0, "\(created.stderr)")
 
-        let secret = try #require(try SaleStore(path: serve.data.database).sale("mug")?.secret)
+        let secret = try #require(try SQLiteSaleStore(path: serve.data.database).sale("mug")?.secret)
         let published = try #require(FileManager.default.subpaths(atPath: serve.data.site))
         #expect(published.contains("s/mug/index.html"))
         for path in published {

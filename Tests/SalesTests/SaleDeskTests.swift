@@ -1,3 +1,5 @@
+import Backends
+import Export
 import Foundation
 import Sales
 import Segment
@@ -14,8 +16,8 @@ import Testing
         directory = try TemporaryDirectory("desk")
     }
 
-    func desk() throws -> SaleDesk {
-        try SaleDesk(databasePath: database, segmentPath: segment, nowMs: 0)
+    func desk() throws -> EmbeddedDesk {
+        try EmbeddedDesk(databasePath: database, segmentPath: segment, nowMs: 0)
     }
 
     func spring(stock: Int64 = 5) -> NewSale {
@@ -27,7 +29,7 @@ import Testing
         let desk = try desk()
         let sale = try desk.create(spring(), nowMs: 10)
         let slot = desk.segment.slot(at: sale.slot)
-        #expect(slot.configuration()?.saleKey == StockSegment.saleKey("spring"))
+        #expect(slot.terms()?.saleKey == StockSegment.saleKey("spring"))
         #expect(slot.remaining == 5)
         let report = try desk.report("spring", nowMs: 2_000)
         #expect(report.state == .open)
@@ -125,7 +127,7 @@ import Testing
         do {
             let desk = try desk()
             _ = try desk.store.create(spring(stock: 4), nowMs: 0)
-            #expect(desk.segment.slot(at: 0).configuration() == nil)
+            #expect(desk.segment.slot(at: 0).terms() == nil)
         }
         let reopened = try desk()
         #expect(!reopened.segment.wasReinitialised)

@@ -1,4 +1,5 @@
 import Foundation
+import Sales
 import Segment
 import TestSupport
 import Testing
@@ -21,7 +22,7 @@ import Testing
     @Test func hammeringGrowsTheBlockUpToItsLimit() throws {
         let table = try FreshSegment()
         defer { table.dir.remove() }
-        var last = AddressRates.Verdict.allowed
+        var last = RateVerdict.allowed
         for _ in 0..<200 { last = table.segment.addressRates.admit(8, nowMs: 50_000, perSecond: 2, maxBlockMs: 30_000) }
         #expect(last == .limited(retryAfterMs: 30_000))
         #expect(table.segment.addressRates.admit(8, nowMs: 79_000, perSecond: 2, maxBlockMs: 30_000) != .allowed)

@@ -1,4 +1,5 @@
 import Foundation
+import Sales
 import Segment
 import TestSupport
 import Testing
@@ -17,8 +18,8 @@ import Testing
         }
     }
 
-    static func sale(stock: Int64) -> SaleSlot.Configuration {
-        SaleSlot.Configuration(saleKey: StockSegment.saleKey("s1"), stock: stock, startMs: 0, endMs: 1)
+    static func sale(stock: Int64) -> StockTerms {
+        StockTerms(saleKey: StockSegment.saleKey("s1"), stock: stock, startMs: 0, endMs: 1)
     }
 
     @Test func takeOneNeverGoesBelowZeroAcrossTwoMappings() throws {
@@ -73,7 +74,7 @@ import Testing
         #expect(slot.remaining == 1 && !slot.isSoldOut)
         slot.giveBack()
         #expect(slot.remaining == 1 && !slot.isSoldOut)
-        #expect(slot.configuration() == Self.sale(stock: 1))
+        #expect(slot.terms() == Self.sale(stock: 1))
         #expect(slot.lastReconciledMs == 5 && slot.count(.orders) == 1)
         #expect(slot.takeOne() && !slot.takeOne())
     }
@@ -93,7 +94,7 @@ import Testing
         #expect(other.remaining == 0 && other.isSoldOut && other.lastReconciledMs == 4)
         slot.reconcile(remaining: 99, nowMs: 5)
         #expect(other.remaining == 10 && !other.isSoldOut)
-        #expect(other.configuration() == Self.sale(stock: 10))
+        #expect(other.terms() == Self.sale(stock: 10))
     }
 
     @Test func configureClampsRemainingAndSetsSoldOut() throws {
@@ -110,11 +111,11 @@ import Testing
         let mappings = try TwoMappings()
         defer { mappings.dir.remove() }
         let slot = mappings.first.slot(at: StockSegment.slotCount - 1)
-        #expect(slot.configuration() == nil)
+        #expect(slot.terms() == nil)
         #expect(!slot.takeOne())
-        let zero = SaleSlot.Configuration(saleKey: 0, stock: 0, startMs: 0, endMs: 0)
+        let zero = StockTerms(saleKey: 0, stock: 0, startMs: 0, endMs: 0)
         slot.configure(zero, remaining: 0, nowMs: 0)
-        #expect(slot.configuration() == zero)
+        #expect(slot.terms() == zero)
     }
 
     @Test func countersIncrementAcrossTwoMappings() throws {
@@ -130,7 +131,7 @@ import Testing
 
         for slot in slots {
             #expect(slot.count(.attempts) == 40_000 && slot.count(.rejectedOther) == 4)
-            #expect(SlotCounter.allCases.filter { slot.count($0) != 0 } == [.attempts, .rejectedOther])
+            #expect(SaleCounter.allCases.filter { slot.count($0) != 0 } == [.attempts, .rejectedOther])
         }
         #expect(mappings.first.slot(at: 5).count(.attempts) == 0)
     }
@@ -144,8 +145,8 @@ import Testing
         slot.configure(Self.sale(stock: 6), remaining: 6, nowMs: 2)
         #expect(slot.count(.orders) == 1)
 
-        let another = SaleSlot.Configuration(saleKey: StockSegment.saleKey("s2"), stock: 5, startMs: 0, endMs: 1)
+        let another = StockTerms(saleKey: StockSegment.saleKey("s2"), stock: 5, startMs: 0, endMs: 1)
         slot.configure(another, remaining: 5, nowMs: 3)
-        #expect(slot.count(.orders) == 0 && slot.configuration() == another)
+        #expect(slot.count(.orders) == 0 && slot.terms() == another)
     }
 }

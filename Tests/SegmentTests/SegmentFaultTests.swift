@@ -1,5 +1,6 @@
 import Foundation
 import Hosting
+import Sales
 import Segment
 import TestSupport
 import Testing
@@ -8,7 +9,7 @@ import Testing
 /// any access after the file was truncated under the mapping. Neither may kill the process;
 /// a fault elsewhere still must.
 @Suite struct SegmentFaultTests {
-    let sale = SaleSlot.Configuration(saleKey: StockSegment.saleKey("s1"), stock: 10, startMs: 1_000, endMs: 2_000)
+    let sale = StockTerms(saleKey: StockSegment.saleKey("s1"), stock: 10, startMs: 1_000, endMs: 2_000)
 
     @Test func everyPageIsAllocatedWhenTheFileIsCreated() throws {
         let dir = try TemporaryDirectory()
@@ -35,7 +36,7 @@ import Testing
 
         let segment = try StockSegment(path: path, databaseID: 7)
         #expect(!segment.wasReinitialised)
-        #expect(segment.slot(at: 3).configuration() == sale && segment.slot(at: 3).remaining == 4)
+        #expect(segment.slot(at: 3).terms() == sale && segment.slot(at: 3).remaining == 4)
         let (size, allocated) = try Self.sizes(path)
         #expect(size == SegmentFile.size && allocated >= size, "\(allocated) of \(size) bytes allocated")
     }
@@ -66,7 +67,7 @@ import Testing
         #expect(truncate(path, 0) == 0)
         // Reads and writes that would raise SIGBUS: they see zeros, and change nothing shared.
         let slot = segment.slot(at: 3)
-        #expect(slot.configuration() == nil && slot.remaining == 0)
+        #expect(slot.terms() == nil && slot.remaining == 0)
         slot.configure(sale, remaining: 9, nowMs: 2)
         #expect(slot.takeOne())
         #expect(segment.hasFaulted && !segment.isCurrent())
@@ -75,7 +76,7 @@ import Testing
 
         let reopened = try StockSegment(path: path, databaseID: 7)
         #expect(reopened.wasReinitialised && !reopened.hasFaulted && reopened.isCurrent())
-        #expect(reopened.slot(at: 3).configuration() == nil)
+        #expect(reopened.slot(at: 3).terms() == nil)
         let (size, allocated) = try Self.sizes(path)
         #expect(size == SegmentFile.size && allocated >= size)
         #expect(SegmentFile.load(try SegmentFile.bytes(path), at: 0, as: UInt64.self) == SegmentFile.headerMagic)

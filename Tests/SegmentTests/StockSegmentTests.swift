@@ -1,10 +1,11 @@
 import Foundation
+import Sales
 import Segment
 import TestSupport
 import Testing
 
 @Suite struct StockSegmentTests {
-    let sale = SaleSlot.Configuration(saleKey: StockSegment.saleKey("s1"), stock: 10, startMs: 1_000, endMs: 2_000)
+    let sale = StockTerms(saleKey: StockSegment.saleKey("s1"), stock: 10, startMs: 1_000, endMs: 2_000)
 
     @Test func createWritesAValidHeaderAndAnOwnerOnlyFile() throws {
         let dir = try TemporaryDirectory()
@@ -39,7 +40,7 @@ import Testing
         let reopened = try StockSegment(path: path, databaseID: 7)
         #expect(!reopened.wasReinitialised)
         let slot = reopened.slot(at: 3)
-        #expect(slot.configuration() == sale)
+        #expect(slot.terms() == sale)
         #expect(slot.remaining == 4 && !slot.isSoldOut && slot.lastReconciledMs == 1_500)
         #expect(slot.count(.attempts) == 1)
     }
@@ -52,7 +53,7 @@ import Testing
 
         let other = try StockSegment(path: path, databaseID: 8)
         #expect(other.wasReinitialised)
-        #expect(other.slot(at: 3).configuration() == nil)
+        #expect(other.slot(at: 3).terms() == nil)
         #expect(other.slot(at: 3).remaining == 0 && other.slot(at: 3).lastReconciledMs == 0)
         #expect(SegmentFile.load(try SegmentFile.bytes(path), at: 24, as: UInt64.self) == 8)
     }
@@ -67,7 +68,7 @@ import Testing
 
         let segment = try StockSegment(path: path, databaseID: 7)
         #expect(segment.wasReinitialised)
-        #expect(segment.slot(at: 0).configuration() == nil)
+        #expect(segment.slot(at: 0).terms() == nil)
         #expect(try SegmentFile.bytes(path).count == SegmentFile.size)
     }
 
@@ -89,7 +90,7 @@ import Testing
 
         let segment = try StockSegment(path: path, databaseID: 7)
         #expect(segment.wasReinitialised)
-        #expect(segment.slot(at: 0).configuration() == nil)
+        #expect(segment.slot(at: 0).terms() == nil)
         let header = try SegmentFile.bytes(path)
         #expect(SegmentFile.load(header, at: 0, as: UInt64.self) == SegmentFile.headerMagic)
         #expect(SegmentFile.load(header, at: 8, as: UInt32.self) == 4)
@@ -111,8 +112,8 @@ import Testing
 
         let segment = try StockSegment(path: path, databaseID: 7)
         #expect(!segment.wasReinitialised)
-        #expect(segment.slot(at: 5).configuration() == nil)
-        #expect(segment.slot(at: 6).configuration() == sale)
+        #expect(segment.slot(at: 5).terms() == nil)
+        #expect(segment.slot(at: 6).terms() == sale)
     }
 
     @Test func aPathInAMissingDirectoryThrowsWithTheCallPathAndErrno() throws {

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import Sales
 import TestSupport
 import Testing
 
@@ -10,11 +11,11 @@ import Testing
 /// the log is not: the store stops taking orders for good in this process.
 @Suite struct SaleStoreFaultTests {
     let directory: TemporaryDirectory
-    let store: SaleStore
+    let store: SQLiteSaleStore
 
     init() throws {
         directory = try TemporaryDirectory("store-fault")
-        store = try SaleStore(path: directory.path + "/flashsale.db")
+        store = try SQLiteSaleStore(path: directory.path + "/flashsale.db")
     }
 
     static func error(_ extended: SQLiteResultCode) -> SQLiteError {
@@ -77,7 +78,10 @@ import Testing
             }
         }
         let error = try #require(failure, "the orders never filled the database")
-        guard case .database(let sqlite) = error else { Issue.record("\(error)"); return }
+        guard case .database(let fault) = error, let sqlite = fault as? SQLiteError else {
+            Issue.record("\(error)")
+            return
+        }
         #expect(sqlite.code == .full && sqlite.isDiskFull && error.isTransient)
 
         try store.database.execute("PRAGMA max_page_count = 1000000")
@@ -118,14 +122,14 @@ import Testing
         #expect(try store.orders(ofSale: sale.id).isEmpty && !store.hasOrder(sale: sale.id, user: "bob"))
 
         // A store opened again on the file in this process (a desk reopened) is stopped too.
-        let reopened = try SaleStore(path: store.database.path)
+        let reopened = try SQLiteSaleStore(path: store.database.path)
         #expect(reopened.syncFailure == Self.error(.ioErrFsync))
         #expect(throws: StoreError.syncFailed(Self.error(.ioErrFsync), orderKept: false)) {
             try reopened.placeOrder(sale: sale.id, user: "carol", nowMs: 3)
         }
         let other = try TemporaryDirectory("store-fault-other")
         defer { other.remove() }
-        let elsewhere = try SaleStore(path: other.path + "/flashsale.db")
+        let elsewhere = try SQLiteSaleStore(path: other.path + "/flashsale.db")
         _ = try elsewhere.create(
             NewSale(id: "sync", title: "S", price: 1, stock: 2, startsAt: 0, endsAt: nil), nowMs: 0)
         #expect(try elsewhere.placeOrder(sale: "sync", user: "alice", nowMs: 1).user == "alice")

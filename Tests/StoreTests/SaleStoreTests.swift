@@ -1,4 +1,5 @@
 import Foundation
+import Sales
 import TestSupport
 import Testing
 
@@ -6,12 +7,12 @@ import Testing
 
 @Suite struct SaleStoreTests {
     let directory: TemporaryDirectory
-    let store: SaleStore
+    let store: SQLiteSaleStore
     var path: String { directory.path + "/flashsale.db" }
 
     init() throws {
         directory = try TemporaryDirectory("store")
-        store = try SaleStore(path: directory.path + "/flashsale.db")
+        store = try SQLiteSaleStore(path: directory.path + "/flashsale.db")
     }
 
     func newSale(_ id: String = "spring", stock: Int64 = 3, startsAt: Int64 = 1_000, endsAt: Int64? = 9_000) -> NewSale
@@ -106,7 +107,7 @@ import Testing
         let path = path
         let results = ResultBox()
         DispatchQueue.concurrentPerform(iterations: 8) { worker in
-            guard let connection = try? SaleStore(path: path) else { return results.add(.failure) }
+            guard let connection = try? SQLiteSaleStore(path: path) else { return results.add(.failure) }
             for buyer in 0..<40 {
                 do {
                     _ = try connection.placeOrder(sale: "spring", user: "u\(buyer % 30)-\(worker % 4)", nowMs: 1)
@@ -132,7 +133,7 @@ import Testing
         defer { directory.remove() }
         try store.database.execute("PRAGMA user_version = 99")
         #expect {
-            try SaleStore(path: path)
+            try SQLiteSaleStore(path: path)
         } throws: { error in
             "\(error)".contains("schema version 99, newer than this flashsale knows")
         }
@@ -140,7 +141,7 @@ import Testing
 
     @Test func reopeningKeepsTheSchemaTheDatabaseIDAndFullSync() throws {
         defer { directory.remove() }
-        let again = try SaleStore(path: path)
+        let again = try SQLiteSaleStore(path: path)
         #expect(again.databaseID == store.databaseID)
         #expect(store.databaseID != 0)
         #expect(try again.database.text("PRAGMA user_version") == String(Schema.migrations.count))
@@ -149,7 +150,7 @@ import Testing
         // FULL is kept by syncing the log after each commit, outside the write lock: SQLite
         // itself runs at NORMAL, which syncs before checkpoints and before the log is reused.
         #expect(try again.database.text("PRAGMA synchronous") == "1")
-        let relaxed = try SaleStore(path: path, synchronous: .normal)
+        let relaxed = try SQLiteSaleStore(path: path, synchronous: .normal)
         #expect(relaxed.synchronous == .normal)
         // That the log is synced before each order is answered, and only at FULL, is what the
         // kernel sees: OrderDurabilityTests traces a real order process.

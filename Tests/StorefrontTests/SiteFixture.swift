@@ -1,4 +1,5 @@
 import Foundation
+import Sales
 import Store
 import Storefront
 import TestSupport

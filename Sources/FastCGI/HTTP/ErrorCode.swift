@@ -1,39 +1,52 @@
 import HTTPTypes
 
-/// The stable error codes that clients and tests rely on, each with the status it is sent with.
-public enum ErrorCode: String, CaseIterable, Codable, Sendable {
-    case notStarted = "not_started"
-    case soldOut = "sold_out"
-    case ended
-    case alreadyOrdered = "already_ordered"
-    case invalidToken = "invalid_token"
-    case tokenExpired = "token_expired"
-    case captchaRequired = "captcha_required"
-    case captchaFailed = "captcha_failed"
-    case rateLimited = "rate_limited"
-    case busy
-    case unauthorized
-    case forbidden
-    case badRequest = "bad_request"
-    case notFound = "not_found"
-    case methodNotAllowed = "method_not_allowed"
-    case payloadTooLarge = "payload_too_large"
-    case `internal`
+/// A stable error code that clients and tests rely on, with the status it is sent with unless
+/// a caller has a better one. Open: the runtime has the generic codes of HTTP below, and a
+/// domain adds its own (`extension ErrorCode { static let soldOut = ErrorCode("sold_out", status: .conflict) }`).
+public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
+    /// The code as the answer's JSON body spells it.
+    public let rawValue: String
+    public let status: HTTPResponse.Status
 
-    /// The HTTP status this code is answered with unless a caller has a better one.
-    public var status: HTTPResponse.Status {
-        switch self {
-        case .notStarted: .tooEarly
-        case .soldOut, .ended, .alreadyOrdered: .conflict
-        case .invalidToken, .tokenExpired, .unauthorized: .unauthorized
-        case .captchaRequired, .captchaFailed, .forbidden: .forbidden
-        case .rateLimited: .tooManyRequests
-        case .busy: .serviceUnavailable
-        case .badRequest: .badRequest
-        case .notFound: .notFound
-        case .methodNotAllowed: .methodNotAllowed
-        case .payloadTooLarge: .contentTooLarge
-        case .internal: .internalServerError
-        }
+    public init(_ rawValue: String, status: HTTPResponse.Status) {
+        self.rawValue = rawValue
+        self.status = status
+    }
+
+    public var description: String { rawValue }
+
+    /// Codes compare by their text: a code decoded from an answer equals the one it was sent as.
+    public static func == (lhs: ErrorCode, rhs: ErrorCode) -> Bool { lhs.rawValue == rhs.rawValue }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+
+    public static let badRequest = ErrorCode("bad_request", status: .badRequest)
+    public static let unauthorized = ErrorCode("unauthorized", status: .unauthorized)
+    public static let forbidden = ErrorCode("forbidden", status: .forbidden)
+    public static let notFound = ErrorCode("not_found", status: .notFound)
+    public static let methodNotAllowed = ErrorCode("method_not_allowed", status: .methodNotAllowed)
+    public static let payloadTooLarge = ErrorCode("payload_too_large", status: .contentTooLarge)
+    public static let rateLimited = ErrorCode("rate_limited", status: .tooManyRequests)
+    public static let busy = ErrorCode("busy", status: .serviceUnavailable)
+    public static let `internal` = ErrorCode("internal", status: .internalServerError)
+
+    /// The runtime's own codes.
+    public static let generic: [ErrorCode] = [
+        .badRequest, .unauthorized, .forbidden, .notFound, .methodNotAllowed, .payloadTooLarge, .rateLimited, .busy,
+        .internal,
+    ]
+}
+
+extension ErrorCode: Codable {
+    /// Decoded from an answer: the status is not in the body, so it is the one of the answer
+    /// the caller read it from, unknown here (0) for a code that is not the runtime's own.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        self = Self.generic.first { $0.rawValue == text } ?? ErrorCode(text, status: .init(code: 0))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
     }
 }

@@ -21,16 +21,33 @@ public struct Function: Sendable {
         to params: Params, maxBodyBytes: Int, queuedBehind: @escaping @Sendable () -> Int? = { nil },
         readBody: (Int) -> [UInt8]
     ) -> Response {
-        do {
+        answer(method: params["REQUEST_METHOD"], uri: params["REQUEST_URI"]) {
             var request = try Request(params: params)
             request.queuedBehind = queuedBehind
             let handler = try router.handler(for: request.method, path: request.path)
             request.body = try Self.body(of: params, maxBodyBytes: maxBodyBytes, readBody: readBody)
             return try handler(request)
+        }
+    }
+
+    /// Answers a request already parsed, body and all: what `respond` does after reading it.
+    public func respond(to request: Request) -> Response {
+        answer(method: request.method.rawValue, uri: request.path) {
+            try router.handler(for: request.method, path: request.path)(request)
+        }
+    }
+
+    /// The answer `body` makes, or the JSON error of what it threw: this is the one place an
+    /// error becomes HTTP.
+    private func answer(method: String?, uri: String?, _ body: () throws -> Response) -> Response {
+        do {
+            return try body()
         } catch let error as HTTPError {
             return Response(error: error)
+        } catch let error as any HTTPErrorConvertible {
+            return Response(error: error.httpError)
         } catch {
-            logger.error("\(name): \(params["REQUEST_METHOD"] ?? "-") \(params["REQUEST_URI"] ?? "-"): \(error)")
+            logger.error("\(name): \(method ?? "-") \(uri ?? "-"): \(error)")
             return Response(error: HTTPError(.internal, "the function failed; the failure is logged"))
         }
     }

@@ -31,3 +31,10 @@ public struct HTTPError: Error, Sendable, Equatable {
 extension HTTPError: CustomStringConvertible {
     public var description: String { "\(status.code) \(code.rawValue): \(message)" }
 }
+
+/// An error of a function's domain that is answered as HTTP: the domain decides, and its
+/// conformance says once how each decision is answered (status, code, message, headers).
+public protocol HTTPErrorConvertible: Error {
+    /// The answer to send for this error.
+    var httpError: HTTPError { get }
+}

@@ -8,6 +8,7 @@ import Basics
 import Challenges
 import Foundation
 import Identity
+import Sales
 import Segment
 import Store
 
@@ -48,7 +49,7 @@ let signOrder = try measure(tokens) { index, _ in
     checksum &+= try signer.sign(OrderTokenClaims(user: "buyer-\(index)", sale: "s", expires: expires)).utf8.count
 }
 
-let store = try SaleStore(path: directory.appendingPathComponent("flashsale.sqlite").path)
+let store = try SQLiteSaleStore(path: directory.appendingPathComponent("flashsale.sqlite").path)
 _ = try store.create(NewSale(id: "s", title: "S", price: 1, stock: 1_000, startsAt: 0, endsAt: nil), nowMs: 0)
 for buyer in 0..<1_000 { _ = try store.placeOrder(sale: "s", user: "buyer-\(buyer * 20)", nowMs: 0) }
 let hasOrder = try measure(tokens) { index, _ in
@@ -82,7 +83,7 @@ let lease = measure(operations) { index, now in
 }
 /// Allowed, limited, table full.
 var verdicts = [0, 0, 0]
-@MainActor func tally(_ verdict: AddressRates.Verdict) {
+@MainActor func tally(_ verdict: RateVerdict) {
     switch verdict {
     case .allowed: verdicts[0] += 1
     case .limited: verdicts[1] += 1

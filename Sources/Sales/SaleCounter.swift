@@ -1,5 +1,5 @@
-/// The per-sale counters a slot keeps, one 8-byte atomic each, in this order.
-public enum SlotCounter: Int, CaseIterable, Sendable {
+/// The counters a gate keeps per sale (one 8-byte atomic each in the segment), in this order.
+public enum SaleCounter: Int, CaseIterable, Sendable {
     case attempts, admissions, orders
     case rejectedNotStarted, rejectedSoldOut, rejectedEnded, rejectedAlreadyOrdered
     case rejectedInvalidToken, rejectedUnauthorized, rejectedBusy, rejectedRateLimited, rejectedCaptcha, rejectedOther

@@ -1,25 +1,20 @@
 import Basics
 import CSQLite
+import Sales
 import Synchronization
 
 /// The truth about sales and orders: one connection per process, every statement prepared
 /// once. An order is one transaction: a conditional inventory update that never takes the
 /// last unit twice, and an insert that the `UNIQUE (sale, user)` constraint keeps single.
-public final class SaleStore {
-    /// `FULL`: every commit is on disk before the call that made it returns, so an acknowledged
-    /// order survives a power cut. `NORMAL`: a commit survives any process crash but the last
-    /// ones may be lost on power loss.
-    ///
-    /// FULL is kept without SQLite's `synchronous = FULL`, which fsyncs inside the write lock so
-    /// that the processes' commits queue one fsync behind the other: the connection runs at
-    /// NORMAL and syncs the write-ahead log itself right after COMMIT, outside the lock. The
-    /// syncs of processes committing at once then overlap, and one covers every commit written
-    /// before it (the log is appended in order); a checkpoint syncs the log before it copies
-    /// it back and before the log is reused, so no unsynced commit is overwritten.
-    public enum Synchronous: String, Sendable {
-        case full = "FULL"
-        case normal = "NORMAL"
-    }
+public final class SQLiteSaleStore: SaleStore {
+    /// How commits reach the disk (``Durability``). FULL is kept without SQLite's
+    /// `synchronous = FULL`, which fsyncs inside the write lock so that the processes' commits
+    /// queue one fsync behind the other: the connection runs at NORMAL and syncs the write-ahead
+    /// log itself right after COMMIT, outside the lock. The syncs of processes committing at once
+    /// then overlap, and one covers every commit written before it (the log is appended in
+    /// order); a checkpoint syncs the log before it copies it back and before the log is reused,
+    /// so no unsynced commit is overwritten.
+    public typealias Synchronous = Durability
 
     public let database: Database
     public let synchronous: Synchronous

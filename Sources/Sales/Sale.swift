@@ -154,6 +154,14 @@ public struct Order: Codable, Sendable, Equatable {
     public var user: String
     public var createdAt: Int64
     public var status: String
+
+    public init(id: Int64, sale: String, user: String, createdAt: Int64, status: String) {
+        self.id = id
+        self.sale = sale
+        self.user = user
+        self.createdAt = createdAt
+        self.status = status
+    }
 }
 
 /// The challenge a sale asks of a buyer before a token: none, a distorted code to read, or one

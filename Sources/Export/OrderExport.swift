@@ -1,7 +1,7 @@
 import Basics
 import CSV
 import Foundation
-import Store
+import Sales
 
 /// The orders of a sale, as `flashsale orders` writes them.
 public enum OrderExport {

@@ -1,3 +1,5 @@
+import Sales
+
 /// Sale reports as text for people: a table of sales, or the details of one.
 public enum ReportTable {
     public static func lines(_ reports: [SaleReport]) -> [String] {

@@ -1,0 +1,208 @@
+import Basics
+import Logging
+import Sales
+import Segment
+import Store
+import Synchronization
+
+/// The embedded backend of a data directory, as one function process holds it: its SQLite
+/// database and stock segment, opened again when the segment file is replaced or truncated
+/// under the process. Needs nothing but the directory.
+///
+/// `@unchecked Sendable`: the session, which is not, is touched only inside `lock`; a `Mutex`
+/// holding it could not hand it to the caller's non-`Sendable` body.
+public final class EmbeddedBackend: SaleBackend, @unchecked Sendable {
+    /// What the backend is opened with.
+    public struct Options: Sendable, Equatable {
+        /// How often one process reconciles a sale's slot from SQLite while buyers ask for it.
+        public var reconcileIntervalMs: Int64
+        /// How order commits reach the disk.
+        public var synchronous: Durability
+
+        public init(reconcileIntervalMs: Int64 = 2_000, synchronous: Durability = .full) {
+            self.reconcileIntervalMs = reconcileIntervalMs
+            self.synchronous = synchronous
+        }
+    }
+
+    private let lock = Mutex(())
+    private let session: EmbeddedSession
+
+    /// Opens the directory's database and segment, and reconciles every sale that has not
+    /// ended: a process started in place of one killed mid-order returns the unit it held.
+    public init(
+        data: DataDirectory, options: Options, clock: @escaping @Sendable () -> Int64 = wallClockMilliseconds
+    ) throws {
+        session = try EmbeddedSession(data: data, options: options, clock: clock)
+    }
+
+    public func serially<T: Sendable>(_ body: (any BackendSession) throws -> T) throws -> T {
+        try lock.withLock { _ in try session.run(body) }
+    }
+}
+
+/// The embedded backend's state in one process: the desk (opened again when its segment is
+/// replaced), the map of sale keys to slots, and when faults were last logged. Only
+/// ``EmbeddedBackend`` holds it, behind its lock.
+final class EmbeddedSession: BackendSession {
+    private let data: DataDirectory
+    private let options: Options
+    private var desk: EmbeddedDesk
+    private let catalog = SaleCatalog()
+    /// Sale key → slot index of every configured slot, from the last scan of the segment.
+    private var slotIndexByKey: [UInt64: Int] = [:]
+    private var slotsScannedAtMs: Int64?
+    private var segmentCheckedAtMs: Int64
+    /// When a fault of the disk (not a busy lock) was last logged: at most one line a second.
+    private var faultLoggedAtMs: Int64?
+    /// Whether the failed sync that stopped orders was logged (once, at critical).
+    private var ordersStoppedLogged = false
+    private let logger = Logger(label: "flashsale.backend")
+    /// Per sale (and its creation, which the demo's restart changes), its question captcha's
+    /// questions, read once.
+    private var questionsBySale: [String: [SaleQuestion]] = [:]
+
+    typealias Options = EmbeddedBackend.Options
+
+    private let clock: @Sendable () -> Int64
+
+    init(data: DataDirectory, options: Options, clock: @escaping @Sendable () -> Int64) throws {
+        self.data = data
+        self.options = options
+        self.clock = clock
+        let nowMs = clock()
+        desk = try EmbeddedDesk(data: data, nowMs: nowMs, synchronous: options.synchronous)
+        try desk.reconcileUnended(nowMs: nowMs)
+        segmentCheckedAtMs = nowMs
+    }
+
+    var store: any SaleStore { desk.store }
+    var gate: any SaleGate { desk.gate }
+    var hasFaulted: Bool { desk.segment.hasFaulted }
+
+    /// Runs one request. A segment whose file was truncated under the process (its mapping
+    /// faulted into zeros) is opened again first, and a refusal decided while it faulted is
+    /// `busy`, since it read zeros, not stock. A database that stays locked past its busy
+    /// timeout, or cannot write for a moment, is `busy`, not an internal error.
+    func run<T>(_ body: (any BackendSession) throws -> T) throws -> T {
+        do {
+            if desk.segment.hasFaulted { try reopen(nowMs: clock()) }
+            let segment = desk.segment
+            do {
+                return try body(self)
+            } catch is Refusal where segment.hasFaulted {
+                throw Refusal.gateRebuilding
+            }
+        } catch let error as StoreError where error.isTransient {
+            if case .database(let fault) = error, !fault.isBusy {
+                logFault("the database cannot write now: \(fault)")
+            }
+            throw Refusal.storeBusy
+        } catch let error as StoreError where error.stopsOrders {
+            if !ordersStoppedLogged {
+                ordersStoppedLogged = true
+                logger.critical("answered 503 busy: \(error)")
+            }
+            throw Refusal.ordersStopped
+        } catch let error as SegmentError where error.isTransient {
+            // The segment could not be rebuilt (a truncated file on a full disk, say).
+            logFault("the stock segment cannot be opened now: \(error)")
+            throw Refusal.storeBusy
+        }
+    }
+
+    /// Logs a fault answered `busy`, at most once a second, so a full disk does not flood the log.
+    private func logFault(_ message: String) {
+        let now = clock()
+        guard isDue(since: faultLoggedAtMs, nowMs: now, intervalMs: 1_000) else { return }
+        faultLoggedAtMs = now
+        logger.warning("answered 503 busy: \(message)")
+    }
+
+    func sale(id: String, nowMs: Int64) throws -> Sale? {
+        try catalog.sale(id: id, store: desk.store, nowMs: nowMs)
+    }
+
+    func sale(secret: String, nowMs: Int64) throws -> Sale? {
+        try catalog.sale(secret: secret, store: desk.store, nowMs: nowMs)
+    }
+
+    func questions(of sale: Sale) throws -> [SaleQuestion] {
+        let key = "\(sale.id)@\(sale.createdAt)"
+        if let known = questionsBySale[key] { return known }
+        let questions = try desk.store.questions(ofSale: sale.id)
+        questionsBySale[key] = questions
+        return questions
+    }
+
+    /// The slot of `sale`: configured from SQLite when it does not hold the sale (a rebuilt or
+    /// corrupted segment), and reconciled when the last reconciliation is older than the
+    /// interval. A segment file deleted, replaced or truncated under the process is opened again
+    /// first.
+    func stock(of sale: Sale, nowMs: Int64) throws -> any SaleStock {
+        let slot = desk.segment.slot(at: sale.slot)
+        let configured = slot.terms() == sale.stockTerms
+        guard !configured || slot.claimReconciliation(nowMs: nowMs, intervalMs: options.reconcileIntervalMs) else {
+            return slot
+        }
+        if !desk.segment.isCurrent() {
+            try reopen(nowMs: nowMs)
+        }
+        try desk.reconcile(sale.id, nowMs: nowMs)
+        return desk.segment.slot(at: sale.slot)
+    }
+
+    func returnUnit(of sale: Sale, stock: any SaleStock, soldOutInStore: Bool, nowMs: Int64) {
+        if soldOutInStore, (try? desk.reconcile(sale.id, nowMs: nowMs)) != nil { return }
+        stock.giveBack()
+    }
+
+    /// The slot configured for sale `id`, from the segment (no database read): a map of sale
+    /// keys to slots, rebuilt by a scan of the segment when a key is missing or points to a slot
+    /// that no longer holds it, at most once a second. Every reconcile interval the segment file
+    /// is checked and, if replaced, opened again; and the one process per interval that wins the
+    /// slot's reconciliation claim reconciles it from SQLite, so that a stale sold-out flag is
+    /// corrected even when the page, trusting precheck, asks nothing else. A segment that faulted
+    /// while it was read (its file truncated) is opened again and read again.
+    func stock(saleID id: String, nowMs: Int64) throws -> (any SaleStock)? {
+        let slot = try findSlot(saleID: id, nowMs: nowMs)
+        guard desk.segment.hasFaulted else { return slot }
+        try reopen(nowMs: nowMs)
+        return try findSlot(saleID: id, nowMs: nowMs)
+    }
+
+    private func findSlot(saleID id: String, nowMs: Int64) throws -> SaleSlot? {
+        if isDue(since: segmentCheckedAtMs, nowMs: nowMs, intervalMs: options.reconcileIntervalMs) {
+            segmentCheckedAtMs = nowMs
+            if !desk.segment.isCurrent() { try reopen(nowMs: nowMs) }
+        }
+        let key = StockTerms.saleKey(id)
+        var slot = slotIndexByKey[key].map { desk.segment.slot(at: $0) }
+        if slot?.terms()?.saleKey != key {
+            guard isDue(since: slotsScannedAtMs, nowMs: nowMs, intervalMs: 1_000) else { return nil }
+            rescan(nowMs: nowMs)
+            slot = slotIndexByKey[key].map { desk.segment.slot(at: $0) }
+        }
+        guard let slot, slot.terms()?.saleKey == key else { return nil }
+        if slot.claimReconciliation(nowMs: nowMs, intervalMs: options.reconcileIntervalMs) {
+            _ = try? desk.reconcile(id, nowMs: nowMs)  // an id that only shares the key is no sale: nothing to do
+        }
+        return slot
+    }
+
+    private func rescan(nowMs: Int64) {
+        var map: [UInt64: Int] = [:]
+        for index in 0..<StockSegment.slotCount {
+            if let key = desk.segment.slot(at: index).terms()?.saleKey { map[key] = index }
+        }
+        slotIndexByKey = map
+        slotsScannedAtMs = nowMs
+    }
+
+    /// Opens the segment file again (and the database with it); the new desk reconciles every
+    /// sale whose slot is not configured, so a rebuilt segment starts from SQLite.
+    private func reopen(nowMs: Int64) throws {
+        desk = try EmbeddedDesk(data: data, nowMs: nowMs, synchronous: options.synchronous)
+        slotsScannedAtMs = nil
+    }
+}

@@ -1,0 +1,24 @@
+/// The store: the durable truth about sales and orders. A unit is sold only by the store's
+/// conditional take, which never goes below zero, and each user orders at most once per sale.
+///
+/// The embedded store is SQLite in WAL mode. A backend keeps every promise the backend
+/// contract suite (Tests/BackendContractTests) states.
+public protocol SaleStore: AnyObject {
+    /// Creates a sale with a fresh random order secret; refuses bad values and a duplicate id.
+    func create(_ new: NewSale, nowMs: Int64) throws(StoreError) -> Sale
+    /// Starts sale `new.id` over with new values, no orders and a new secret (the demo only).
+    func replace(_ new: NewSale, nowMs: Int64) throws(StoreError) -> Sale
+    /// The sale with `id`, or nil.
+    func sale(_ id: String) throws(StoreError) -> Sale?
+    /// Every sale, by start time.
+    func sales() throws(StoreError) -> [Sale]
+    /// The questions of sale `id`'s question captcha, in the order they were given.
+    func questions(ofSale id: String) throws(StoreError) -> [SaleQuestion]
+    /// The orders of a sale, oldest first.
+    func orders(ofSale id: String) throws(StoreError) -> [Order]
+    /// Whether `user` has an order in sale `id`.
+    func hasOrder(sale id: String, user: String) throws(StoreError) -> Bool
+    /// Takes a unit with the conditional update and records the order, in one transaction;
+    /// returns only once the order is durable. `.soldOut` and `.alreadyOrdered` change nothing.
+    func placeOrder(sale id: String, user: String, nowMs: Int64) throws(StoreError) -> Order
+}
