@@ -128,6 +128,7 @@ let package = Package(
                 "Buying", "Challenges", "FastCGI", "Hosting", "Identity", "Sales", "Segment", "Store", "TestSupport",
             ]
         ),
+        .testTarget(name: "BackendContractTests", dependencies: ["Backends", "Basics", "Sales", "TestSupport"]),
         .testTarget(name: "ChallengesTests", dependencies: ["Challenges"]),
         .testTarget(name: "LoadTestTests", dependencies: ["LoadTest"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI", "Functions", "TestSupport"]),

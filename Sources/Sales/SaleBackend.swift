@@ -22,7 +22,8 @@ public protocol BackendSession: AnyObject {
     /// returns units held by processes that died.
     func stock(of sale: Sale, nowMs: Int64) throws -> any SaleStock
     /// The stock of sale `id` from the gate alone, without reading the store: nil when the gate
-    /// holds no such sale. Reconciled as above.
+    /// holds no such sale (one brought into the gate since the process last looked may read nil
+    /// for up to a second). Reconciled as above.
     func stock(saleID: String, nowMs: Int64) throws -> (any SaleStock)?
     /// Gives back the unit of an order that failed after its take: after the store answered sold
     /// out, by reconciling (it has none to give); otherwise by giving the unit back.

@@ -27,7 +27,9 @@ public protocol SaleStock: Sendable {
     func configure(_ terms: StockTerms, remaining: Int64, nowMs: Int64)
     /// Sets the remaining stock to the store's, giving back units held by processes that died.
     func reconcile(remaining: Int64, nowMs: Int64)
-    /// Whether this process should reconcile now: true for one caller per `intervalMs`.
+    /// Whether this process should reconcile now: true for one caller per `intervalMs`, and for
+    /// a caller whose clock reads more than `intervalMs` before the last claim (a clock stepped
+    /// back must not stop reconciling until it catches up).
     func claimReconciliation(nowMs: Int64, intervalMs: Int64) -> Bool
     /// When the stock was last reconciled from the store.
     var lastReconciledMs: Int64 { get }
@@ -66,7 +68,8 @@ public protocol LeaseTable: Sendable {
     var maxLeaseMs: Int64 { get }
     /// How finely the table keeps time: a lease may end up to this much early.
     var tickMs: Int64 { get }
-    /// Takes `key`'s lease for `leaseMs`, unless a live one is held.
+    /// Takes `key`'s lease for `leaseMs` (1 to ``maxLeaseMs``: callers clamp; a lease out of
+    /// range is a programming error that stops the process), unless a live one is held.
     func acquire(_ key: UInt64, nowMs: Int64, leaseMs: Int64) -> LeaseOutcome
     /// Whether a live lease of `key` is held at `nowMs`.
     func isHeld(_ key: UInt64, nowMs: Int64) -> Bool
@@ -92,8 +95,8 @@ public enum LeaseOutcome: Sendable, Equatable {
     case acquired(Lease)
     /// Another request holds the key's lease.
     case busy
-    /// Other keys' claims took every place this one chose, a few times over: nothing is held;
-    /// a retry gets in.
+    /// Other claims (of other keys, or of this key at the same instant) took every place this
+    /// one chose, a few times over: nothing is held; a retry gets in.
     case contended
     /// The table has no room for the key: the request goes ahead unguarded rather than locking
     /// anyone out (the store's one order per account still holds).
@@ -105,7 +108,8 @@ public enum LeaseOutcome: Sendable, Equatable {
 public protocol RateTable: Sendable {
     /// The highest rate the table counts, in requests a second.
     var maxPerSecond: Int { get }
-    /// Counts one request of `key` at `nowMs` against `perSecond`.
+    /// Counts one request of `key` at `nowMs` against `perSecond` (1 to ``maxPerSecond``: callers
+    /// clamp; a rate out of range is a programming error that stops the process).
     func admit(_ key: UInt64, nowMs: Int64, perSecond: Int, maxBlockMs: Int64) -> RateVerdict
 }
 

@@ -1,0 +1,90 @@
+import Backends
+import Basics
+import Sales
+import Synchronization
+import TestSupport
+
+/// The backends the contract suite runs over. A new backend is one more case here and one more
+/// factory in ``freshStorage()``; every test then runs over it too.
+enum BackendKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    /// SQLite and the memory-mapped stock segment in one data directory.
+    case embedded
+
+    static let all = allCases
+
+    var description: String { rawValue }
+
+    /// Empty storage of this kind, which a test opens backends over and removes when done.
+    func freshStorage() throws -> ContractStorage {
+        switch self {
+        case .embedded: try ContractStorage.embedded()
+        }
+    }
+}
+
+/// One test's storage: whatever its backends keep state in (a data directory; servers), shared
+/// by every backend opened over it as the processes of one or several hosts share theirs.
+final class ContractStorage: Sendable {
+    let kind: BackendKind
+    /// The time every backend over this storage reads.
+    let clock: TestClock
+    /// How often a backend reconciles a sale's stock from the store while buyers ask for it.
+    let reconcileIntervalMs: Int64
+    /// How many gate calls each thread of a concurrency test makes: enough that the threads
+    /// run over one another rather than one after another.
+    let gateCallsPerThread: Int
+    private let open: @Sendable () throws -> any SaleBackend
+    private let cleanUp: @Sendable () -> Void
+
+    init(
+        kind: BackendKind, clock: TestClock, reconcileIntervalMs: Int64, gateCallsPerThread: Int,
+        open: @escaping @Sendable () throws -> any SaleBackend, cleanUp: @escaping @Sendable () -> Void
+    ) {
+        self.kind = kind
+        self.clock = clock
+        self.reconcileIntervalMs = reconcileIntervalMs
+        self.gateCallsPerThread = gateCallsPerThread
+        self.open = open
+        self.cleanUp = cleanUp
+    }
+
+    /// A new backend over this storage, as one more process would open it.
+    func openBackend() throws -> any SaleBackend { try open() }
+
+    /// `count` backends over this storage, each on its own connections.
+    func openBackends(_ count: Int) throws -> [any SaleBackend] {
+        try (0..<count).map { _ in try open() }
+    }
+
+    /// Deletes the storage; the test's backends are not used after.
+    func remove() { cleanUp() }
+
+    /// A fresh data directory under /tmp; the backend creates its database and segment there.
+    static func embedded() throws -> ContractStorage {
+        let directory = try TemporaryDirectory("contract")
+        let data = DataDirectory(path: directory.path)
+        try data.createKeys()
+        let clock = TestClock()
+        let options = EmbeddedBackend.Options(reconcileIntervalMs: 2_000)
+        return ContractStorage(
+            kind: .embedded, clock: clock, reconcileIntervalMs: options.reconcileIntervalMs, gateCallsPerThread: 50_000,
+            open: { try EmbeddedBackend(data: data, options: options, clock: { clock.nowMs }) },
+            cleanUp: { directory.remove() })
+    }
+}
+
+/// A clock that moves only when the test moves it, read by the test and its backends alike.
+final class TestClock: Sendable {
+    /// Mid-2024, so that every time a test derives from it is a plausible, positive epoch time.
+    static let start: Int64 = 1_720_000_000_000
+
+    private let milliseconds = Atomic<Int64>(TestClock.start)
+
+    var nowMs: Int64 { milliseconds.load(ordering: .relaxed) }
+
+    /// Moves the clock on by `ms`, and answers the new time.
+    @discardableResult
+    func advance(by ms: Int64) -> Int64 {
+        milliseconds.wrappingAdd(ms, ordering: .relaxed).newValue
+    }
+}
