@@ -30,17 +30,25 @@ fs loadtest --url "$base" --sale gone --buyers 4 --concurrency 1 --duration 30 >
   || { echo "selling out the sale gone failed:" >&2; cat "$work/gone.txt" >&2; exit 1; }
 secret=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(
   "SELECT secret FROM sales WHERE id = ?", ("gone",)).fetchone()[0])' "$data/flashsale.db")
-# Token requests of distinct buyers (cycled: a buyer asking again gets a fresh token).
-python3 - "$data" "$work/buyers" "$threads" <<'PY'
+# Token requests of distinct buyers, a set of its own for each round, none asking twice: a
+# buyer admitted in one admission window and asking in the next is resting (503), and one asking
+# again in the same window gets the cheaper path of a fresh token without counting.
+python3 - "$data" "$work" "$threads" "$rounds" <<'PY'
 import os, sys, time
 import jwt  # PyJWT
-data, folder, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+data, work, threads, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 key = open(os.path.join(data, "identity.key"), "rb").read().rstrip(b"\n")
-os.makedirs(folder)
-outs = [open(os.path.join(folder, str(i)), "w") for i in range(threads)]
-for n in range(20000):
-    identity = jwt.encode({"sub": "bench-%05d" % n, "exp": int(time.time()) + 86400}, key, algorithm="HS256")
-    outs[n % threads].write("%s\t127.0.0.1\t{\"sale\":\"open\"}\n" % identity)
+per_round = 100000  # more than a round of a few seconds asks for
+for r in range(1, rounds + 1):
+    folder = os.path.join(work, "buyers-%d" % r)
+    os.makedirs(folder)
+    outs = [open(os.path.join(folder, str(i)), "w") for i in range(threads)]
+    for n in range(per_round):
+        identity = jwt.encode({"sub": "bench-%d-%06d" % (r, n), "exp": int(time.time()) + 86400}, key,
+                              algorithm="HS256")
+        outs[n % threads].write("%s\t127.0.0.1\t{\"sale\":\"open\"}\n" % identity)
+    for out in outs:
+        out.close()
 PY
 
 # The page's hashed script and stylesheet, as the page names them, and the same bytes as plain
@@ -77,7 +85,7 @@ measure_path() {
   local script=()
   case $method in
     POST) script=(-s "$here/post.lua" "$base$path" '{"sale":"gone","token":"none"}') ;;
-    TOKEN) script=(-s "$here/lines.lua" "$base$path" "$work/buyers" cycle) ;;
+    TOKEN) script=(-s "$here/lines.lua" "$base$path" "$work/buyers-$round") ;;
     *) script=("$base$path") ;;
   esac
   out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency "${script[@]}" 2>&1) \
