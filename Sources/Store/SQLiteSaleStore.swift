@@ -28,6 +28,9 @@ public final class SQLiteSaleStore: SaleStore {
     private let selectOrder: Statement
     private let takeUnit: Statement
     private let insertOrder: Statement
+    private let insertNewOrder: Statement
+    private let selectRemaining: Statement
+    private let takeUnits: Statement
     private let deleteOrder: Statement
     private let returnUnit: Statement
     private let begin: Statement
@@ -71,6 +74,14 @@ public final class SQLiteSaleStore: SaleStore {
             "UPDATE sales SET remaining = remaining - 1, version = version + 1 WHERE id = ? AND remaining > 0")
         insertOrder = try database.prepare(
             "INSERT INTO orders (sale, user, created_at) VALUES (?, ?, ?) RETURNING id, sale, user, created_at, status")
+        insertNewOrder = try database.prepare(
+            """
+            INSERT INTO orders (sale, user, created_at) VALUES (?, ?, ?) ON CONFLICT (sale, user) DO NOTHING
+            RETURNING id, sale, user, created_at, status
+            """)
+        selectRemaining = try database.prepare("SELECT remaining FROM sales WHERE id = ?")
+        takeUnits = try database.prepare(
+            "UPDATE sales SET remaining = remaining - ?1, version = version + 1 WHERE id = ?2 AND remaining >= ?1")
         deleteOrder = try database.prepare("DELETE FROM orders WHERE id = ? AND sale = ?")
         returnUnit = try database.prepare(
             "UPDATE sales SET remaining = remaining + 1, version = version + 1 WHERE id = ? AND remaining < stock")
@@ -214,6 +225,65 @@ public final class SQLiteSaleStore: SaleStore {
             throw error
         } catch let error as SQLiteError {
             throw error.extendedCode == .constraintUnique ? .alreadyOrdered : .database(error)
+        } catch {
+            throw .invalid("\(error)")  // the do block throws only StoreError and SQLiteError
+        }
+    }
+
+    /// Places a group of won orders in one `BEGIN IMMEDIATE` transaction and one sync (see
+    /// ``SaleStore/placeOrders(_:)``): each sale's remaining stock is read once under the write
+    /// lock, the entries are inserted in order (`ON CONFLICT DO NOTHING` tells an earlier order
+    /// by the same user), and each sale's units are taken with one conditional update of the
+    /// group's count. A failed sync withdraws every order of the group, as `placeOrder` does.
+    public func placeOrders(_ entries: [OrderEntry]) throws(StoreError) -> [OrderOutcome] {
+        guard !entries.isEmpty else { return [] }
+        if let failure = syncFailure { throw .syncFailed(failure, orderKept: false) }
+        do {
+            let outcomes = try inTransaction { () throws -> [OrderOutcome] in
+                var left: [String: Int64?] = [:]
+                var taken: [String: Int64] = [:]
+                var outcomes: [OrderOutcome] = []
+                for entry in entries {
+                    if left[entry.sale] == nil {
+                        left[entry.sale] = try selectRemaining.query([.text(entry.sale)]).first?[0].integer
+                    }
+                    guard let remaining = left[entry.sale] ?? nil else {
+                        outcomes.append(.unknownSale)
+                        continue
+                    }
+                    guard taken[entry.sale, default: 0] < remaining else {
+                        outcomes.append(.soldOut)
+                        continue
+                    }
+                    let row = try insertNewOrder.query([.text(entry.sale), .text(entry.user), .integer(entry.nowMs)])
+                    guard let row = row.first else {
+                        outcomes.append(.alreadyOrdered)
+                        continue
+                    }
+                    taken[entry.sale, default: 0] += 1
+                    outcomes.append(.placed(Self.order(from: row)))
+                }
+                for (sale, count) in taken {
+                    try takeUnits.execute([.integer(count), .text(sale)])
+                    guard database.changes == 1 else {
+                        throw StoreError.invalid("the group took \(count) units of sale \"\(sale)\", more than it had")
+                    }
+                }
+                return outcomes
+            }
+            if let failure = failedSync() {
+                let placed = outcomes.compactMap { outcome -> Order? in
+                    if case .placed(let order) = outcome { return order }
+                    return nil
+                }
+                let withdrawn = placed.map(withdraw).allSatisfy { $0 }
+                throw StoreError.syncFailed(failure, orderKept: !withdrawn)
+            }
+            return outcomes
+        } catch let error as StoreError {
+            throw error
+        } catch let error as SQLiteError {
+            throw .database(error)
         } catch {
             throw .invalid("\(error)")  // the do block throws only StoreError and SQLiteError
         }

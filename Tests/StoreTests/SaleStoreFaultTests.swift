@@ -135,6 +135,26 @@ import Testing
         #expect(try elsewhere.placeOrder(sale: "sync", user: "alice", nowMs: 1).user == "alice")
     }
 
+    /// A group whose sync failed is withdrawn whole: no order of it stays, every unit is back,
+    /// and later groups are refused at once, as single orders are.
+    @Test func aGroupWhoseSyncFailedIsWithdrawnWholeAndStopsOrders() throws {
+        defer { directory.remove() }
+        let sale = try store.create(
+            NewSale(id: "group", title: "S", price: 1, stock: 5, startsAt: 0, endsAt: nil), nowMs: 0)
+        store.syncLog = { _ throws(SQLiteError) in throw Self.error(.ioErrFsync) }
+        let group = ["ann", "bob", "ann"].map { OrderEntry(sale: sale.id, user: $0, nowMs: 1) }
+        #expect(throws: StoreError.syncFailed(Self.error(.ioErrFsync), orderKept: false)) {
+            try store.placeOrders(group)
+        }
+        #expect(try store.orders(ofSale: sale.id).isEmpty)
+        #expect(try store.sale(sale.id)?.remaining == 5)
+        store.syncLog = { database throws(SQLiteError) in try database.syncWAL() }
+        #expect(throws: StoreError.syncFailed(Self.error(.ioErrFsync), orderKept: false)) {
+            try store.placeOrders(group)
+        }
+        #expect(try store.placeOrders([]).isEmpty)
+    }
+
     /// When the withdrawal cannot be written either, the order stays (it is committed), the
     /// error says so, and the inventory agrees with the rows; later orders are refused.
     @Test func aCommitThatCannotBeWithdrawnStaysAndTheErrorSaysSo() throws {
