@@ -27,14 +27,14 @@ public final class BuyingContext: Sendable {
     /// The store and the gate, as this process holds them.
     let backend: any SaleBackend
 
-    /// A context over `backend`, with the data directory's keys.
+    /// A context over `backend`, opened once the data directory's keys are read (a process with
+    /// an unreadable key fails before it touches the backend).
     public init(
-        settings: BuyingSettings, data: DataDirectory, backend: any SaleBackend,
+        settings: BuyingSettings, data: DataDirectory, backend: @autoclosure () throws -> any SaleBackend,
         clock: @escaping @Sendable () -> Int64 = wallClockMilliseconds
     ) throws {
         self.settings = settings
         self.clock = clock
-        self.backend = backend
         identity = IdentityReader(signer: TokenSigner(secret: try data.keyBytes(data.identityKey)))
         let secret = try data.keyBytes(data.secretKey)
         orderTokens = TokenSigner(secret: secret)
@@ -44,6 +44,7 @@ public final class BuyingContext: Sendable {
         windows = AdmissionWindows(secret: secret, lengthMs: settings.tokenLifetimeMs)
         busyGate = BusyGate(
             queueLimit: Int(settings.orderQueueLimit), maxRefusalsInARow: Int(settings.orderRefusalsInARow))
+        self.backend = try backend()
     }
 
     /// A context over the data directory's embedded backend (its SQLite database and stock
@@ -56,14 +57,23 @@ public final class BuyingContext: Sendable {
         try data.checkUsable()
         let options = EmbeddedBackend.Options(
             reconcileIntervalMs: settings.reconcileIntervalMs, synchronous: settings.synchronous)
-        let backend = try EmbeddedBackend(data: data, options: options, clock: clock)
-        try self.init(settings: settings, data: data, backend: backend, clock: clock)
+        try self.init(
+            settings: settings, data: data, backend: try EmbeddedBackend(data: data, options: options, clock: clock),
+            clock: clock)
     }
 
     /// Runs one request's reads and writes of the backend alone in this process
-    /// (``SaleBackend/serially(_:)``).
+    /// (``SaleBackend/serially(_:)``). Any answer decided while the gate's memory faulted is
+    /// 503 `busy` (``Refusal/gateRebuilding``): the backend turns refusals so, and this the
+    /// runtime's own errors (an identity or a body refused after the gate was read).
     func serially<T: Sendable>(_ body: (any BackendSession) throws -> T) throws -> T {
-        try backend.serially(body)
+        try backend.serially { session in
+            do {
+                return try body(session)
+            } catch is HTTPError where session.hasFaulted {
+                throw Refusal.gateRebuilding
+            }
+        }
     }
 }
 

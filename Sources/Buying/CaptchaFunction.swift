@@ -66,7 +66,7 @@ public enum CaptchaFunction {
         guard let id = request.query["sale"], !id.isEmpty else {
             throw HTTPError(.badRequest, "name the sale: /api/captcha?sale=ID")
         }
-        let (sale, user, questions) = try context.serially { session in
+        let (sale, user, questions, now) = try context.serially { session in
             let now = context.clock()
             guard let sale = try session.sale(id: id, nowMs: now) else {
                 throw Refusal(.notFound, "no sale has id \"\(id)\"")
@@ -79,9 +79,8 @@ public enum CaptchaFunction {
             try asking.limitRate(scope: .captcha)
             let user = try context.identity.user(of: request)
             try asking.limitChallenges(of: user)
-            return (sale, user, sale.captcha == .question ? try session.questions(of: sale) : [])
+            return (sale, user, sale.captcha == .question ? try session.questions(of: sale) : [], now)
         }
-        let now = context.clock()
         let challengeID = randomHex(bytes: 12)
         let answer: String
         var challenge = Challenge(challenge: "", expiresAt: now + challengeLifetimeMs)
@@ -128,8 +127,8 @@ public enum CaptchaFunction {
         let body = try request.decodeJSON(Answer.self, example: #"{"challenge":"…","answer":"…"}"#)
         let user = try context.identity.user(of: request)
         let claims = try CaptchaTokens.claims(body.challenge, kind: .challenge, signer: context.orderTokens)
+        let now = context.clock()
         let sale = try context.serially { session in
-            let now = context.clock()
             guard let sale = try session.sale(id: claims.sale, nowMs: now) else {
                 throw Refusal(.captchaFailed, "the challenge names no sale here; ask for another")
             }
@@ -153,7 +152,7 @@ public enum CaptchaFunction {
             }
             return sale
         }
-        let expiresAt = context.clock() + passLifetimeMs
+        let expiresAt = now + passLifetimeMs
         let pass = try context.orderTokens.sign(
             CaptchaClaims(kind: .pass, user: user, sale: sale.id, id: randomHex(bytes: 12), expires: date(expiresAt)))
         return Pass(pass: pass, expiresAt: expiresAt)
