@@ -98,7 +98,7 @@ public final class SQLiteSaleStore: SaleStore {
             new.endsAt.map(SQLValue.integer) ?? .null, .text(randomHex(bytes: 16)), .integer(nowMs),
             .integer(new.perIPRate), .integer(new.minLevel), .text(new.captcha.rawValue), .integer(new.powBits),
         ]
-        do {
+        return try storeErrors {
             let sale = try inTransaction {
                 guard let row = try insertSale.query(values).first else { throw StoreError.unknownSale(new.id) }
                 try insertQuestions(new)
@@ -106,14 +106,12 @@ public final class SQLiteSaleStore: SaleStore {
             }
             try syncIfFull()
             return sale
-        } catch let error as SQLiteError where error.extendedCode == .constraintPrimaryKey {
-            throw .duplicateSale(new.id)
-        } catch let error as SQLiteError where error.extendedCode == .constraintCheck {
-            throw .invalid("this database holds at most \(Schema.maxSales) sales")
-        } catch let error as SQLiteError {
-            throw .database(error)
-        } catch {
-            throw error as? StoreError ?? .invalid("\(error)")
+        } sqlite: { error in
+            switch error.extendedCode {
+            case .constraintPrimaryKey: .duplicateSale(new.id)
+            case .constraintCheck: .invalid("this database holds at most \(Schema.maxSales) sales")
+            default: .database(error)
+            }
         }
     }
 
@@ -122,7 +120,7 @@ public final class SQLiteSaleStore: SaleStore {
     /// this; a real sale is never replaced.
     public func replace(_ new: NewSale, nowMs: Int64) throws(StoreError) -> Sale {
         try new.validate()
-        do {
+        return try storeErrors {
             let sale = try inTransaction {
                 try database.prepare("DELETE FROM orders WHERE sale = ?").execute([.text(new.id)])
                 let row = try database.prepare(
@@ -145,12 +143,6 @@ public final class SQLiteSaleStore: SaleStore {
             }
             try syncIfFull()
             return sale
-        } catch let error as StoreError {
-            throw error
-        } catch let error as SQLiteError {
-            throw .database(error)
-        } catch {
-            throw .invalid("\(error)")  // the do block throws only StoreError and SQLiteError
         }
     }
 
@@ -208,7 +200,7 @@ public final class SQLiteSaleStore: SaleStore {
     /// process (`syncFailure`), and this and every later call throws `.syncFailed`.
     public func placeOrder(sale id: String, user: String, nowMs: Int64) throws(StoreError) -> Order {
         if let failure = syncFailure { throw .syncFailed(failure, orderKept: false) }
-        do {
+        return try storeErrors {
             let order = try inTransaction {
                 try takeUnit.execute([.text(id)])
                 guard database.changes == 1 else {
@@ -221,12 +213,8 @@ public final class SQLiteSaleStore: SaleStore {
             }
             if let failure = failedSync() { throw StoreError.syncFailed(failure, orderKept: !withdraw(order)) }
             return order
-        } catch let error as StoreError {
-            throw error
-        } catch let error as SQLiteError {
-            throw error.extendedCode == .constraintUnique ? .alreadyOrdered : .database(error)
-        } catch {
-            throw .invalid("\(error)")  // the do block throws only StoreError and SQLiteError
+        } sqlite: { error in
+            error.extendedCode == .constraintUnique ? .alreadyOrdered : .database(error)
         }
     }
 
@@ -238,7 +226,7 @@ public final class SQLiteSaleStore: SaleStore {
     public func placeOrders(_ entries: [OrderEntry]) throws(StoreError) -> [OrderOutcome] {
         guard !entries.isEmpty else { return [] }
         if let failure = syncFailure { throw .syncFailed(failure, orderKept: false) }
-        do {
+        return try storeErrors {
             let outcomes = try inTransaction { () throws -> [OrderOutcome] in
                 var left: [String: Int64?] = [:]
                 var taken: [String: Int64] = [:]
@@ -280,12 +268,6 @@ public final class SQLiteSaleStore: SaleStore {
                 throw StoreError.syncFailed(failure, orderKept: !withdrawn)
             }
             return outcomes
-        } catch let error as StoreError {
-            throw error
-        } catch let error as SQLiteError {
-            throw .database(error)
-        } catch {
-            throw .invalid("\(error)")  // the do block throws only StoreError and SQLiteError
         }
     }
 
@@ -358,6 +340,22 @@ public final class SQLiteSaleStore: SaleStore {
 
     /// Syncs the write-ahead log (`Database.syncWAL`); a test puts a failing sync in its place.
     var syncLog: (Database) throws(SQLiteError) -> Void = { database throws(SQLiteError) in try database.syncWAL() }
+
+    /// Runs `body`, which throws only `StoreError` and `SQLiteError`, with SQLite's failures as
+    /// `sqlite` says (a failure of the database unless a constraint means a refusal).
+    private func storeErrors<T>(
+        _ body: () throws -> T, sqlite: (SQLiteError) -> StoreError = { .database($0) }
+    ) throws(StoreError) -> T {
+        do {
+            return try body()
+        } catch let error as StoreError {
+            throw error
+        } catch let error as SQLiteError {
+            throw sqlite(error)
+        } catch {
+            throw .invalid("\(error)")
+        }
+    }
 
     private func run<T>(_ body: () throws(SQLiteError) -> T) throws(StoreError) -> T {
         do { return try body() } catch { throw .database(error) }
