@@ -133,18 +133,10 @@ public enum CaptchaFunction {
                 throw Refusal(.captchaFailed, "the challenge names no sale here; ask for another")
             }
             let answering = try SaleRequest(request, sale: sale, at: now, session: session, context: context)
-            do throws(Refusal) {
-                try CaptchaTokens.check(claims, isFor: user)
-            } catch {
-                throw answering.refuse(error)
-            }
+            try answering.counted { () throws(Refusal) in try CaptchaTokens.check(claims, isFor: user) }
             try answering.limitRate(scope: .captcha)
             // One answer per challenge: a script cannot try every code against one image.
-            do throws(Refusal) {
-                _ = try CaptchaTokens.spend(claims, answering)
-            } catch {
-                throw answering.refuse(error)
-            }
+            _ = try answering.counted { () throws(Refusal) in try CaptchaTokens.spend(claims, answering) }
             guard let digest = claims.digest,
                 context.answers.matches(digest, challenge: claims.jti, answer: body.answer)
             else {

@@ -48,6 +48,16 @@ struct SaleRequest {
         refuse(SaleChecks.whenEmpty(stock, sale.stockTerms))
     }
 
+    /// Runs `body`, counting the refusal it throws: a check that decides but does not count
+    /// (``CaptchaTokens``).
+    func counted<T>(_ body: () throws(Refusal) -> T) throws(Refusal) -> T {
+        do {
+            return try body()
+        } catch {
+            throw refuse(error)
+        }
+    }
+
     /// Runs `body`, counting what it refuses in `counter`: the caller's identity or body that
     /// the runtime refuses before the sale's own checks.
     func counting<T>(_ counter: SaleCounter, _ body: () throws(HTTPError) -> T) throws(HTTPError) -> T {

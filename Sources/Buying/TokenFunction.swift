@@ -131,13 +131,11 @@ public enum TokenFunction {
                     .captchaRequired,
                     "this sale asks for a captcha first: GET /api/captcha?sale=\(sale.id), then verify"))
         }
-        do throws(Refusal) {
+        return try attempt.counted { () throws(Refusal) in
             let claims = try CaptchaTokens.claims(pass, kind: .pass, signer: attempt.context.orderTokens)
             try CaptchaTokens.check(claims, isFor: user)
             guard claims.sale == sale.id else { throw Refusal(.captchaFailed, "the captcha pass is for another sale") }
             return try CaptchaTokens.spend(claims, attempt)
-        } catch {
-            throw attempt.refuse(error)
         }
     }
 
