@@ -150,6 +150,11 @@ final class Shop: @unchecked Sendable {
         clock.advance(by: context.windows.start(of: window(of: sale) + 1, sale: sale) - clock.ms)
     }
 
+    /// Moves the clock to `leftMs` before the end of `sale`'s next admission window.
+    func advanceToEndOfNextWindow(of sale: String, leftMs: Int64) {
+        clock.advance(by: context.windows.start(of: window(of: sale) + 2, sale: sale) - leftMs - clock.ms)
+    }
+
     /// An order token signed like the token function's, for a sale or moment it would refuse.
     func mintOrderToken(user: String, sale: String, expiresInSeconds: Double = 30) throws -> String {
         try orderSigner.sign(
