@@ -18,10 +18,22 @@ public final class EmbeddedBackend: SaleBackend, @unchecked Sendable {
         public var reconcileIntervalMs: Int64
         /// How order commits reach the disk.
         public var synchronous: Durability
+        /// How many entries of the segment's commit queue are used.
+        public var commitQueue: Int
+        /// How long a won order waits to be committed before its buyer is answered `busy`.
+        public var commitWaitMs: Int64
+        /// Where a fault drill holds the process that commits a group, if anywhere.
+        public var pauseAt: CommitPoint?
 
-        public init(reconcileIntervalMs: Int64 = 2_000, synchronous: Durability = .full) {
+        public init(
+            reconcileIntervalMs: Int64 = 2_000, synchronous: Durability = .full, commitQueue: Int = 256,
+            commitWaitMs: Int64 = 3_000, pauseAt: CommitPoint? = nil
+        ) {
             self.reconcileIntervalMs = reconcileIntervalMs
             self.synchronous = synchronous
+            self.commitQueue = commitQueue
+            self.commitWaitMs = commitWaitMs
+            self.pauseAt = pauseAt
         }
     }
 
@@ -65,15 +77,26 @@ final class EmbeddedSession: BackendSession {
     typealias Options = EmbeddedBackend.Options
 
     private let clock: @Sendable () -> Int64
+    private let committer: GroupCommitter
 
     init(data: DataDirectory, options: Options, clock: @escaping @Sendable () -> Int64) throws {
         self.data = data
         self.options = options
         self.clock = clock
+        committer = GroupCommitter(
+            queueLimit: options.commitQueue, waitMs: options.commitWaitMs, pauseAt: options.pauseAt)
         let nowMs = clock()
-        desk = try EmbeddedDesk(data: data, nowMs: nowMs, synchronous: options.synchronous)
+        desk = try Self.openDesk(data: data, options: options, committer: committer, nowMs: nowMs)
         try desk.reconcileUnended(nowMs: nowMs)
         segmentCheckedAtMs = nowMs
+    }
+
+    private static func openDesk(
+        data: DataDirectory, options: Options, committer: GroupCommitter, nowMs: Int64
+    ) throws -> EmbeddedDesk {
+        let desk = try EmbeddedDesk(data: data, nowMs: nowMs, synchronous: options.synchronous)
+        if options.pauseAt != nil { desk.store.onCommitPoint = { [committer] in committer.pause(at: $0) } }
+        return desk
     }
 
     var store: any SaleStore { desk.store }
@@ -152,6 +175,15 @@ final class EmbeddedSession: BackendSession {
         return desk.segment.slot(at: sale.slot)
     }
 
+    func placeOrder(_ entry: OrderEntry) throws(StoreError) -> Order {
+        let queue = desk.segment.commitQueue(limit: committer.queueLimit)
+        return try committer.place(entry, queue: queue, store: desk.store, clock: clock) { sales in
+            for id in sales {
+                if let sale = try? sale(id: id, nowMs: clock()) { desk.gate.stock(of: sale).increment(.groupCommits) }
+            }
+        }
+    }
+
     func returnUnit(of sale: Sale, stock: any SaleStock, soldOutInStore: Bool, nowMs: Int64) {
         if soldOutInStore, (try? desk.reconcile(sale.id, nowMs: nowMs)) != nil { return }
         stock.giveBack()
@@ -202,7 +234,7 @@ final class EmbeddedSession: BackendSession {
     /// Opens the segment file again (and the database with it); the new desk reconciles every
     /// sale whose slot is not configured, so a rebuilt segment starts from SQLite.
     private func reopen(nowMs: Int64) throws {
-        desk = try EmbeddedDesk(data: data, nowMs: nowMs, synchronous: options.synchronous)
+        desk = try Self.openDesk(data: data, options: options, committer: committer, nowMs: nowMs)
         slotsScannedAtMs = nil
     }
 }

@@ -56,7 +56,8 @@ public final class BuyingContext: Sendable {
         let data = DataDirectory(path: settings.dataDirectory)
         try data.checkUsable()
         let options = EmbeddedBackend.Options(
-            reconcileIntervalMs: settings.reconcileIntervalMs, synchronous: settings.synchronous)
+            reconcileIntervalMs: settings.reconcileIntervalMs, synchronous: settings.synchronous,
+            commitQueue: Int(settings.commitQueue), commitWaitMs: settings.commitWaitMs, pauseAt: settings.pauseAt)
         try self.init(
             settings: settings, data: data, backend: try EmbeddedBackend(data: data, options: options, clock: clock),
             clock: clock)

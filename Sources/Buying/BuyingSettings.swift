@@ -29,6 +29,16 @@ public struct BuyingSettings: Sendable, Equatable {
     /// The longest an address that keeps asking over its sale's rate is blocked
     /// (`FLASHSALE_RATE_BLOCK_SECONDS`, default 60).
     public var rateBlockMs: Int64
+    /// How many won orders may wait to be committed at once, every order process together
+    /// (`FLASHSALE_COMMIT_QUEUE`, default 256, at most 1024): one more is refused `busy` at once.
+    public var commitQueue: Int64
+    /// How long a won order waits to be committed before its buyer is answered `busy`
+    /// (`FLASHSALE_COMMIT_WAIT_MS`, default 3000).
+    public var commitWaitMs: Int64
+    /// A fault drill: the process that commits a group stops itself (SIGSTOP) at this point,
+    /// for a test to kill it there (`FLASHSALE_PAUSE_AT`: `before-transaction`,
+    /// `in-transaction`, `after-commit` or `after-sync`; default none). Never set on a sale day.
+    public var pauseAt: CommitPoint?
     /// The proxies whose `X-Forwarded-For` is believed (`FLASHSALE_TRUSTED_PROXIES`, addresses
     /// separated by commas; default none: the client address is the one lighttpd reports).
     public var trustedProxies: Set<String>
@@ -37,8 +47,12 @@ public struct BuyingSettings: Sendable, Equatable {
         dataDirectory: String, tokenLifetimeMs: Int64 = 30_000, admissionMultiple: Int64 = 10,
         reconcileIntervalMs: Int64 = 2_000, synchronous: Durability = .full, orderQueueLimit: Int64 = 64,
         orderRefusalsInARow: Int64 = 4, accountLeaseMs: Int64 = 10_000, rateBlockMs: Int64 = 60_000,
-        trustedProxies: Set<String> = []
+        trustedProxies: Set<String> = [], commitQueue: Int64 = 256, commitWaitMs: Int64 = 3_000,
+        pauseAt: CommitPoint? = nil
     ) {
+        self.commitQueue = commitQueue
+        self.commitWaitMs = commitWaitMs
+        self.pauseAt = pauseAt
         self.dataDirectory = dataDirectory
         self.tokenLifetimeMs = tokenLifetimeMs
         self.admissionMultiple = admissionMultiple
@@ -88,6 +102,18 @@ public struct BuyingSettings: Sendable, Equatable {
                     "FLASHSALE_TRUSTED_PROXIES=\(raw) must be IPv4 or IPv6 addresses separated by commas")
             }
             trustedProxies = Set(normalised.compactMap { $0 })
+        }
+        commitQueue =
+            try Self.integer(environment, "FLASHSALE_COMMIT_QUEUE", in: 1...Int64(GateLimits.largestCommitQueue))
+            ?? commitQueue
+        commitWaitMs = try Self.integer(environment, "FLASHSALE_COMMIT_WAIT_MS", in: 10...60_000) ?? commitWaitMs
+        if let raw = environment["FLASHSALE_PAUSE_AT"] {
+            guard let point = CommitPoint(rawValue: raw) else {
+                throw SettingError(
+                    "FLASHSALE_PAUSE_AT=\(raw) must be one of "
+                        + CommitPoint.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            pauseAt = point
         }
         if let raw = environment["FLASHSALE_SYNCHRONOUS"] {
             guard let value = Durability(rawValue: raw.uppercased()) else {

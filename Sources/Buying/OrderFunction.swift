@@ -151,7 +151,7 @@ public enum OrderFunction {
     /// order stayed committed (a failed sync that could not withdraw it).
     private static func write(_ attempt: SaleRequest, user: String) throws -> Order {
         do {
-            return try attempt.session.store.placeOrder(sale: attempt.sale.id, user: user, nowMs: attempt.nowMs)
+            return try attempt.session.placeOrder(OrderEntry(sale: attempt.sale.id, user: user, nowMs: attempt.nowMs))
         } catch {
             if !error.orderKept {
                 attempt.session.returnUnit(

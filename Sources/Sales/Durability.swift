@@ -12,4 +12,6 @@ public enum GateLimits {
     /// The longest lease of an account's one active request: a process killed holding it locks
     /// the account out no longer than this.
     public static let longestAccountLeaseMs: Int64 = 60_000
+    /// The most won orders a gate's commit queue holds waiting at once.
+    public static let largestCommitQueue = 1024
 }

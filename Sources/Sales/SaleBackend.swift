@@ -25,6 +25,11 @@ public protocol BackendSession: AnyObject {
     /// holds no such sale (one brought into the gate since the process last looked may read nil
     /// for up to a second). Reconciled as above.
     func stock(saleID: String, nowMs: Int64) throws -> (any SaleStock)?
+    /// Makes `entry`'s order durable and answers it: committed in one group with the orders of
+    /// every process waiting at the same time, or alone. The refusals (`.soldOut`,
+    /// `.alreadyOrdered`) and failures are the store's; a failure whose `orderKept` is true may
+    /// have left the order committed.
+    func placeOrder(_ entry: OrderEntry) throws(StoreError) -> Order
     /// Gives back the unit of an order that failed after its take: after the store answered sold
     /// out, by reconciling (it has none to give); otherwise by giving the unit back.
     func returnUnit(of sale: Sale, stock: any SaleStock, soldOutInStore: Bool, nowMs: Int64)

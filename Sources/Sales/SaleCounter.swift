@@ -11,4 +11,7 @@ public enum SaleCounter: Int, CaseIterable, Sendable {
     /// Asked for a captcha or proof of work not sent (an honest buyer's first try, often);
     /// `rejectedCaptcha` counts the ones sent and refused.
     case rejectedCaptchaRequired
+    /// Groups of orders committed in one transaction and one sync with this sale's orders in
+    /// them: `orders` over this is the mean group.
+    case groupCommits
 }

@@ -18,13 +18,17 @@ public protocol SaleStore: AnyObject {
     func orders(ofSale id: String) throws(StoreError) -> [Order]
     /// Whether `user` has an order in sale `id`.
     func hasOrder(sale id: String, user: String) throws(StoreError) -> Bool
+    /// The order of `user` in sale `id`, or nil.
+    func order(sale id: String, user: String) throws(StoreError) -> Order?
     /// Takes a unit with the conditional update and records the order, in one transaction;
     /// returns only once the order is durable. `.soldOut` and `.alreadyOrdered` change nothing.
     func placeOrder(sale id: String, user: String, nowMs: Int64) throws(StoreError) -> Order
     /// Places a group of won orders in one transaction and one sync, an outcome per entry in
     /// the group's order: each sale's units are taken once for the whole group, never below
     /// zero; the entries past the units left are `.soldOut`, a user's second entry (in the
-    /// group or after an earlier order) `.alreadyOrdered`. An empty group changes nothing.
+    /// group or after an earlier order) `.alreadyOrdered`. An entry whose ticket placed an order
+    /// before (the same group committed again) is `.placed` with that order, taking nothing
+    /// more. An empty group changes nothing.
     /// A failed sync throws `.syncFailed`, its `orderKept` true when any of the group's orders
     /// could not be withdrawn (the caller reconciles rather than give units back).
     func placeOrders(_ entries: [OrderEntry]) throws(StoreError) -> [OrderOutcome]

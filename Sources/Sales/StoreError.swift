@@ -31,11 +31,15 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         return false
     }
 
-    /// True when the call left a committed order that the caller's gate must keep counting:
-    /// a failed sync whose order could not be withdrawn.
+    /// True when the call may have left a committed order that the caller's gate must keep
+    /// counting: a failed sync whose order could not be withdrawn, an order given up on after a
+    /// leader claimed it. The gate's reconciliation settles it from the store.
     public var orderKept: Bool {
-        if case .syncFailed(_, orderKept: true) = self { return true }
-        return false
+        switch self {
+        case .syncFailed(_, orderKept: true): true
+        case .database(let fault): fault.mayHaveCommitted
+        default: false
+        }
     }
 }
 
@@ -71,4 +75,10 @@ public protocol StoreFault: Error, Sendable, CustomStringConvertible {
     var isBusy: Bool { get }
     /// The call failed for a reason of the moment and changed nothing: worth retrying.
     var isTransient: Bool { get }
+    /// The order may be committed all the same (given up on while another process committed it).
+    var mayHaveCommitted: Bool { get }
+}
+
+extension StoreFault {
+    public var mayHaveCommitted: Bool { false }
 }

@@ -1,10 +1,12 @@
-/// Byte offsets and sizes of the segment file, layout version 4. Header at 0 (64 bytes used,
+import Sales
+
+/// Byte offsets and sizes of the segment file, layout version 5. Header at 0 (64 bytes used,
 /// the rest of the first page zero); `slotCount` slots of `slotSize` bytes from `slotsOffset`;
 /// then the account leases, the address rates and the spent challenges, one 8-byte word an
-/// entry.
+/// entry; then the commit queue: its header and `queueCapacity` entries of won orders.
 enum SegmentLayout {
     static let magic: UInt64 = 0x464C_4153_4853_4547  // "FLASHSEG"
-    static let version: UInt32 = 4
+    static let version: UInt32 = 5
     static let slotSize = 256
     static let slotCount = 1024
     static let slotsOffset = 4096
@@ -16,7 +18,32 @@ enum SegmentLayout {
     /// and a proof of work for 30 s, some 600,000 at once, under a third of the table.
     static let spentCount = 1 << 21
     static let spentOffset = ratesOffset + 8 * rateCount
-    static let fileSize = spentOffset + 8 * spentCount
+    static let queueOffset = spentOffset + 8 * spentCount
+    /// The most entries the commit queue can hold; `FLASHSALE_COMMIT_QUEUE` uses a prefix.
+    static let queueCapacity = GateLimits.largestCommitQueue
+    static let queueEntriesOffset = queueOffset + 64
+    static let fileSize = queueEntriesOffset + CommitQueueEntry.size * queueCapacity
+
+    /// The commit queue's header: the commit lease and the generation its waiters sleep on.
+    enum CommitQueueHeader {
+        static let lease = 0
+        static let generation = 8
+    }
+
+    /// One entry of the commit queue, 8-byte words: the state word (what the entry is, its
+    /// owner's pid and a tag), the ticket the order row keeps, the order's time, the lengths,
+    /// then the sale id and the user id as bytes.
+    enum CommitQueueEntry {
+        static let state = 0
+        static let ticket = 8
+        static let nowMs = 16
+        static let lengths = 24
+        static let sale = 32
+        static let saleCapacity = 64
+        static let user = sale + saleCapacity
+        static let userCapacity = 512
+        static let size = user + userCapacity
+    }
 
     enum Header {
         static let magic = 0

@@ -93,6 +93,11 @@ public final class StockSegment: @unchecked Sendable {
             table: SharedTable(segment: self, offset: SegmentLayout.ratesOffset, count: SegmentLayout.rateCount))
     }
 
+    /// The commit queue of won orders, of which `limit` entries are used.
+    public func commitQueue(limit: Int) -> CommitQueue {
+        CommitQueue(segment: self, limit: limit)
+    }
+
     /// The slot at `index`, a view that keeps this segment (and so its mapping) alive.
     public func slot(at index: Int) -> SaleSlot {
         precondition(0 <= index && index < Self.slotCount, "slot index \(index) out of 0..<\(Self.slotCount)")
@@ -182,6 +187,7 @@ public final class StockSegment: @unchecked Sendable {
             accountLeases.table.clear()
             addressRates.table.clear()
             spentChallenges.table.clear()
+            commitQueue(limit: CommitQueue.capacity).clear()
         }
         // Plain header writes inside the live mapping: every reader of the header holds the same flock.
         memset(base + 8, 0, SegmentLayout.slotsOffset - 8)

@@ -29,6 +29,7 @@ public final class SQLiteSaleStore: SaleStore {
     private let takeUnit: Statement
     private let insertOrder: Statement
     private let insertNewOrder: Statement
+    private let selectUserOrder: Statement
     private let selectRemaining: Statement
     private let takeUnits: Statement
     private let deleteOrder: Statement
@@ -76,9 +77,11 @@ public final class SQLiteSaleStore: SaleStore {
             "INSERT INTO orders (sale, user, created_at) VALUES (?, ?, ?) RETURNING id, sale, user, created_at, status")
         insertNewOrder = try database.prepare(
             """
-            INSERT INTO orders (sale, user, created_at) VALUES (?, ?, ?) ON CONFLICT (sale, user) DO NOTHING
+            INSERT INTO orders (sale, user, created_at, ticket) VALUES (?, ?, ?, ?) ON CONFLICT (sale, user) DO NOTHING
             RETURNING id, sale, user, created_at, status
             """)
+        selectUserOrder = try database.prepare(
+            "SELECT id, sale, user, created_at, status, ticket FROM orders WHERE sale = ? AND user = ?")
         selectRemaining = try database.prepare("SELECT remaining FROM sales WHERE id = ?")
         takeUnits = try database.prepare(
             "UPDATE sales SET remaining = remaining - ?1, version = version + 1 WHERE id = ?2 AND remaining >= ?1")
@@ -240,12 +243,15 @@ public final class SQLiteSaleStore: SaleStore {
                         continue
                     }
                     guard taken[entry.sale, default: 0] < remaining else {
-                        outcomes.append(.soldOut)
+                        outcomes.append(try placedBefore(entry).map(OrderOutcome.placed) ?? .soldOut)
                         continue
                     }
-                    let row = try insertNewOrder.query([.text(entry.sale), .text(entry.user), .integer(entry.nowMs)])
+                    let row = try insertNewOrder.query([
+                        .text(entry.sale), .text(entry.user), .integer(entry.nowMs),
+                        entry.ticket.map(SQLValue.integer) ?? .null,
+                    ])
                     guard let row = row.first else {
-                        outcomes.append(.alreadyOrdered)
+                        outcomes.append(try placedBefore(entry).map(OrderOutcome.placed) ?? .alreadyOrdered)
                         continue
                     }
                     taken[entry.sale, default: 0] += 1
@@ -257,8 +263,10 @@ public final class SQLiteSaleStore: SaleStore {
                         throw StoreError.invalid("the group took \(count) units of sale \"\(sale)\", more than it had")
                     }
                 }
+                reach(.inTransaction)
                 return outcomes
             }
+            reach(.afterCommit)
             if let failure = failedSync() {
                 let placed = outcomes.compactMap { outcome -> Order? in
                     if case .placed(let order) = outcome { return order }
@@ -268,6 +276,21 @@ public final class SQLiteSaleStore: SaleStore {
                 throw StoreError.syncFailed(failure, orderKept: !withdrawn)
             }
             return outcomes
+        }
+    }
+
+    /// The order `entry` placed in an earlier commit of the same entry (its ticket), or nil.
+    private func placedBefore(_ entry: OrderEntry) throws -> Order? {
+        guard let ticket = entry.ticket,
+            let row = try selectUserOrder.query([.text(entry.sale), .text(entry.user)]).first, row[5].integer == ticket
+        else { return nil }
+        return Self.order(from: row)
+    }
+
+    /// The order of `user` in sale `id`, or nil.
+    public func order(sale id: String, user: String) throws(StoreError) -> Order? {
+        try run { () throws(SQLiteError) in
+            try selectUserOrder.query([.text(id), .text(user)]).first.map(Self.order(from:))
         }
     }
 
@@ -337,6 +360,14 @@ public final class SQLiteSaleStore: SaleStore {
     /// The first failed sync per database path, for the whole process: a store opened again on
     /// the same file (the buying context reopens its desk after a segment fault) stays stopped.
     private static let syncFailures = Mutex<[String: SQLiteError]>([:])
+
+    /// Called as a group commit reaches each of its points inside the store: a fault drill holds
+    /// the process there (``CommitPoint``).
+    public var onCommitPoint: (@Sendable (CommitPoint) -> Void)?
+
+    private func reach(_ point: CommitPoint) {
+        onCommitPoint?(point)
+    }
 
     /// Syncs the write-ahead log (`Database.syncWAL`); a test puts a failing sync in its place.
     var syncLog: (Database) throws(SQLiteError) -> Void = { database throws(SQLiteError) in try database.syncWAL() }

@@ -49,6 +49,9 @@ enum Schema {
         """
         ALTER TABLE sales ADD COLUMN pow_bits INTEGER NOT NULL DEFAULT 0 CHECK (pow_bits >= 0 AND pow_bits <= 24);
         """,
+        """
+        ALTER TABLE orders ADD COLUMN ticket INTEGER;
+        """,
     ]
 
     /// The most sales a database holds: one per slot of the stock segment.

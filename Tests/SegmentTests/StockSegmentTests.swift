@@ -17,7 +17,7 @@ import Testing
         let bytes = try SegmentFile.bytes(path)
         #expect(bytes.count == SegmentFile.size)
         #expect(SegmentFile.load(bytes, at: 0, as: UInt64.self) == SegmentFile.headerMagic)
-        #expect(SegmentFile.load(bytes, at: 8, as: UInt32.self) == 4)
+        #expect(SegmentFile.load(bytes, at: 8, as: UInt32.self) == SegmentFile.version)
         #expect(SegmentFile.load(bytes, at: 12, as: UInt32.self) == 256)
         #expect(SegmentFile.load(bytes, at: 16, as: UInt32.self) == 1024)
         #expect(SegmentFile.load(bytes, at: 24, as: UInt64.self) == 0xABCD)
@@ -93,7 +93,7 @@ import Testing
         #expect(segment.slot(at: 0).terms() == nil)
         let header = try SegmentFile.bytes(path)
         #expect(SegmentFile.load(header, at: 0, as: UInt64.self) == SegmentFile.headerMagic)
-        #expect(SegmentFile.load(header, at: 8, as: UInt32.self) == 4)
+        #expect(SegmentFile.load(header, at: 8, as: UInt32.self) == SegmentFile.version)
         #expect(header[32..<64].allSatisfy { $0 == 0 })
         #expect(try !StockSegment(path: path, databaseID: 7).wasReinitialised)
     }

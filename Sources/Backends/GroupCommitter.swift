@@ -1,0 +1,160 @@
+import Glibc
+import Logging
+import Sales
+import Segment
+import Store
+
+/// Commits won orders in groups, leader and followers among the order processes: a buyer's
+/// process puts its order in the segment's ``CommitQueue`` and waits; whichever waiting process
+/// takes the commit lease commits every waiting entry, its own and the others', in one
+/// transaction and one sync (``SQLiteSaleStore/placeOrders(_:)``), marks each entry with its
+/// result and wakes the rest. No process is special, so none needs supervising: a leader killed
+/// at any instruction leaves a lease that the next waiter takes over at once (its pid is gone)
+/// or when it runs out, and the entries it claimed are committed again, finding by their tickets
+/// the orders already placed.
+struct GroupCommitter {
+    /// How many entries of the queue are used (`FLASHSALE_COMMIT_QUEUE`).
+    var queueLimit: Int
+    /// How long a buyer waits for its order to be durable before 503 `busy`.
+    var waitMs: Int64
+    /// Where a fault drill holds the leader (`FLASHSALE_PAUSE_AT`), if anywhere.
+    var pauseAt: CommitPoint?
+
+    /// The longest a leader may take before others take its lease over: above the store's busy
+    /// timeout and a sync, so that only a leader stuck past any normal commit loses it.
+    static let leaseMs: Int64 = 10_000
+    /// How often a waiter looks whether the leader died, while no leader finishes.
+    static let pollMs: Int64 = 10
+
+    /// The order of `entry`, once it is durable: committed by this process or another in a
+    /// group with whatever waited at the same time. `counted` is told each group this process
+    /// commits, with the sales in it.
+    func place(
+        _ entry: OrderEntry, queue: CommitQueue, store: SQLiteSaleStore, clock: () -> Int64,
+        counted: (Set<String>) -> Void
+    ) throws(StoreError) -> Order {
+        let pid = getpid()
+        guard let queued = queue.enqueue(entry, pid: pid) else { throw .database(CommitQueueFault.full) }
+        let deadline = clock() + waitMs
+        while true {
+            let seen = queue.currentGeneration
+            switch queue.state(of: queued) {
+            case .done(let result):
+                queue.release(queued)
+                return try answer(result, for: entry, store: store)
+            case .lost:
+                throw .database(CommitQueueFault.lost)
+            case .waiting, .claimed:
+                break
+            }
+            let now = clock()
+            if let lease = queue.lead(pid: pid, nowMs: now, leaseMs: Self.leaseMs) {
+                lead(queue: queue, lease: lease, store: store, counted: counted)
+                continue
+            }
+            if now >= deadline {
+                switch queue.withdraw(queued) {
+                case .withdrawn: throw .database(CommitQueueFault.timedOut(mayHaveCommitted: false))
+                case .abandoned, .lost: throw .database(CommitQueueFault.timedOut(mayHaveCommitted: true))
+                case .done(let result): return try answer(result, for: entry, store: store)
+                }
+            }
+            queue.wait(after: seen, timeoutMs: min(deadline - now, Self.pollMs))
+        }
+    }
+
+    /// Commits every entry waiting (and any a dead leader left claimed) as one group, marks each
+    /// with its result and gives the lease back, waking the waiters.
+    private func lead(
+        queue: CommitQueue, lease: CommitLease, store: SQLiteSaleStore, counted: (Set<String>) -> Void
+    ) {
+        defer { queue.endLead(lease) }
+        let group = queue.claim(max: queue.limit)
+        guard !group.isEmpty else { return }
+        pause(at: .beforeTransaction)
+        let results: [CommitResult]
+        do {
+            let outcomes = try store.placeOrders(group.map(\.entry))
+            pause(at: .afterSync)
+            results = outcomes.map(Self.result)
+            counted(Set(group.map(\.entry.sale)))
+        } catch {
+            Self.logger.error("a group of \(group.count) orders failed: \(error)")
+            let result: CommitResult =
+                switch error {
+                case .syncFailed(_, orderKept: true): .stoppedKept
+                case .syncFailed: .stopped
+                default: .failed
+                }
+            results = Array(repeating: result, count: group.count)
+        }
+        for (order, result) in zip(group, results) { queue.complete(order, with: result) }
+    }
+
+    /// Holds this process (SIGSTOP) where the fault drill says, for a test to kill it there.
+    func pause(at point: CommitPoint) {
+        if point == pauseAt { raise(SIGSTOP) }
+    }
+
+    private func answer(_ result: CommitResult, for entry: OrderEntry, store: SQLiteSaleStore) throws(StoreError)
+        -> Order
+    {
+        switch result {
+        case .placed:
+            guard let order = try store.order(sale: entry.sale, user: entry.user) else {
+                throw .invalid("the order of \(entry.user) in sale \(entry.sale) was committed but cannot be read")
+            }
+            return order
+        case .alreadyOrdered: throw .alreadyOrdered
+        case .soldOut: throw .soldOut
+        case .unknownSale: throw .unknownSale(entry.sale)
+        case .failed: throw .database(CommitQueueFault.leaderFailed)
+        case .stopped, .stoppedKept:
+            throw .syncFailed(CommitQueueFault.leaderFailed, orderKept: result == .stoppedKept)
+        }
+    }
+
+    private static func result(_ outcome: OrderOutcome) -> CommitResult {
+        switch outcome {
+        case .placed: .placed
+        case .alreadyOrdered: .alreadyOrdered
+        case .soldOut: .soldOut
+        case .unknownSale: .unknownSale
+        }
+    }
+
+    private static let logger = Logger(label: "flashsale.backend")
+}
+
+/// Why an order left the commit queue without a result of the store's: each is of the moment
+/// (503 `busy`), and none is logged per order (the leader logs its own failure).
+enum CommitQueueFault: StoreFault, Equatable {
+    /// Every entry of the queue was taken.
+    case full
+    /// The leader's group failed (busy, a full disk): nothing of it was committed.
+    case leaderFailed
+    /// The order was not durable within the wait; it may have been committed all the same.
+    case timedOut(mayHaveCommitted: Bool)
+    /// The segment was cleared under the queue (its file truncated or replaced).
+    case lost
+
+    var isBusy: Bool { true }
+    var isTransient: Bool { true }
+
+    var mayHaveCommitted: Bool {
+        switch self {
+        case .timedOut(let may): may
+        case .lost: true
+        case .full, .leaderFailed: false
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .full: "the commit queue is full"
+        case .leaderFailed: "the group this order was committed with failed"
+        case .timedOut: "the order was not committed in time"
+        case .lost: "the commit queue was cleared under the order"
+        }
+    }
+}
