@@ -1,5 +1,4 @@
 import Glibc
-import Logging
 import Sales
 import Segment
 import Store
@@ -9,7 +8,7 @@ import Store
 /// takes the commit lease commits every waiting entry, its own and the others', in one
 /// transaction and one sync (``SQLiteSaleStore/placeOrders(_:)``), marks each entry with its
 /// result and wakes the rest. No process is special, so none needs supervising: a leader killed
-/// at any instruction leaves a lease that the next waiter takes over at once (its pid is gone)
+/// at any instruction leaves a lease that the next waiter takes over once it has been held 20 ms (its pid gone)
 /// or when it runs out, and the entries it claimed are committed again, finding by their tickets
 /// the orders already placed.
 struct GroupCommitter {
@@ -33,14 +32,20 @@ struct GroupCommitter {
         _ entry: OrderEntry, queue: CommitQueue, store: SQLiteSaleStore, clock: () -> Int64,
         counted: (Set<String>) -> Void
     ) throws(StoreError) -> Order {
+        // A process whose sync failed takes no more orders (``SQLiteSaleStore/syncFailure``), and
+        // must not lead the others' groups into its failure.
+        if let failure = store.syncFailure { throw .syncFailed(failure, orderKept: false) }
         let pid = getpid()
         guard let queued = queue.enqueue(entry, pid: pid) else { throw .database(CommitQueueFault.full) }
         let deadline = clock() + waitMs
+        // What failed the last group this process led: its own order's answer says so.
+        var failure: StoreError?
         while true {
             let seen = queue.currentGeneration
             switch queue.state(of: queued) {
             case .done(let result):
                 queue.release(queued)
+                if let failure, [.failed, .stopped, .stoppedKept].contains(result) { throw failure }
                 return try answer(result, for: entry, store: store)
             case .lost:
                 throw .database(CommitQueueFault.lost)
@@ -49,7 +54,7 @@ struct GroupCommitter {
             }
             let now = clock()
             if let lease = queue.lead(pid: pid, nowMs: now, leaseMs: Self.leaseMs) {
-                lead(queue: queue, lease: lease, store: store, counted: counted)
+                failure = lead(queue: queue, lease: lease, store: store, counted: counted)
                 continue
             }
             if now >= deadline {
@@ -64,22 +69,29 @@ struct GroupCommitter {
     }
 
     /// Commits every entry waiting (and any a dead leader left claimed) as one group, marks each
-    /// with its result and gives the lease back, waking the waiters.
+    /// with its result and gives the lease back, waking the waiters. Answers what failed the
+    /// group, if anything: the leader's own order throws it, to be logged and answered as the
+    /// store's failures are; the followers' orders answer `busy`.
     private func lead(
         queue: CommitQueue, lease: CommitLease, store: SQLiteSaleStore, counted: (Set<String>) -> Void
-    ) {
+    ) -> StoreError? {
         defer { queue.endLead(lease) }
         let group = queue.claim(max: queue.limit)
-        guard !group.isEmpty else { return }
+        guard !group.isEmpty else { return nil }
         pause(at: .beforeTransaction)
         let results: [CommitResult]
+        var failure: StoreError?
         do {
             let outcomes = try store.placeOrders(group.map(\.entry))
             pause(at: .afterSync)
             results = outcomes.map(Self.result)
-            counted(Set(group.map(\.entry.sale)))
+            let placed = zip(group, outcomes).compactMap { order, outcome -> String? in
+                if case .placed = outcome { return order.entry.sale }
+                return nil
+            }
+            counted(Set(placed))
         } catch {
-            Self.logger.error("a group of \(group.count) orders failed: \(error)")
+            failure = error
             let result: CommitResult =
                 switch error {
                 case .syncFailed(_, orderKept: true): .stoppedKept
@@ -89,6 +101,7 @@ struct GroupCommitter {
             results = Array(repeating: result, count: group.count)
         }
         for (order, result) in zip(group, results) { queue.complete(order, with: result) }
+        return failure
     }
 
     /// Holds this process (SIGSTOP) where the fault drill says, for a test to kill it there.
@@ -108,9 +121,8 @@ struct GroupCommitter {
         case .alreadyOrdered: throw .alreadyOrdered
         case .soldOut: throw .soldOut
         case .unknownSale: throw .unknownSale(entry.sale)
-        case .failed: throw .database(CommitQueueFault.leaderFailed)
-        case .stopped, .stoppedKept:
-            throw .syncFailed(CommitQueueFault.leaderFailed, orderKept: result == .stoppedKept)
+        case .failed, .stopped: throw .database(CommitQueueFault.groupFailed(orderKept: false))
+        case .stoppedKept: throw .database(CommitQueueFault.groupFailed(orderKept: true))
         }
     }
 
@@ -122,17 +134,17 @@ struct GroupCommitter {
         case .unknownSale: .unknownSale
         }
     }
-
-    private static let logger = Logger(label: "flashsale.backend")
 }
 
 /// Why an order left the commit queue without a result of the store's: each is of the moment
-/// (503 `busy`), and none is logged per order (the leader logs its own failure).
+/// (503 `busy`), and none is logged per order (the leader's own order carries the failure of
+/// its group, logged as the store's failures are).
 enum CommitQueueFault: StoreFault, Equatable {
     /// Every entry of the queue was taken.
     case full
-    /// The leader's group failed (busy, a full disk): nothing of it was committed.
-    case leaderFailed
+    /// The group another process led failed (busy, a full disk, a failed sync): nothing of it
+    /// was committed, unless a failed sync's withdrawal failed too (`orderKept`).
+    case groupFailed(orderKept: Bool)
     /// The order was not durable within the wait; it may have been committed all the same.
     case timedOut(mayHaveCommitted: Bool)
     /// The segment was cleared under the queue (its file truncated or replaced).
@@ -144,15 +156,16 @@ enum CommitQueueFault: StoreFault, Equatable {
     var mayHaveCommitted: Bool {
         switch self {
         case .timedOut(let may): may
+        case .groupFailed(let kept): kept
         case .lost: true
-        case .full, .leaderFailed: false
+        case .full: false
         }
     }
 
     var description: String {
         switch self {
         case .full: "the commit queue is full"
-        case .leaderFailed: "the group this order was committed with failed"
+        case .groupFailed: "the group this order was committed with failed"
         case .timedOut: "the order was not committed in time"
         case .lost: "the commit queue was cleared under the order"
         }

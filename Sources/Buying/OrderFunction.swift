@@ -13,9 +13,11 @@ import Sales
 /// address's rate (429 `rate_limited`); then the identity, the body and the order token (this
 /// user's, this sale's, unexpired); then, holding the account's lease (a second request of the
 /// same account meanwhile is `busy` at once), an earlier order by the same user. Only then is
-/// a unit taken from the gate, and the order written by the store's conditional take (in
-/// SQLite, one transaction of a conditional inventory update and the insert); 201 comes after
-/// COMMIT, and every failure after the take returns the unit.
+/// a unit taken from the gate, and the order committed by the backend in a group with the
+/// orders of every process waiting at the same time (``BackendSession/placeOrder(_:)``: in
+/// SQLite, one transaction of a conditional inventory update for the group and the inserts,
+/// and one sync); 201 comes after the sync that covers the order, and every failure after the
+/// take returns the unit, unless the order may have been committed all the same.
 public enum OrderFunction {
     static let prefix = "/api/order/"
     static let busy = Refusal.fixed(

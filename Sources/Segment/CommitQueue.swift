@@ -136,21 +136,26 @@ public struct CommitQueue: Sendable {
         }
     }
 
-    /// Claims every entry to commit, at most `max`: those waiting, and those claimed or abandoned
-    /// by a leader that lost its lease before marking them (it may have committed them; the
-    /// ticket makes committing them again find the same order). An entry nobody waits for any
+    /// Claims every entry to commit, at most `max`: those waiting, and those claimed by a leader
+    /// that lost its lease before marking them (it may have committed them; the ticket makes
+    /// committing them again find the same order). Call it once per lease: it cannot tell its
+    /// own claims from a lost leader's. An entry nobody waits for any
     /// more, its owner dead (its buyer heard a 5xx from the web server) or gone (abandoned: its
     /// buyer heard 503), is freed, not claimed: it is never committed after its buyer was
     /// answered (it stays committed if it was before), and its unit, if never committed, comes
     /// back with the sale's next reconciliation.
     public func claim(max: Int) -> [ClaimedOrder] {
         var claimed: [ClaimedOrder] = []
+        var alive: [Int32: Bool] = [:]
         for index in 0..<limit where claimed.count < max {
             let state = word(index, Field.state)
             let current = EntryState(raw: state.load(ordering: .acquiring))
             switch current.code {
             case .waiting, .claimed, .abandoned:
-                guard current.code != .abandoned && Self.exists(current.pid) else {
+                let owner = current.pid
+                let ownerLives = alive[owner] ?? Self.isAlive(owner)
+                alive[owner] = ownerLives
+                guard current.code != .abandoned && ownerLives else {
                     _ = state.compareExchange(expected: current.raw, desired: 0, ordering: .relaxed)
                     continue
                 }
@@ -210,20 +215,21 @@ public struct CommitQueue: Sendable {
         }
     }
 
-    /// Frees the places of owners that died (filling, or done with nobody to read the result);
-    /// answers how many.
+    /// Frees the places of owners that died, whatever their state: nobody waits for them, and
+    /// with every order process dead at once (a restart in a rush) no leader would come to
+    /// free them. A leader still committing one finds it gone when it marks it, and leaves it.
+    /// Answers how many.
     private func freeDeadOwners() -> Int {
         var freed = 0
+        var alive: [Int32: Bool] = [:]
         for index in 0..<limit {
             let state = word(index, Field.state)
             let current = EntryState(raw: state.load(ordering: .acquiring))
-            switch current.code {
-            case .filling, .done:
-                guard !Self.isAlive(current.pid) else { continue }
-                if state.compareExchange(expected: current.raw, desired: 0, ordering: .relaxed).exchanged { freed += 1 }
-            default:
-                continue
-            }
+            guard current.code != .free else { continue }
+            let ownerLives = alive[current.pid] ?? Self.isAlive(current.pid)
+            alive[current.pid] = ownerLives
+            guard !ownerLives else { continue }
+            if state.compareExchange(expected: current.raw, desired: 0, ordering: .relaxed).exchanged { freed += 1 }
         }
         return freed
     }
@@ -286,12 +292,6 @@ public struct CommitQueue: Sendable {
         UnsafeAtomic(
             at: UnsafeMutableRawPointer(generationAddress).assumingMemoryBound(
                 to: UInt32.AtomicRepresentation.self))
-    }
-
-    /// Whether process `pid` exists (in this pid namespace): one kill(2) with no signal. A
-    /// zombie (killed, not yet reaped) still exists.
-    static func exists(_ pid: Int32) -> Bool {
-        pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH)
     }
 
     /// Whether process `pid` exists (in this pid namespace) and is not a zombie, which a

@@ -28,27 +28,39 @@ fs sale create open --root "$project" --title "Open mug" --price 1299 --stock 10
 fs sale create gone --root "$project" --title "Gone mug" --price 1299 --stock 1 --starts-in 0 >/dev/null
 fs loadtest --url "$base" --sale gone --buyers 4 --concurrency 1 --duration 30 >"$work/gone.txt" 2>&1 \
   || { echo "selling out the sale gone failed:" >&2; cat "$work/gone.txt" >&2; exit 1; }
-secret=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(
-  "SELECT secret FROM sales WHERE id = ?", ("gone",)).fetchone()[0])' "$data/flashsale.db")
+sale_secret() {
+  python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(
+    "SELECT secret FROM sales WHERE id = ?", (sys.argv[2],)).fetchone()[0])' "$data/flashsale.db" "$1"
+}
+secret=$(sale_secret gone) open_secret=$(sale_secret open)
 # Token requests of distinct buyers, a set of its own for each round, none asking twice: a
 # buyer admitted in one admission window and asking in the next is resting (503), and one asking
-# again in the same window gets the cheaper path of a fresh token without counting.
+# again in the same window gets the cheaper path of a fresh token without counting. Order
+# requests likewise: distinct buyers, each with an order token for the sale open (as /api/token
+# signs them), each sending once, so that every answer is a durable order (201).
 python3 - "$data" "$work" "$threads" "$rounds" <<'PY'
 import os, sys, time
 import jwt  # PyJWT
 data, work, threads, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-key = open(os.path.join(data, "identity.key"), "rb").read().rstrip(b"\n")
-per_round = 100000  # more than a round of a few seconds asks for
+def key(name): return open(os.path.join(data, name), "rb").read().rstrip(b"\n")
+identity_key, order_key = key("identity.key"), key("secret.key")
+exp = int(time.time()) + 86400
+per_round = {"buyers": 100000, "orders": 60000}  # more than a round of a few seconds asks for
 for r in range(1, rounds + 1):
-    folder = os.path.join(work, "buyers-%d" % r)
-    os.makedirs(folder)
-    outs = [open(os.path.join(folder, str(i)), "w") for i in range(threads)]
-    for n in range(per_round):
-        identity = jwt.encode({"sub": "bench-%d-%06d" % (r, n), "exp": int(time.time()) + 86400}, key,
-                              algorithm="HS256")
-        outs[n % threads].write("%s\t127.0.0.1\t{\"sale\":\"open\"}\n" % identity)
-    for out in outs:
-        out.close()
+    for kind, count in per_round.items():
+        folder = os.path.join(work, "%s-%d" % (kind, r))
+        os.makedirs(folder)
+        outs = [open(os.path.join(folder, str(i)), "w") for i in range(threads)]
+        for n in range(count):
+            user = "bench-%s-%d-%06d" % (kind, r, n)
+            identity = jwt.encode({"sub": user, "exp": exp}, identity_key, algorithm="HS256")
+            body = '{"sale":"open"}'
+            if kind == "orders":
+                token = jwt.encode({"sub": user, "sale": "open", "exp": exp}, order_key, algorithm="HS256")
+                body = '{"sale":"open","token":"%s"}' % token
+            outs[n % threads].write("%s\t127.0.0.1\t%s\n" % (identity, body))
+        for out in outs:
+            out.close()
 PY
 
 # The page's hashed script and stylesheet, as the page names them, and the same bytes as plain
@@ -77,6 +89,7 @@ paths=(
   "precheck, sold out|function|GET|/api/precheck?sale=gone|200"
   "token (a new buyer each)|function|TOKEN|/api/token|200"
   "order, sold out|function|POST|/api/order/$secret|409"
+  "order (a new buyer each, durable)|function|ORDER|/api/order/$open_secret|201"
 )
 # One wrk run of entry $1: "requests/s p50-ms p99-ms".
 measure_path() {
@@ -86,11 +99,12 @@ measure_path() {
   case $method in
     POST) script=(-s "$here/post.lua" "$base$path" '{"sale":"gone","token":"none"}') ;;
     TOKEN) script=(-s "$here/lines.lua" "$base$path" "$work/buyers-$round") ;;
+    ORDER) script=(-s "$here/lines.lua" "$base$path" "$work/orders-$round") ;;
     *) script=("$base$path") ;;
   esac
   out=$(wrk -t"$threads" -c"$connections" -d"$duration" --latency "${script[@]}" 2>&1) \
     || { echo "wrk failed on $name ($path):" >&2; echo "$out" >&2; exit 1; }
-  if grep -qE "Socket errors" <<<"$out" || { [ "$expected" = 200 ] && grep -qE "Non-2xx" <<<"$out"; } \
+  if grep -qE "Socket errors" <<<"$out" || { [[ "$expected" = 2* ]] && grep -qE "Non-2xx" <<<"$out"; } \
     || grep -qE '^RESULT [0-9]+ [1-9]' <<<"$out"; then
     echo "$name ($path) answered otherwise than $expected:" >&2; echo "$out" >&2; exit 1
   fi
@@ -101,6 +115,13 @@ measure_path() {
 }
 [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"sale":"gone","token":"none"}' "$base/api/order/$secret")" = 409 ]
 
+# The sale open's orders and group commits: their growth over the order rounds gives the mean
+# group and the syncs per second.
+commits() {
+  fs sale show open --json | python3 -c 'import json, sys
+c = json.load(sys.stdin)["counters"]; print(c["orders"], c["groupCommits"])'
+}
+read -r orders_before groups_before < <(commits)
 declare -A rps p50 p99
 for round in $(seq 1 "$rounds"); do
   for entry in "${paths[@]}"; do
@@ -120,6 +141,7 @@ rss() {
   done | sort
 }
 rss >"$work/rss.before"
+read -r orders_after groups_after < <(commits)
 requests_before=$(for entry in "${paths[@]}"; do for r in ${rps[$entry]}; do echo "$r"; done; done \
   | awk -v s="${duration%s}" '{n += $1 * s} END {printf "%.0f", n}')
 
@@ -162,10 +184,15 @@ noop=$(med "${rps[${paths[7]}]}")
     [ "$kind" = static ] && ceiling=$static label="static file"
     [ "${kind%%:*}" = same ] && ceiling=$(med "${rps[${paths[${kind#same:}]}]}") label="its plain copy"
     awk -v n="$name" -v m="$method" -v p="$path" -v r="$(med "${rps[$entry]}")" -v a="$(med "${p50[$entry]}")" \
-      -v b="$(med "${p99[$entry]}")" -v c="$ceiling" -v l="$label" -v s="$secret" 'BEGIN {
-        sub(s, "<secret>", p); if (m == "TOKEN") m = "POST"
+      -v b="$(med "${p99[$entry]}")" -v c="$ceiling" -v l="$label" -v s="$secret" -v o="$open_secret" 'BEGIN {
+        sub(s, "<secret>", p); sub(o, "<secret>", p); if (m == "TOKEN" || m == "ORDER") m = "POST"
         printf "| %s: `%s %s` | %.0f | %.2f | %.2f | %.2f× %s |\n", n, m, p, r, a, b, r / c, l }'
   done
+  echo
+  awk -v o="$((orders_after - orders_before))" -v g="$((groups_after - groups_before))" \
+    -v s="$((rounds * ${duration%s}))" 'BEGIN {
+      printf "Durable orders: %d in %d s of order rounds, committed in %d groups: %.1f orders a group, %.0f syncs/s.\n",
+        o, s, g, (g ? o / g : 0), g / s }'
   echo
   python3 - "$work" "$sale_size" "$scales" <<'PY'
 import json, os, sys
