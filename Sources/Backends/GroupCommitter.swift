@@ -45,7 +45,10 @@ struct GroupCommitter {
             switch queue.state(of: queued) {
             case .done(let result):
                 queue.release(queued)
-                if let failure, [.failed, .stopped, .stoppedKept].contains(result) { throw failure }
+                if let failure, result == .failed || result == .stopped || (result == .stoppedKept && failure.orderKept)
+                {
+                    throw failure
+                }
                 return try answer(result, for: entry, store: store)
             case .lost:
                 throw .database(CommitQueueFault.lost)
@@ -98,7 +101,8 @@ struct GroupCommitter {
                 case .syncFailed: .stopped
                 default: .failed
                 }
-            results = Array(repeating: result, count: group.count)
+            // An entry a lost leader claimed may be committed already: its buyer must not get its unit back.
+            results = group.map { $0.claimedBefore && result != .stoppedKept ? .stoppedKept : result }
         }
         for (order, result) in zip(group, results) { queue.complete(order, with: result) }
         return failure
@@ -114,8 +118,9 @@ struct GroupCommitter {
     {
         switch result {
         case .placed:
-            guard let order = try store.order(sale: entry.sale, user: entry.user) else {
-                throw .invalid("the order of \(entry.user) in sale \(entry.sale) was committed but cannot be read")
+            // Durable whatever the read says: a failed read must not give the unit back.
+            guard let order = try? store.order(sale: entry.sale, user: entry.user) else {
+                throw .database(CommitQueueFault.groupFailed(orderKept: true))
             }
             return order
         case .alreadyOrdered: throw .alreadyOrdered

@@ -33,7 +33,8 @@ public struct BuyingSettings: Sendable, Equatable {
     /// (`FLASHSALE_COMMIT_QUEUE`, default 256, at most 1024): one more is refused `busy` at once.
     public var commitQueue: Int64
     /// How long a won order waits to be committed before its buyer is answered `busy`
-    /// (`FLASHSALE_COMMIT_WAIT_MS`, default 3000).
+    /// (`FLASHSALE_COMMIT_WAIT_MS`, default 3000, at most 5000: well inside the commit lease,
+    /// so no buyer still waits when a stalled leader's lease is taken over).
     public var commitWaitMs: Int64
     /// A fault drill: the process that commits a group stops itself (SIGSTOP) at this point,
     /// for a test to kill it there (`FLASHSALE_PAUSE_AT`: `before-transaction`,
@@ -106,7 +107,7 @@ public struct BuyingSettings: Sendable, Equatable {
         commitQueue =
             try Self.integer(environment, "FLASHSALE_COMMIT_QUEUE", in: 1...Int64(GateLimits.largestCommitQueue))
             ?? commitQueue
-        commitWaitMs = try Self.integer(environment, "FLASHSALE_COMMIT_WAIT_MS", in: 10...60_000) ?? commitWaitMs
+        commitWaitMs = try Self.integer(environment, "FLASHSALE_COMMIT_WAIT_MS", in: 10...5_000) ?? commitWaitMs
         if let raw = environment["FLASHSALE_PAUSE_AT"] {
             guard let point = CommitPoint(rawValue: raw) else {
                 throw SettingError(

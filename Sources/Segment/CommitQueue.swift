@@ -159,14 +159,16 @@ public struct CommitQueue: Sendable {
                     _ = state.compareExchange(expected: current.raw, desired: 0, ordering: .relaxed)
                     continue
                 }
-                guard current.code == .waiting else {
-                    claimed.append(read(index, state: current))
-                    continue
-                }
                 let mine = EntryState(code: .claimed, pid: current.pid, tag: current.tag)
-                guard state.compareExchange(expected: current.raw, desired: mine.raw, ordering: .acquiring).exchanged
-                else { continue }
-                claimed.append(read(index, state: mine))
+                if current.code == .waiting {
+                    guard
+                        state.compareExchange(expected: current.raw, desired: mine.raw, ordering: .acquiring).exchanged
+                    else { continue }
+                }
+                let order = read(index, state: mine, claimedBefore: current.code == .claimed)
+                // Freed and filled again while it was read (its owner died, a sweep took it): not this entry.
+                guard state.load(ordering: .acquiring) == mine.raw else { continue }
+                claimed.append(order)
             default:
                 continue
             }
@@ -234,7 +236,7 @@ public struct CommitQueue: Sendable {
         return freed
     }
 
-    private func read(_ index: Int, state: EntryState) -> ClaimedOrder {
+    private func read(_ index: Int, state: EntryState, claimedBefore: Bool) -> ClaimedOrder {
         let lengths = word(index, Field.lengths).load(ordering: .relaxed)
         let sale = loadBytes(index: index, at: Field.sale, count: min(Int(lengths >> 32), Field.saleCapacity))
         let user = loadBytes(index: index, at: Field.user, count: min(Int(lengths & 0xFFFF_FFFF), Field.userCapacity))
@@ -242,7 +244,7 @@ public struct CommitQueue: Sendable {
             sale: String(decoding: sale, as: UTF8.self), user: String(decoding: user, as: UTF8.self),
             nowMs: Int64(bitPattern: word(index, Field.nowMs).load(ordering: .relaxed)),
             ticket: Int64(bitPattern: word(index, Field.ticket).load(ordering: .relaxed)))
-        return ClaimedOrder(index: index, pid: state.pid, tag: state.tag, entry: entry)
+        return ClaimedOrder(index: index, pid: state.pid, tag: state.tag, entry: entry, claimedBefore: claimedBefore)
     }
 
     /// Bytes go in as whole words (zero-padded), so that every access to the shared memory is atomic.
@@ -328,6 +330,8 @@ public struct ClaimedOrder: Sendable, Equatable {
     let pid: Int32
     let tag: UInt32
     public let entry: OrderEntry
+    /// Claimed by a leader before this one, which may have committed it.
+    public let claimedBefore: Bool
 }
 
 /// Where a queued order stands, as its owner sees it.

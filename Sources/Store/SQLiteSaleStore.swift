@@ -229,8 +229,10 @@ public final class SQLiteSaleStore: SaleStore {
     public func placeOrders(_ entries: [OrderEntry]) throws(StoreError) -> [OrderOutcome] {
         guard !entries.isEmpty else { return [] }
         if let failure = syncFailure { throw .syncFailed(failure, orderKept: false) }
+        var inserted: [Order] = []
         return try storeErrors {
             let outcomes = try inTransaction { () throws -> [OrderOutcome] in
+                inserted = []
                 var left: [String: Int64?] = [:]
                 var taken: [String: Int64] = [:]
                 var outcomes: [OrderOutcome] = []
@@ -255,6 +257,7 @@ public final class SQLiteSaleStore: SaleStore {
                         continue
                     }
                     taken[entry.sale, default: 0] += 1
+                    inserted.append(Self.order(from: row))
                     outcomes.append(.placed(Self.order(from: row)))
                 }
                 for (sale, count) in taken {
@@ -268,11 +271,8 @@ public final class SQLiteSaleStore: SaleStore {
             }
             reach(.afterCommit)
             if let failure = failedSync() {
-                let placed = outcomes.compactMap { outcome -> Order? in
-                    if case .placed(let order) = outcome { return order }
-                    return nil
-                }
-                let withdrawn = placed.map(withdraw).allSatisfy { $0 }
+                // Only the orders this call inserted: one found by its ticket is another commit's.
+                let withdrawn = inserted.map(withdraw).allSatisfy { $0 }
                 throw StoreError.syncFailed(failure, orderKept: !withdrawn)
             }
             return outcomes

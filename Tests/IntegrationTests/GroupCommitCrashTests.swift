@@ -108,15 +108,15 @@ import Testing
             "FLASHSALE_COMMIT_WAIT_MS": "5000",
         ])
         defer { leader.killAndReap() }
-        // A wait far longer than the bound below: a refusal within it came from the full queue.
-        let follower = try shop.start(["FLASHSALE_COMMIT_QUEUE": "1", "FLASHSALE_COMMIT_WAIT_MS": "20000"])
+        // The longest wait there is, twice the bound below: a refusal within it came from the full queue.
+        let follower = try shop.start(["FLASHSALE_COMMIT_QUEUE": "1", "FLASHSALE_COMMIT_WAIT_MS": "5000"])
         defer { follower.killAndReap() }
 
         let a = try shop.send("a", to: leader)
         try #require(eventually { leader.runState == "T" }, "the leader never stopped: \(a.described)")
         #expect(try shop.queueEntries(limit: 1).map(\.pid) == [leader.process.pid])
         let before = shop.slot.remaining
-        let answerOfB = try #require(try shop.send("b", to: follower).wait(within: 5), "b was not refused at once")
+        let answerOfB = try #require(try shop.send("b", to: follower).wait(within: 2.5), "b was not refused at once")
             .get()
         #expect(answerOfB.status == 503 && answerOfB.errorCode == "busy", "\(answerOfB.status) \(answerOfB.text)")
         #expect(answerOfB.headers["retry-after"] != nil, "\(answerOfB.headers)")
