@@ -88,11 +88,7 @@ struct GroupCommitter {
             let outcomes = try store.placeOrders(group.map(\.entry))
             pause(at: .afterSync)
             results = outcomes.map(Self.result)
-            let placed = zip(group, outcomes).compactMap { order, outcome -> String? in
-                if case .placed = outcome { return order.entry.sale }
-                return nil
-            }
-            counted(Set(placed))
+            counted(Set(zip(group, results).filter { $0.1 == .placed }.map(\.0.entry.sale)))
         } catch {
             failure = error
             let result: CommitResult =
