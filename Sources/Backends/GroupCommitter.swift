@@ -7,7 +7,8 @@ import Store
 /// process puts its order in the segment's ``CommitQueue`` and waits; whichever waiting process
 /// takes the commit lease commits every waiting entry, its own and the others', in one
 /// transaction and one sync (``SQLiteSaleStore/placeOrders(_:)``), marks each entry with its
-/// result and wakes the rest. No process is special, so none needs supervising: a leader killed
+/// result (a placed order's id with it, so that no buyer reads its order back) and wakes its
+/// owner, then wakes one owner still waiting to lead the next group. No process is special, so none needs supervising: a leader killed
 /// at any instruction leaves a lease that the next waiter takes over once it has been held 20 ms (its pid gone)
 /// or when it runs out, and the entries it claimed are committed again, finding by their tickets
 /// the orders already placed.
@@ -41,15 +42,16 @@ struct GroupCommitter {
         // What failed the last group this process led: its own order's answer says so.
         var failure: StoreError?
         while true {
-            let seen = queue.currentGeneration
+            let seen = queue.bell(of: queued)
             switch queue.state(of: queued) {
             case .done(let result):
+                let orderID = queue.orderID(of: queued)
                 queue.release(queued)
                 if let failure, result == .failed || result == .stopped || (result == .stoppedKept && failure.orderKept)
                 {
                     throw failure
                 }
-                return try answer(result, for: entry, store: store)
+                return try answer(result, orderID: orderID, for: entry)
             case .lost:
                 throw .database(CommitQueueFault.lost)
             case .waiting, .claimed:
@@ -64,10 +66,10 @@ struct GroupCommitter {
                 switch queue.withdraw(queued) {
                 case .withdrawn: throw .database(CommitQueueFault.timedOut(mayHaveCommitted: false))
                 case .abandoned, .lost: throw .database(CommitQueueFault.timedOut(mayHaveCommitted: true))
-                case .done(let result): return try answer(result, for: entry, store: store)
+                case .done(let result): return try answer(result, orderID: queue.orderID(of: queued), for: entry)
                 }
             }
-            queue.wait(after: seen, timeoutMs: min(deadline - now, Self.pollMs))
+            queue.wait(for: queued, after: seen, timeoutMs: min(deadline - now, Self.pollMs))
         }
     }
 
@@ -83,11 +85,13 @@ struct GroupCommitter {
         guard !group.isEmpty else { return nil }
         pause(at: .beforeTransaction)
         let results: [CommitResult]
+        var orderIDs: [Int64] = []
         var failure: StoreError?
         do {
             let outcomes = try store.placeOrders(group.map(\.entry))
             pause(at: .afterSync)
             results = outcomes.map(Self.result)
+            orderIDs = outcomes.map { if case .placed(let order) = $0 { order.id } else { 0 } }
             counted(Set(zip(group, results).filter { $0.1 == .placed }.map(\.0.entry.sale)))
         } catch {
             failure = error
@@ -100,7 +104,9 @@ struct GroupCommitter {
             // An entry a lost leader claimed may be committed already: its buyer must not get its unit back.
             results = group.map { $0.claimedBefore && result != .stoppedKept ? .stoppedKept : result }
         }
-        for (order, result) in zip(group, results) { queue.complete(order, with: result) }
+        for (index, (order, result)) in zip(group, results).enumerated() {
+            queue.complete(order, with: result, orderID: orderIDs.isEmpty ? 0 : orderIDs[index])
+        }
         return failure
     }
 
@@ -109,16 +115,13 @@ struct GroupCommitter {
         if point == pauseAt { raise(SIGSTOP) }
     }
 
-    private func answer(_ result: CommitResult, for entry: OrderEntry, store: SQLiteSaleStore) throws(StoreError)
-        -> Order
-    {
+    /// The buyer's answer to `entry`: a placed order is the row the leader inserted (or found by
+    /// the entry's ticket), made from the entry, as inserted, and the id the leader handed back.
+    private func answer(_ result: CommitResult, orderID: Int64, for entry: OrderEntry) throws(StoreError) -> Order {
         switch result {
         case .placed:
-            // Durable whatever the read says: a failed read must not give the unit back.
-            guard let order = try? store.order(sale: entry.sale, user: entry.user) else {
-                throw .database(CommitQueueFault.groupFailed(orderKept: true))
-            }
-            return order
+            return Order(
+                id: orderID, sale: entry.sale, user: entry.user, createdAt: entry.nowMs, status: Order.newStatus)
         case .alreadyOrdered: throw .alreadyOrdered
         case .soldOut: throw .soldOut
         case .unknownSale: throw .unknownSale(entry.sale)

@@ -162,6 +162,9 @@ public struct Order: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.status = status
     }
+
+    /// The status of an order just placed (the store's default).
+    public static let newStatus = "placed"
 }
 
 /// The challenge a sale asks of a buyer before a token: none, a distorted code to read, or one

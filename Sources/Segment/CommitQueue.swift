@@ -8,7 +8,8 @@ private typealias Field = SegmentLayout.CommitQueueEntry
 /// The bounded queue of won orders in the segment, shared by every order process: a buyer's
 /// process puts its order in and waits; whoever holds the commit lease takes every waiting entry
 /// and commits them as one group (``GroupCommitter`` in Backends), then marks each entry with
-/// its result and wakes the waiters.
+/// its result and wakes their owners, each on its own entry's bell, and one owner still waiting
+/// to lead next: a group wakes the processes it answers, not every process that waits.
 ///
 /// Each entry's state word says what it is (free, being filled, waiting, claimed by a leader,
 /// abandoned by its owner, or done with a result), whose it is (the owner's pid) and which use
@@ -80,6 +81,12 @@ public struct CommitQueue: Sendable {
         case .done(let result): return .done(result)
         case .free, .filling: return .lost
         }
+    }
+
+    /// The id of the order the leader placed for `order`, once its state is `.done(.placed)`:
+    /// read before the place is released.
+    public func orderID(of order: QueuedOrder) -> Int64 {
+        Int64(bitPattern: word(order.index, Field.orderID).load(ordering: .relaxed))
     }
 
     /// Frees the place of `order` once its owner has read the result.
@@ -176,44 +183,63 @@ public struct CommitQueue: Sendable {
         return claimed
     }
 
-    /// Marks a claimed entry with its result for its owner; an abandoned one, whose owner stopped
-    /// waiting, is freed instead.
-    public func complete(_ order: ClaimedOrder, with result: CommitResult) {
+    /// Marks a claimed entry with its result (and, placed, the order's id) and wakes its owner;
+    /// an abandoned one, whose owner stopped waiting, is freed instead.
+    public func complete(_ order: ClaimedOrder, with result: CommitResult, orderID: Int64 = 0) {
         let state = word(order.index, Field.state)
         let claimed = EntryState(code: .claimed, pid: order.pid, tag: order.tag).raw
         let done = EntryState(code: .done(result), pid: order.pid, tag: order.tag).raw
+        // Written before the mark, which publishes it; a late leader's write lands in a place
+        // whose state it then fails to change, and the next use writes its own before its mark.
+        word(order.index, Field.orderID).store(UInt64(bitPattern: orderID), ordering: .relaxed)
         // Releasing: the commit (and everything before it) happens before the owner reads the result.
-        if state.compareExchange(expected: claimed, desired: done, ordering: .releasing).exchanged { return }
+        if state.compareExchange(expected: claimed, desired: done, ordering: .releasing).exchanged {
+            ring(order.index)
+            return
+        }
         let abandoned = EntryState(code: .abandoned, pid: order.pid, tag: order.tag).raw
         _ = state.compareExchange(expected: abandoned, desired: 0, ordering: .releasing)
     }
 
-    /// Gives the lease back and wakes every waiter: their entries are marked, or one of them
-    /// leads next.
+    /// Gives the lease back and wakes the owner of one entry still waiting, to lead next.
     public func endLead(_ lease: CommitLease) {
         // Releasing: the marks above are published with the lease.
         _ = headerWord(SegmentLayout.CommitQueueHeader.lease).compareExchange(
             expected: lease.raw, desired: 0, ordering: .releasing)
-        generation.wrappingIncrement(ordering: .releasing)
-        _ = flashsale_futex_wake_all(generationAddress)
+        let next = (0..<limit).first { index in
+            EntryState(raw: word(index, Field.state).load(ordering: .relaxed)).code == .waiting
+        }
+        if let next { ring(next) }
     }
 
-    /// The generation waiters sleep on: it moves whenever a leader finishes.
-    public var currentGeneration: UInt32 { generation.load(ordering: .acquiring) }
+    /// The bell of `order`'s entry, to read before looking at its state and pass to `wait`: a
+    /// ring between the two makes the wait return at once.
+    public func bell(of order: QueuedOrder) -> UInt32 {
+        bellWord(order.index).load(ordering: .acquiring)
+    }
 
-    /// Sleeps until a leader finishes after generation `seen`, or `timeoutMs` passes.
-    public func wait(after seen: UInt32, timeoutMs: Int64) {
+    /// Sleeps until `order`'s bell rings after `seen` (its entry is marked, or its owner is to
+    /// lead), or `timeoutMs` passes.
+    public func wait(for order: QueuedOrder, after seen: UInt32, timeoutMs: Int64) {
         guard timeoutMs > 0 else { return }
-        _ = flashsale_futex_wait(generationAddress, seen, timeoutMs * 1_000_000)
+        _ = flashsale_futex_wait(bellAddress(order.index), seen, timeoutMs * 1_000_000)
+    }
+
+    private func ring(_ index: Int) {
+        bellWord(index).wrappingIncrement(ordering: .releasing)
+        _ = flashsale_futex_wake_all(bellAddress(index))
     }
 
     // MARK: Memory
 
-    /// Empties the lease and every entry (the segment is being re-initialised under its flock).
+    /// Empties the lease and every entry but its bell (the segment is being re-initialised under
+    /// its flock): an owner still sleeping on a bell wakes by its timeout and finds its entry lost.
     func clear() {
         headerWord(SegmentLayout.CommitQueueHeader.lease).store(0, ordering: .relaxed)
         for index in 0..<limit {
-            for offset in stride(from: 0, to: Field.size, by: 8) { word(index, offset).store(0, ordering: .relaxed) }
+            for offset in stride(from: 0, to: Field.size, by: 8) where offset != Field.bell {
+                word(index, offset).store(0, ordering: .relaxed)
+            }
         }
     }
 
@@ -282,18 +308,17 @@ public struct CommitQueue: Sendable {
                 to: UInt64.AtomicRepresentation.self))
     }
 
-    /// The generation's 32 bits, a futex word.
-    private var generationAddress: UnsafeMutablePointer<UInt32> {
-        // The header's generation word, 8-byte aligned; only ever accessed as a UInt32 atomic and by futex(2).
-        (segment.base + SegmentLayout.queueOffset + SegmentLayout.CommitQueueHeader.generation)
+    /// The low 32 bits of entry `index`'s bell word, a futex word.
+    private func bellAddress(_ index: Int) -> UnsafeMutablePointer<UInt32> {
+        // Inside the mapping (index < limit ≤ capacity), 8-byte aligned; only ever accessed as a UInt32 atomic and by futex(2).
+        (segment.base + SegmentLayout.queueEntriesOffset + index * Field.size + Field.bell)
             .assumingMemoryBound(to: UInt32.self)
     }
 
-    private var generation: UnsafeAtomic<UInt32> {
-        // The same word as `generationAddress`, as the atomic it is.
+    private func bellWord(_ index: Int) -> UnsafeAtomic<UInt32> {
+        // The same word as `bellAddress`, as the atomic it is.
         UnsafeAtomic(
-            at: UnsafeMutableRawPointer(generationAddress).assumingMemoryBound(
-                to: UInt32.AtomicRepresentation.self))
+            at: UnsafeMutableRawPointer(bellAddress(index)).assumingMemoryBound(to: UInt32.AtomicRepresentation.self))
     }
 
     /// Whether process `pid` exists (in this pid namespace) and is not a zombie, which a

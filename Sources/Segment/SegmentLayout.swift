@@ -1,12 +1,12 @@
 import Sales
 
-/// Byte offsets and sizes of the segment file, layout version 5. Header at 0 (64 bytes used,
+/// Byte offsets and sizes of the segment file, layout version 6. Header at 0 (64 bytes used,
 /// the rest of the first page zero); `slotCount` slots of `slotSize` bytes from `slotsOffset`;
 /// then the account leases, the address rates and the spent challenges, one 8-byte word an
 /// entry; then the commit queue: its header and `queueCapacity` entries of won orders.
 enum SegmentLayout {
     static let magic: UInt64 = 0x464C_4153_4853_4547  // "FLASHSEG"
-    static let version: UInt32 = 5
+    static let version: UInt32 = 6
     static let slotSize = 256
     static let slotCount = 1024
     static let slotsOffset = 4096
@@ -24,21 +24,23 @@ enum SegmentLayout {
     static let queueEntriesOffset = queueOffset + 64
     static let fileSize = queueEntriesOffset + CommitQueueEntry.size * queueCapacity
 
-    /// The commit queue's header: the commit lease and the generation its waiters sleep on.
+    /// The commit queue's header: the commit lease.
     enum CommitQueueHeader {
         static let lease = 0
-        static let generation = 8
     }
 
     /// One entry of the commit queue, 8-byte words: the state word (what the entry is, its
     /// owner's pid and a tag), the ticket the order row keeps, the order's time, the lengths,
-    /// then the sale id and the user id as bytes.
+    /// the placed order's id (the leader's answer), the bell its owner sleeps on (a futex in the
+    /// low 32 bits), then the sale id and the user id as bytes.
     enum CommitQueueEntry {
         static let state = 0
         static let ticket = 8
         static let nowMs = 16
         static let lengths = 24
-        static let sale = 32
+        static let orderID = 32
+        static let bell = 40
+        static let sale = 48
         static let saleCapacity = 64
         static let user = sale + saleCapacity
         static let userCapacity = 512

@@ -27,11 +27,11 @@ import Testing
     }
 
     /// Leads, claims and completes each claimed entry with `result`.
-    static func commit(_ queue: CommitQueue, with result: CommitResult) throws -> [ClaimedOrder] {
+    static func commit(_ queue: CommitQueue, with result: CommitResult, orderID: Int64 = 0) throws -> [ClaimedOrder] {
         let lease = try #require(queue.lead(pid: me, nowMs: 1_000, leaseMs: 1_000))
         defer { queue.endLead(lease) }
         let claimed = queue.claim(max: queue.limit)
-        for order in claimed { queue.complete(order, with: result) }
+        for order in claimed { queue.complete(order, with: result, orderID: orderID) }
         return claimed
     }
 
@@ -304,9 +304,9 @@ import Testing
 
     // MARK: Processes and threads
 
-    /// Two processes map the same file at different addresses: an entry, the generation and
-    /// the futex wake all cross between the mappings.
-    @Test func twoMappingsOfTheFileShareEntriesAndGeneration() throws {
+    /// Two processes map the same file at different addresses: an entry, its order id, its bell
+    /// and the futex wake all cross between the mappings.
+    @Test func twoMappingsOfTheFileShareEntriesAndBells() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let path = dir.path + "/stock.segment"
@@ -316,22 +316,50 @@ import Testing
         let leaderQueue = leaderSegment.commitQueue(limit: 4)
 
         let queued = try #require(ownerQueue.enqueue(Self.entry("u1", ticket: 7), pid: Self.me))
-        let seen = ownerQueue.currentGeneration
-        #expect(try Self.commit(leaderQueue, with: .placed).map(\.entry) == [Self.entry("u1", ticket: 7)])
-        #expect(ownerQueue.currentGeneration == seen &+ 1)
+        let seen = ownerQueue.bell(of: queued)
+        #expect(try Self.commit(leaderQueue, with: .placed, orderID: 42).map(\.entry) == [Self.entry("u1", ticket: 7)])
+        #expect(ownerQueue.bell(of: queued) == seen &+ 1)
         #expect(ownerQueue.state(of: queued) == .done(.placed))
-        #expect(onThreads(1, within: 20) { _ in ownerQueue.wait(after: seen, timeoutMs: 60_000) })
+        #expect(ownerQueue.orderID(of: queued) == 42)
+        #expect(onThreads(1, within: 20) { _ in ownerQueue.wait(for: queued, after: seen, timeoutMs: 60_000) })
+        ownerQueue.release(queued)
 
-        let current = ownerQueue.currentGeneration
+        // A leader that ends its lease wakes the owner of an entry still waiting, to lead next.
+        let next = try #require(ownerQueue.enqueue(Self.entry("u2"), pid: Self.me))
+        let current = ownerQueue.bell(of: next)
         let woken = onThreads(2, within: 20) { index in
             if index == 0 {
-                ownerQueue.wait(after: current, timeoutMs: 60_000)
+                ownerQueue.wait(for: next, after: current, timeoutMs: 60_000)
             } else if let lease = leaderQueue.lead(pid: Self.me, nowMs: 1_000, leaseMs: 1_000) {
                 leaderQueue.endLead(lease)
             }
         }
         #expect(woken)
-        #expect(ownerQueue.currentGeneration == current &+ 1)
+        #expect(ownerQueue.bell(of: next) == current &+ 1)
+        #expect(ownerQueue.state(of: next) == .waiting)
+    }
+
+    /// A group wakes the owners it answers and one owner still waiting, to lead next; no other:
+    /// a crowd of waiters is not woken for every group.
+    @Test func aGroupRingsTheBellsOfItsEntriesAndOfOneNextLeader() throws {
+        let fresh = try FreshSegment()
+        defer { fresh.dir.remove() }
+        let queue = fresh.segment.commitQueue(limit: 8)
+        let lease = try #require(queue.lead(pid: Self.me, nowMs: 1_000, leaseMs: 1_000))
+        let answered = try ["a", "b"].map { try #require(queue.enqueue(Self.entry($0), pid: Self.me)) }
+        let group = queue.claim(max: queue.limit)
+        let later = try ["c", "d", "e"].map { try #require(queue.enqueue(Self.entry($0), pid: Self.me)) }
+        let before = (answered + later).map { queue.bell(of: $0) }
+
+        #expect(group.map(\.entry.user).sorted() == ["a", "b"])
+        for order in group { queue.complete(order, with: .placed, orderID: order.entry.user == "a" ? 11 : 12) }
+        queue.endLead(lease)
+
+        let rung = zip(answered + later, before).map { queue.bell(of: $0.0) &- $0.1 }
+        #expect(rung[..<2] == [1, 1], "the answered owners' bells rang once each")
+        #expect(rung[2...].sorted() == [0, 0, 1], "one waiting owner's bell rang, to lead next: \(rung)")
+        #expect(answered.map { queue.orderID(of: $0) } == [11, 12])
+        #expect(later.allSatisfy { queue.state(of: $0) == .waiting })
     }
 
     /// What the leader completed and what the owners put in and saw, across threads.
@@ -387,7 +415,7 @@ import Testing
         var waiting: [(entry: OrderEntry, order: QueuedOrder)] = []
         for _ in 0..<1_000_000 {
             guard (next < count || !waiting.isEmpty) && ContinuousClock.now < deadline else { return }
-            let seen = queue.currentGeneration
+            let seen = waiting.first.map { queue.bell(of: $0.order) }
             var moved = false
             while next < count && waiting.count < window {
                 var entry = OrderEntry(sale: "s\(thread)", user: "u\(thread)-\(next)", nowMs: Int64(next))
@@ -414,7 +442,7 @@ import Testing
                 moved = true
             }
             waiting = still
-            if !moved { queue.wait(after: seen, timeoutMs: 10) }
+            if !moved, let first = waiting.first, let seen { queue.wait(for: first.order, after: seen, timeoutMs: 10) }
         }
     }
 

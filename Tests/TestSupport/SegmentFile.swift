@@ -1,18 +1,18 @@
 import Foundation
 import Segment
 
-/// Byte-level access to a segment file (layout version 4), for checking and corrupting it
+/// Byte-level access to a segment file (layout version 6), for checking and corrupting it
 /// from outside the mapping, as a damaged disk or a stray writer would.
 public enum SegmentFile {
     public static let headerMagic = 0x464C_4153_4853_4547 as UInt64
     public static let slotsOffset = 4096
     public static let slotSize = 256
     /// The slots, then 65,536 words each of account leases and address rates, 2^21 words of
-    /// spent challenges, and the commit queue: a 64-byte header and 1,024 entries of 608 bytes.
+    /// spent challenges, and the commit queue: a 64-byte header and 1,024 entries of 624 bytes.
     public static let size =
-        slotsOffset + slotSize * StockSegment.slotCount + 8 * (65_536 * 2 + (1 << 21)) + 64 + 608 * 1024
+        slotsOffset + slotSize * StockSegment.slotCount + 8 * (65_536 * 2 + (1 << 21)) + 64 + 624 * 1024
     /// The layout version in the header.
-    public static let version: UInt32 = 5
+    public static let version: UInt32 = 6
 
     /// Byte offsets of a slot's fields inside the slot.
     public enum Field {

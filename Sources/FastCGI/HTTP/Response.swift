@@ -18,7 +18,7 @@ public struct Response: Sendable, Equatable {
     public static func json(
         _ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]
     ) throws -> Response {
-        Response(status: status, headers: jsonHeaders(headers), body: Array(try encoder().encode(value)))
+        Response(status: status, headers: jsonHeaders(headers), body: Array(try encoder.encode(value)))
     }
 
     /// A JSON answer from bytes that are already JSON.
@@ -39,7 +39,7 @@ public struct Response: Sendable, Equatable {
         if error.isFixed, let cached = errorBodies.withLock({ $0[key] }) { return cached }
         // Encoding two strings cannot fail; the fallback keeps the answer JSON regardless.
         let body =
-            (try? Array(encoder().encode(ErrorBody(error: key)))) ?? Array(#"{"error":{"code":"internal"}}"#.utf8)
+            (try? Array(encoder.encode(ErrorBody(error: key)))) ?? Array(#"{"error":{"code":"internal"}}"#.utf8)
         if error.isFixed {
             errorBodies.withLock { cache in
                 if cache.count < errorBodyCacheLimit { cache[key] = body }
@@ -51,12 +51,13 @@ public struct Response: Sendable, Equatable {
     static let errorBodyCacheLimit = 256
     private static let errorBodies = Mutex<[ErrorBody.Detail: [UInt8]]>([:])
 
-    /// Sorted keys and plain slashes: the same bytes for the same value.
-    private static func encoder() -> JSONEncoder {
+    /// Sorted keys and plain slashes: the same bytes for the same value. One per process, made
+    /// once: never configured again, it encodes from any thread.
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
 
     private static func jsonHeaders(_ extra: HTTPFields) -> HTTPFields {
         var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
