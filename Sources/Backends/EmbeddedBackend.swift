@@ -9,8 +9,12 @@ import Synchronization
 /// database and stock segment, opened again when the segment file is replaced or truncated
 /// under the process. Needs nothing but the directory.
 ///
-/// `@unchecked Sendable`: the session, which is not, is touched only inside `lock`; a `Mutex`
-/// holding it could not hand it to the caller's non-`Sendable` body.
+/// Each request runs in a session of its own: a process serving on several threads opens a
+/// session (its own SQLite connection and mapping of the segment) for each request it runs at
+/// once, and keeps them for the next.
+///
+/// `@unchecked Sendable`: a session, which is not, is used by one request at a time: taken
+/// from `idle` under `lock` and put back when the request is done.
 public final class EmbeddedBackend: SaleBackend, @unchecked Sendable {
     /// What the backend is opened with.
     public struct Options: Sendable, Equatable {
@@ -38,18 +42,45 @@ public final class EmbeddedBackend: SaleBackend, @unchecked Sendable {
     }
 
     private let lock = Mutex(())
-    private let session: EmbeddedSession
+    private var idle: [EmbeddedSession]
+    private var openFailureLoggedAtMs: Int64?
+    private let data: DataDirectory
+    private let options: Options
+    private let clock: @Sendable () -> Int64
 
     /// Opens the directory's database and segment, and reconciles every sale that has not
     /// ended: a process started in place of one killed mid-order returns the unit it held.
     public init(
         data: DataDirectory, options: Options, clock: @escaping @Sendable () -> Int64 = wallClockMilliseconds
     ) throws {
-        session = try EmbeddedSession(data: data, options: options, clock: clock)
+        self.data = data
+        self.options = options
+        self.clock = clock
+        idle = [try EmbeddedSession(data: data, options: options, clock: clock, reconciling: true)]
     }
 
-    public func serially<T: Sendable>(_ body: (any BackendSession) throws -> T) throws -> T {
-        try lock.withLock { _ in try session.run(body) }
+    public func inSession<T: Sendable>(_ body: (any BackendSession) throws -> T) throws -> T {
+        let session = try lock.withLock { _ in idle.popLast() } ?? openSession()
+        defer { lock.withLock { _ in idle.append(session) } }
+        return try session.run(body)
+    }
+
+    /// A session for one more request at once. It reconciles nothing as it opens (the process
+    /// did at start); one that cannot open now (no file descriptor left, the database busy or
+    /// a segment it cannot map) is `busy` for this request, logged at most once a second.
+    private func openSession() throws -> EmbeddedSession {
+        do {
+            return try EmbeddedSession(data: data, options: options, clock: clock, reconciling: false)
+        } catch {
+            let now = clock()
+            let due = lock.withLock { _ -> Bool in
+                guard isDue(since: openFailureLoggedAtMs, nowMs: now, intervalMs: 1_000) else { return false }
+                openFailureLoggedAtMs = now
+                return true
+            }
+            if due { Logger(label: "flashsale.backend").warning("answered 503 busy: cannot open a session: \(error)") }
+            throw Refusal.storeBusy
+        }
     }
 }
 
@@ -67,8 +98,8 @@ final class EmbeddedSession: BackendSession {
     private var segmentCheckedAtMs: Int64
     /// When a fault of the disk (not a busy lock) was last logged: at most one line a second.
     private var faultLoggedAtMs: Int64?
-    /// Whether the failed sync that stopped orders was logged (once, at critical).
-    private var ordersStoppedLogged = false
+    /// Whether the failed sync that stopped orders was logged: once a process, at critical.
+    private static let ordersStoppedLogged = Atomic(false)
     private let logger = Logger(label: "flashsale.backend")
     /// Per sale (and its creation, which the demo's restart changes), its question captcha's
     /// questions, read once.
@@ -79,7 +110,8 @@ final class EmbeddedSession: BackendSession {
     private let clock: @Sendable () -> Int64
     private let committer: GroupCommitter
 
-    init(data: DataDirectory, options: Options, clock: @escaping @Sendable () -> Int64) throws {
+    /// Opens the desk; `reconciling`, reconciles every sale that has not ended.
+    init(data: DataDirectory, options: Options, clock: @escaping @Sendable () -> Int64, reconciling: Bool) throws {
         self.data = data
         self.options = options
         self.clock = clock
@@ -87,7 +119,7 @@ final class EmbeddedSession: BackendSession {
             queueLimit: options.commitQueue, waitMs: options.commitWaitMs, pauseAt: options.pauseAt)
         let nowMs = clock()
         desk = try Self.openDesk(data: data, options: options, committer: committer, nowMs: nowMs)
-        try desk.reconcileUnended(nowMs: nowMs)
+        if reconciling { try desk.reconcileUnended(nowMs: nowMs) }
         segmentCheckedAtMs = nowMs
     }
 
@@ -122,8 +154,7 @@ final class EmbeddedSession: BackendSession {
             }
             throw Refusal.storeBusy
         } catch let error as StoreError where error.stopsOrders {
-            if !ordersStoppedLogged {
-                ordersStoppedLogged = true
+            if !Self.ordersStoppedLogged.exchange(true, ordering: .relaxed) {
                 logger.critical("answered 503 busy: \(error)")
             }
             throw Refusal.ordersStopped

@@ -8,7 +8,7 @@ import Sales
 
 /// What the buying functions share in one process: the settings, the keys they sign and check
 /// with, the admission windows, the clock and the backend. Each request builds its own
-/// ``SaleRequest`` from it, inside ``serially(_:)``.
+/// ``SaleRequest`` from it, inside ``inSession(_:)``.
 public final class BuyingContext: Sendable {
     /// What the process was started with.
     public let settings: BuyingSettings
@@ -63,12 +63,12 @@ public final class BuyingContext: Sendable {
             clock: clock)
     }
 
-    /// Runs one request's reads and writes of the backend alone in this process
-    /// (``SaleBackend/serially(_:)``). Any answer decided while the gate's memory faulted is
+    /// Runs one request's reads and writes of the backend in a session of its own
+    /// (``SaleBackend/inSession(_:)``). Any answer decided while the gate's memory faulted is
     /// 503 `busy` (``Refusal/gateRebuilding``): the backend turns refusals so, and this the
     /// runtime's own errors (an identity or a body refused after the gate was read).
-    func serially<T: Sendable>(_ body: (any BackendSession) throws -> T) throws -> T {
-        try backend.serially { session in
+    func inSession<T: Sendable>(_ body: (any BackendSession) throws -> T) throws -> T {
+        try backend.inSession { session in
             do {
                 return try body(session)
             } catch is HTTPError where session.hasFaulted {

@@ -66,7 +66,7 @@ public enum CaptchaFunction {
         guard let id = request.query["sale"], !id.isEmpty else {
             throw HTTPError(.badRequest, "name the sale: /api/captcha?sale=ID")
         }
-        let (sale, user, questions, now) = try context.serially { session in
+        let (sale, user, questions, now) = try context.inSession { session in
             let now = context.clock()
             guard let sale = try session.sale(id: id, nowMs: now) else {
                 throw Refusal(.notFound, "no sale has id \"\(id)\"")
@@ -106,7 +106,7 @@ public enum CaptchaFunction {
         guard let id = request.query["sale"], !id.isEmpty else {
             throw HTTPError(.badRequest, "name the sale: /api/captcha/pow?sale=ID")
         }
-        return try context.serially { session in
+        return try context.inSession { session in
             let now = context.clock()
             guard let sale = try session.sale(id: id, nowMs: now), sale.powBits > 0 else {
                 throw Refusal(.notFound, "sale \"\(id)\" asks for no proof of work")
@@ -128,7 +128,7 @@ public enum CaptchaFunction {
         let user = try context.identity.user(of: request)
         let claims = try CaptchaTokens.claims(body.challenge, kind: .challenge, signer: context.orderTokens)
         let now = context.clock()
-        let sale = try context.serially { session in
+        let sale = try context.inSession { session in
             guard let sale = try session.sale(id: claims.sale, nowMs: now) else {
                 throw Refusal(.captchaFailed, "the challenge names no sale here; ask for another")
             }

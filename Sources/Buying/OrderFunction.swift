@@ -75,7 +75,7 @@ public enum OrderFunction {
     }
 
     static func place(_ request: Request, context: BuyingContext, door: ListenQueue.Door? = nil) throws -> Order {
-        try context.serially { session in
+        try context.inSession { session in
             let now = context.clock()
             let secret = String(request.path.dropFirst(prefix.count))
             guard let sale = try session.sale(secret: secret, nowMs: now) else { throw Router.notFound }

@@ -26,7 +26,7 @@ public enum PrecheckFunction {
     /// either (asked through the cache of sales, which reads the store at most once a second on
     /// a miss); a known one's stock is being rebuilt: 503 `busy`.
     static func verdict(saleID: String, context: BuyingContext) throws -> String? {
-        try context.serially { session in
+        try context.inSession { session in
             let now = context.clock()
             guard let stock = try session.stock(saleID: saleID, nowMs: now), let terms = stock.terms() else {
                 guard try session.sale(id: saleID, nowMs: now) == nil else { throw Refusal.gateRebuilding }

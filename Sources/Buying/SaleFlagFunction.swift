@@ -58,7 +58,7 @@ public enum SaleFlagFunction {
 
     static func flag(saleID id: String, context: BuyingContext) throws -> Flag {
         let now = context.clock()
-        let (sale, refusal) = try context.serially { session in
+        let (sale, refusal) = try context.inSession { session in
             guard let sale = try session.sale(id: id, nowMs: now) else { throw Router.notFound }
             let stock = try session.stock(of: sale, nowMs: now)
             return (sale, SaleChecks.refusal(stock, sale.stockTerms, nowMs: now))

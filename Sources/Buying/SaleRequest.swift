@@ -3,7 +3,7 @@ import Sales
 
 /// One request for one sale, as a buying step decides it: the sale, its stock in the gate, the
 /// moment of the decision and the backend session it runs in. Built once per request, inside
-/// ``BuyingContext/serially(_:)``. A refusal is counted in the sale's counters where it is
+/// ``BuyingContext/inSession(_:)``. A refusal is counted in the sale's counters where it is
 /// decided, by ``refuse(_:)``.
 struct SaleRequest {
     let request: Request

@@ -49,7 +49,7 @@ public enum TokenFunction {
     /// counted, so a failure to sign spends none; a buyer who asks again within the window gets
     /// a fresh token without counting twice, in whichever process.
     static func issue(_ request: Request, body: Body, context: BuyingContext) throws -> Answer {
-        try context.serially { session in
+        try context.inSession { session in
             let now = context.clock()
             guard let sale = try session.sale(id: body.sale, nowMs: now) else {
                 throw Refusal(.notFound, "no sale has id \"\(body.sale)\"")

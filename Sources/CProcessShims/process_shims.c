@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -13,7 +14,9 @@
 
 static const int stop_signals[] = {SIGTERM, SIGINT, SIGUSR1};
 static const int stop_signal_count = sizeof stop_signals / sizeof stop_signals[0];
-static volatile sig_atomic_t stop_requested = 0;
+/// Set by the signal handler in whichever serving thread the stop landed in, read by every
+/// serving thread: a lock-free atomic, which a handler may store to.
+static atomic_int stop_requested = 0;
 /// The thread's signal mask with the stop signals unblocked: ppoll's mask while it waits.
 static sigset_t mask_during_wait;
 
@@ -201,7 +204,9 @@ int flashsale_wait_readable_or_stop(int fd) {
         // A stop signal pending while fd is readable is not delivered by ppoll: look for it.
         int rc = ppoll(&listener, 1, NULL, &mask_during_wait);
         if (rc > 0) {
-            return stop_signal_pending() ? 0 : 1;
+            // Another serving thread that took the stop shuts the socket's reading side, which
+            // wakes this one readable: the flag tells it to stop too.
+            return (stop_requested || stop_signal_pending()) ? 0 : 1;
         }
         if (rc < 0 && errno != EINTR) {
             return -1;

@@ -1,13 +1,14 @@
 /// A backend as one process of the buying functions holds it: a store and a gate kept in step,
-/// and what the process caches of them. Requests use it one at a time, through ``serially(_:)``.
+/// and what the process caches of them. Each request uses it through ``inSession(_:)``.
 public protocol SaleBackend: AnyObject, Sendable {
-    /// Runs one request's reads and writes alone in this process. Faults of the moment come out
+    /// Runs one request's reads and writes in a session no other request uses meanwhile
+    /// (requests on several threads of a process each get one). Faults of the moment come out
     /// as `busy` refusals (``Refusal/storeBusy``, ``Refusal/ordersStopped``,
     /// ``Refusal/gateRebuilding``), and a gate whose memory failed is rebuilt first.
-    func serially<T: Sendable>(_ body: (any BackendSession) throws -> T) throws -> T
+    func inSession<T: Sendable>(_ body: (any BackendSession) throws -> T) throws -> T
 }
 
-/// What one request sees of the backend, inside ``SaleBackend/serially(_:)``.
+/// What one request sees of the backend, inside ``SaleBackend/inSession(_:)``.
 public protocol BackendSession: AnyObject {
     var store: any SaleStore { get }
     var gate: any SaleGate { get }

@@ -56,7 +56,7 @@ import Testing
         let storage = try kind.freshStorage()
         defer { storage.remove() }
         let backend = try storage.openBackend()
-        let rates = try backend.serially { $0.gate.rates }
+        let rates = try backend.inSession { $0.gate.rates }
         let now = storage.clock.nowMs
         let key: UInt64 = 0xADD2_E550_0000_0001
         for _ in 0..<10 { #expect(rates.admit(key, nowMs: now, perSecond: 10, maxBlockMs: 5_000) == .allowed) }
@@ -83,7 +83,7 @@ import Testing
         let key: UInt64 = 0xADD2_E550_0000_0002
         let start = storage.clock.nowMs
         for request in 0..<50 {
-            let rates = try backends[request % 2].serially { $0.gate.rates }
+            let rates = try backends[request % 2].inSession { $0.gate.rates }
             let verdict = rates.admit(key, nowMs: start + Int64(request) * 100, perSecond: 10, maxBlockMs: 5_000)
             #expect(verdict == .allowed, "request \(request)")
         }
@@ -96,7 +96,7 @@ import Testing
         let backends = try storage.openBackends(Crowd.backends)
         let now = storage.clock.nowMs
         let key: UInt64 = 0xADD2_E550_0000_0003
-        let tables = try backends.map { try $0.serially { $0.gate.rates } }
+        let tables = try backends.map { try $0.inSession { $0.gate.rates } }
         let outcomes = Outcomes()
         #expect(
             onThreads(Crowd.threads) { thread in

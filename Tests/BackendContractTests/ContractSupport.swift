@@ -67,7 +67,7 @@ extension ContractStorage {
         let new = NewSale(
             id: id, title: "Sale \(id)", price: 1_999, stock: stock, startsAt: now - 1_000,
             endsAt: now + 3_600_000, captcha: questions.isEmpty ? .off : .question, questions: questions)
-        return try backend.serially { session in try session.store.create(new, nowMs: now) }
+        return try backend.inSession { session in try session.store.create(new, nowMs: now) }
     }
 
     /// Creates a sale on the first of `backends` and brings its stock into the gate; every
@@ -81,24 +81,24 @@ extension ContractStorage {
     /// The sale's stock as `backend` brings it into the gate now, for a request that may read the store.
     func stock(of sale: Sale, on backend: any SaleBackend) throws -> any SaleStock {
         let now = clock.nowMs
-        return try backend.serially { session in try session.stock(of: sale, nowMs: now) }
+        return try backend.inSession { session in try session.stock(of: sale, nowMs: now) }
     }
 
     /// The sale as the store holds it now.
     func stored(_ sale: Sale, on backend: any SaleBackend) throws -> Sale {
-        try #require(try backend.serially { session in try session.store.sale(sale.id) })
+        try #require(try backend.inSession { session in try session.store.sale(sale.id) })
     }
 
     /// The sale's orders as the store holds them now.
     func orders(of sale: Sale, on backend: any SaleBackend) throws -> [Order] {
-        try backend.serially { session in try session.store.orders(ofSale: sale.id) }
+        try backend.inSession { session in try session.store.orders(ofSale: sale.id) }
     }
 
     /// Places `user`'s order through `backend`'s store, now.
     @discardableResult
     func placeOrder(_ sale: Sale, user: String, on backend: any SaleBackend) throws -> Order {
         let now = clock.nowMs
-        return try backend.serially { session in try session.store.placeOrder(sale: sale.id, user: user, nowMs: now) }
+        return try backend.inSession { session in try session.store.placeOrder(sale: sale.id, user: user, nowMs: now) }
     }
 }
 

@@ -15,7 +15,7 @@ import Testing
         #expect(stock.terms() == sale.stockTerms)
         #expect(stock.remaining == 8)
         #expect(stock.lastReconciledMs == storage.clock.nowMs)
-        let elsewhere = try backends[1].serially { $0.gate.stock(of: sale) }
+        let elsewhere = try backends[1].inSession { $0.gate.stock(of: sale) }
         stock.reconcile(remaining: 5, nowMs: storage.clock.nowMs + 1)
         #expect(elsewhere.remaining == 5)
         #expect(elsewhere.lastReconciledMs == storage.clock.nowMs + 1)
@@ -100,9 +100,9 @@ import Testing
         let backend = try storage.openBackend()
         let sale = try storage.openSale(stock: 4, on: [backend])
         let now = storage.clock.nowMs
-        let found = try backend.serially { session in try session.stock(saleID: sale.id, nowMs: now) }
+        let found = try backend.inSession { session in try session.stock(saleID: sale.id, nowMs: now) }
         #expect(found?.terms() == sale.stockTerms)
-        #expect(try backend.serially { session in try session.stock(saleID: "autumn", nowMs: now) } == nil)
-        #expect(try !backend.serially { $0.hasFaulted })
+        #expect(try backend.inSession { session in try session.stock(saleID: "autumn", nowMs: now) } == nil)
+        #expect(try !backend.inSession { $0.hasFaulted })
     }
 }

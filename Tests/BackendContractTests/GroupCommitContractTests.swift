@@ -198,7 +198,7 @@ import Testing
         let stored = try storage.stored(sale, on: backends[0])
         #expect(stored.remaining == 0)
         let entry = OrderEntry(sale: sale.id, user: "ann", nowMs: storage.clock.nowMs, ticket: 42)
-        let again = try #require(withinTime { try backends[1].serially { session in try session.placeOrder(entry) } })
+        let again = try #require(withinTime { try backends[1].inSession { session in try session.placeOrder(entry) } })
         #expect(try again.get() == first)
         #expect(try storage.stored(sale, on: backends[1]) == stored)
         #expect(try storage.orders(of: sale, on: backends[1]) == [first])
@@ -212,7 +212,7 @@ import Testing
         let sale = try storage.openSale(stock: 3, on: [backend])
         let stored = try storage.stored(sale, on: backend)
         let entry = OrderEntry(sale: "ghost", user: "ann", nowMs: storage.clock.nowMs)
-        let answer = try #require(withinTime { try backend.serially { session in try session.placeOrder(entry) } })
+        let answer = try #require(withinTime { try backend.inSession { session in try session.placeOrder(entry) } })
         #expect(throws: StoreError.unknownSale("ghost")) { try answer.get() }
         #expect(try storage.stored(sale, on: backend) == stored)
         #expect(try storage.orders(of: sale, on: backend).isEmpty)
@@ -241,7 +241,7 @@ extension ContractStorage {
     func placeOrders(_ entries: [(Sale, String)], on backend: any SaleBackend) throws -> [OrderOutcome] {
         let now = clock.nowMs
         let group = entries.map { OrderEntry(sale: $0.0.id, user: $0.1, nowMs: now) }
-        return try backend.serially { session in try session.store.placeOrders(group) }
+        return try backend.inSession { session in try session.store.placeOrders(group) }
     }
 }
 
@@ -252,7 +252,7 @@ extension ContractStorage {
     @discardableResult
     func commitOrder(_ sale: Sale, user: String, ticket: Int64? = nil, on backend: any SaleBackend) throws -> Order {
         let now = clock.nowMs
-        return try backend.serially { session in
+        return try backend.inSession { session in
             let stock = try session.stock(of: sale, nowMs: now)
             guard stock.takeOne() else { throw TakeRefused() }
             do throws(StoreError) {

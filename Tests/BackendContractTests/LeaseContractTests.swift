@@ -14,8 +14,8 @@ import Testing
         defer { storage.remove() }
         let backends = try storage.openBackends(2)
         let now = storage.clock.nowMs
-        let accounts = try backends[0].serially { $0.gate.accounts }
-        let elsewhere = try backends[1].serially { $0.gate.accounts }
+        let accounts = try backends[0].inSession { $0.gate.accounts }
+        let elsewhere = try backends[1].inSession { $0.gate.accounts }
         guard case .acquired(let lease) = accounts.acquire(Self.account, nowMs: now, leaseMs: 5_000) else {
             Issue.record("a free account's lease was not acquired")
             return
@@ -35,8 +35,8 @@ import Testing
         let storage = try kind.freshStorage()
         defer { storage.remove() }
         let backends = try storage.openBackends(2)
-        let accounts = try backends[0].serially { $0.gate.accounts }
-        let elsewhere = try backends[1].serially { $0.gate.accounts }
+        let accounts = try backends[0].inSession { $0.gate.accounts }
+        let elsewhere = try backends[1].inSession { $0.gate.accounts }
         let leaseMs: Int64 = 1_000
         #expect(accounts.maxLeaseMs >= leaseMs)
         let taken = storage.clock.nowMs
@@ -68,7 +68,7 @@ import Testing
         let storage = try kind.freshStorage()
         defer { storage.remove() }
         let backends = try storage.openBackends(Crowd.backends)
-        let tables = try backends.map { try $0.serially { $0.gate.accounts } }
+        let tables = try backends.map { try $0.inSession { $0.gate.accounts } }
         let accounts = (1...1_000).map { Self.account &+ UInt64($0) &* 0x9E37_79B9_7F4A_7C15 }
         try Self.expectOneHolder(of: accounts, in: tables, nowMs: storage.clock.nowMs, leaseMs: 5_000)
     }
@@ -78,7 +78,7 @@ import Testing
         let storage = try kind.freshStorage()
         defer { storage.remove() }
         let backends = try storage.openBackends(Crowd.backends)
-        let tables = try backends.map { try $0.serially { $0.gate.spent } }
+        let tables = try backends.map { try $0.inSession { $0.gate.spent } }
         let challenges = (1...1_000).map { UInt64($0) &* 0xC2B2_AE3D_27D4_EB4F }
         let now = storage.clock.nowMs
         try Self.expectOneHolder(of: challenges, in: tables, nowMs: now, leaseMs: 60_000)
@@ -86,7 +86,7 @@ import Testing
     }
 
     /// Every thread takes each of `keys` in turn, in the same order, from its backend's table
-    /// (held outside `serially`, so that the threads meet on every key): each key has one holder.
+    /// (held outside `inSession`, so that the threads meet on every key): each key has one holder.
     static func expectOneHolder(of keys: [UInt64], in tables: [any LeaseTable], nowMs: Int64, leaseMs: Int64) throws {
         let holders = Mutex<[UInt64: Int]>([:])
         let outcomes = Outcomes()

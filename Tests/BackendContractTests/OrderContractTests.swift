@@ -16,8 +16,8 @@ import Testing
         #expect(throws: StoreError.alreadyOrdered) { try storage.placeOrder(sale, user: "ann", on: backend) }
         #expect(try storage.stored(sale, on: backend) == before)
         #expect(try storage.orders(of: sale, on: backend) == [order])
-        #expect(try backend.serially { session in try session.store.hasOrder(sale: sale.id, user: "ann") })
-        #expect(try !backend.serially { session in try session.store.hasOrder(sale: sale.id, user: "bob") })
+        #expect(try backend.inSession { session in try session.store.hasOrder(sale: sale.id, user: "ann") })
+        #expect(try !backend.inSession { session in try session.store.hasOrder(sale: sale.id, user: "bob") })
     }
 
     @Test(arguments: BackendKind.all)
@@ -60,7 +60,7 @@ import Testing
         #expect(try storage.stored(sale, on: backends[1]) == stored)
         #expect(stored.remaining == 0)
         #expect(try storage.orders(of: sale, on: backends[1]) == orders)
-        #expect(try !backends[1].serially { session in try session.store.hasOrder(sale: sale.id, user: "cat") })
+        #expect(try !backends[1].inSession { session in try session.store.hasOrder(sale: sale.id, user: "cat") })
         #expect(try storage.stock(of: sale, on: backends[1]).remaining == 0)
     }
 
@@ -89,9 +89,9 @@ import Testing
         let backend = try storage.openBackend()
         let sale = try storage.openSale(stock: 2, on: [backend])
         #expect(throws: StoreError.unknownSale("nope")) {
-            try backend.serially { session in try session.store.placeOrder(sale: "nope", user: "ann", nowMs: 0) }
+            try backend.inSession { session in try session.store.placeOrder(sale: "nope", user: "ann", nowMs: 0) }
         }
-        #expect(try backend.serially { session in try session.store.sale("nope") } == nil)
+        #expect(try backend.inSession { session in try session.store.sale("nope") } == nil)
         #expect(try storage.stored(sale, on: backend).remaining == 2)
         #expect(try storage.orders(of: sale, on: backend).isEmpty)
     }

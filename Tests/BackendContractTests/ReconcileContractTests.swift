@@ -46,7 +46,7 @@ import Testing
         let backend = try storage.openBackend()
         let sale = try storage.openSale(stock: 5, on: [backend])
         try storage.placeOrder(sale, user: "ann", on: backend)
-        let remaining = try backend.serially { session in
+        let remaining = try backend.inSession { session in
             let now = storage.clock.nowMs
             let stock = try session.stock(of: sale, nowMs: now)
             #expect(stock.takeOne())
@@ -68,7 +68,7 @@ import Testing
         let backend = try storage.openBackend()
         let sale = try storage.openSale(stock: 2, on: [backend])
         for user in ["ann", "bob"] { try storage.placeOrder(sale, user: user, on: backend) }
-        let stock = try backend.serially { session in
+        let stock = try backend.inSession { session in
             let now = storage.clock.nowMs
             let stock = try session.stock(of: sale, nowMs: now)
             #expect(stock.takeOne())
@@ -108,7 +108,7 @@ import Testing
         #expect(dying.takeOne())
         storage.clock.advance(by: storage.reconcileIntervalMs)
         let now = storage.clock.nowMs
-        let found = try backends[1].serially { session in try session.stock(saleID: sale.id, nowMs: now) }
+        let found = try backends[1].inSession { session in try session.stock(saleID: sale.id, nowMs: now) }
         #expect(found?.terms() == sale.stockTerms)
         #expect(found?.remaining == 4)
     }

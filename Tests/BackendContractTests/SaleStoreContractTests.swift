@@ -19,10 +19,10 @@ import Testing
         #expect(summer.secret != spring.secret)
         #expect(summer.slot != spring.slot)
         #expect(try storage.stored(spring, on: backends[1]) == spring)
-        #expect(try backends[1].serially { try $0.store.sales() }.map(\.id) == ["spring", "summer"])
-        #expect(try backends[1].serially { try $0.store.questions(ofSale: "spring") } == questions)
-        #expect(try backends[1].serially { try $0.questions(of: spring) } == questions)
-        #expect(try backends[1].serially { try $0.store.sale("autumn") } == nil)
+        #expect(try backends[1].inSession { try $0.store.sales() }.map(\.id) == ["spring", "summer"])
+        #expect(try backends[1].inSession { try $0.store.questions(ofSale: "spring") } == questions)
+        #expect(try backends[1].inSession { try $0.questions(of: spring) } == questions)
+        #expect(try backends[1].inSession { try $0.store.sale("autumn") } == nil)
     }
 
     @Test(arguments: BackendKind.all)
@@ -39,14 +39,14 @@ import Testing
         ]
         for new in invalid {
             let error = #expect(throws: StoreError.self) {
-                try backend.serially { session in try session.store.create(new, nowMs: storage.clock.nowMs) }
+                try backend.inSession { session in try session.store.create(new, nowMs: storage.clock.nowMs) }
             }
             guard case .invalid = error else {
                 Issue.record("\(new.id) was refused as \(String(describing: error)), not as invalid")
                 continue
             }
         }
-        #expect(try backend.serially { try $0.store.sales() } == [spring])
+        #expect(try backend.inSession { try $0.store.sales() } == [spring])
     }
 
     @Test(arguments: BackendKind.all)
@@ -58,7 +58,7 @@ import Testing
         try storage.placeOrder(old, user: "ann", on: backend)
         let now = storage.clock.nowMs
         let new = NewSale(id: old.id, title: "Again", price: 500, stock: 6, startsAt: now, endsAt: now + 60_000)
-        let replaced = try backend.serially { session in try session.store.replace(new, nowMs: now) }
+        let replaced = try backend.inSession { session in try session.store.replace(new, nowMs: now) }
         #expect(replaced.slot == old.slot)
         #expect(replaced.secret != old.secret)
         #expect(replaced.title == "Again" && replaced.stock == 6 && replaced.remaining == 6)
@@ -74,14 +74,14 @@ import Testing
         let backends = try storage.openBackends(2)
         let sale = try storage.createSale(stock: 3, on: backends[0])
         let now = storage.clock.nowMs
-        let byID = try backends[1].serially { try $0.sale(id: sale.id, nowMs: now) }
-        let bySecret = try backends[1].serially { try $0.sale(secret: sale.secret, nowMs: now) }
+        let byID = try backends[1].inSession { try $0.sale(id: sale.id, nowMs: now) }
+        let bySecret = try backends[1].inSession { try $0.sale(secret: sale.secret, nowMs: now) }
         for found in [byID, bySecret] {
             #expect(found?.id == sale.id && found?.secret == sale.secret && found?.slot == sale.slot)
             #expect(found?.stockTerms == sale.stockTerms)
         }
-        #expect(try backends[1].serially { try $0.sale(id: "autumn", nowMs: now) } == nil)
-        #expect(try backends[1].serially { try $0.sale(secret: "not-\(sale.secret)", nowMs: now) } == nil)
+        #expect(try backends[1].inSession { try $0.sale(id: "autumn", nowMs: now) } == nil)
+        #expect(try backends[1].inSession { try $0.sale(secret: "not-\(sale.secret)", nowMs: now) } == nil)
     }
 
     @Test(arguments: BackendKind.all)

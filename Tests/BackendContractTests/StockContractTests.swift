@@ -4,7 +4,7 @@ import Testing
 
 /// Never oversell: the gate's takes and the store's orders stop at the stock, whoever asks at once.
 @Suite struct StockContractTests {
-    /// Each thread takes from its backend's stock, held outside `serially` so that the takes meet.
+    /// Each thread takes from its backend's stock, held outside `inSession` so that the takes meet.
     @Test(arguments: BackendKind.all)
     func theGateNeverTakesBelowZeroWhateverTakesAtOnce(_ kind: BackendKind) throws {
         let storage = try kind.freshStorage()
@@ -73,7 +73,7 @@ import Testing
                 for buyer in 0..<10 {
                     outcomes.record("ordered") {
                         let user = "buyer-\(thread)-\(buyer)"
-                        try backend.serially { try buyOne(of: sale, user: user, in: $0, nowMs: storage.clock.nowMs) }
+                        try backend.inSession { try buyOne(of: sale, user: user, in: $0, nowMs: storage.clock.nowMs) }
                     }
                 }
             })

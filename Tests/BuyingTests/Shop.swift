@@ -137,7 +137,7 @@ final class Shop: @unchecked Sendable {
 
     /// Runs `body` on the SQLite store the functions hold (not the desk's own connection).
     func withFunctionsStore(_ body: (SQLiteSaleStore) throws -> Void) throws {
-        try context.serially { session in try body(try #require(session.store as? SQLiteSaleStore)) }
+        try context.inSession { session in try body(try #require(session.store as? SQLiteSaleStore)) }
     }
 
     /// The admission window of `sale` now.

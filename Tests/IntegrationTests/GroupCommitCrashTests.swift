@@ -39,7 +39,7 @@ import Testing
             eventually { try shop.queueEntries().contains { $0.code == .waiting && $0.pid == follower.process.pid } },
             "b never waited in the commit queue: \(b.described)")
         #expect(b.outcome == nil, "b was answered while the leader held its lease: \(b.described)")
-        try kill(leader, holding: follower)
+        try leader.killAndReap(holding: follower)
 
         let answerOfB = try #require(b.wait(within: 10), "b was not answered after the leader died").get()
         #expect(answerOfB.status == 201, "\(point): \(answerOfB.status) \(answerOfB.text)")
@@ -157,17 +157,6 @@ import Testing
         #expect(shop.slot.remaining == 0)
         let groups = shop.slot.count(.groupCommits)
         #expect((1...stock).contains(groups), "\(groups) group commits for \(stock) orders")
-    }
-
-    /// Kills `leader` and reaps it while `waiter` is held, so that the waiter finds the leader
-    /// gone, never a zombie: a web server reaps its children at once, and a waiter that came in
-    /// between would take the lease (a zombie leads no more) yet still commit the zombie's
-    /// claimed entries (a zombie's entry has an owner).
-    private func kill(_ leader: FunctionProcess, holding waiter: FunctionProcess) throws {
-        waiter.process.signal(SIGSTOP)
-        defer { waiter.process.signal(SIGCONT) }
-        try #require(eventually { waiter.runState == "T" }, "the waiter did not stop")
-        leader.killAndReap()
     }
 
     /// A sale in a data directory of its own, the order processes started on it, and the figures
@@ -294,16 +283,27 @@ import Testing
 extension FunctionProcess {
     /// The process's state letter in `/proc/PID/stat` (`T` once stopped by a signal), or nil
     /// once it is gone.
-    fileprivate var runState: Character? {
+    var runState: Character? {
         guard let stat = try? String(contentsOfFile: "/proc/\(process.pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return nil }
         return stat[close...].dropFirst(2).first
     }
 
-    fileprivate func killAndReap() {
+    func killAndReap() {
         process.signal(SIGKILL)
         process.reap()
+    }
+
+    /// Kills this leader and reaps it while `waiter` is held, so that the waiter finds the leader
+    /// gone, never a zombie: a web server reaps its children at once, and a waiter that came in
+    /// between would take the lease (a zombie leads no more) yet still commit the zombie's
+    /// claimed entries (a zombie's entry has an owner).
+    func killAndReap(holding waiter: FunctionProcess) throws {
+        waiter.process.signal(SIGSTOP)
+        defer { waiter.process.signal(SIGCONT) }
+        try #require(eventually { waiter.runState == "T" }, "the waiter did not stop")
+        killAndReap()
     }
 }
 

@@ -27,7 +27,8 @@ int flashsale_set_parent_death_signal(int signo);
 
 /// Makes SIGTERM, SIGINT and SIGUSR1 (libfcgi's graceful-stop signal) set the stop flag,
 /// and blocks them in the calling thread: from then on they are delivered only inside
-/// flashsale_wait_readable_or_stop. Returns 0, or -1 with errno set.
+/// flashsale_wait_readable_or_stop. Threads started after it inherit the mask. Returns 0, or
+/// -1 with errno set.
 int flashsale_install_stop_signals(void);
 
 /// Waits until `fd` is readable, with the stop signals unblocked only for the wait (ppoll),

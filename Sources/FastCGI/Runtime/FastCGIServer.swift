@@ -4,16 +4,19 @@ import CProcessShims
 import Glibc
 import Logging
 
-/// Runs a `Function` as a FastCGI process: one request at a time, until the web server
-/// stops it. Environment: `FLASHSALE_LISTEN` (a socket path or `host:port` to listen on
-/// instead of the socket the web server passes as fd 0), `FLASHSALE_MAX_BODY_BYTES` (the
-/// manifest's body cap, default 8192), `FLASHSALE_LOG` (a file that takes stderr) and
-/// `FLASHSALE_PROCESSES_PER_SOCKET` (how many processes share the listening socket, default 1).
+/// Runs a `Function` as a FastCGI process: one request at a time in each of its serving
+/// threads, until the web server stops it. Environment: `FLASHSALE_LISTEN` (a socket path or
+/// `host:port` to listen on instead of the socket the web server passes as fd 0),
+/// `FLASHSALE_MAX_BODY_BYTES` (the manifest's body cap, default 8192), `FLASHSALE_LOG` (a file
+/// that takes stderr), `FLASHSALE_PROCESSES_PER_SOCKET` (how many processes share the listening
+/// socket, default 1) and `FLASHSALE_THREADS` (serving threads, default 1: each accepts and
+/// answers its own requests, so a request that waits, as an order waits for its group's sync,
+/// holds one thread, not the process).
 public enum FastCGIServer {
     public static let defaultMaxBodyBytes = 8192
 
     /// Serves until SIGTERM, SIGINT or SIGUSR1 (multiwatch's stop signal), then finishes the
-    /// request in hand and exits 0.
+    /// requests in hand and those already queued, and exits 0.
     public static func run(_ function: Function) -> Never {
         run(name: function.name) { function }
     }
@@ -21,20 +24,23 @@ public enum FastCGIServer {
     /// Builds the function with `make` (opening what it needs: a database, keys) once stderr
     /// goes to the log, then serves it. A failure to build is logged and exits 1.
     public static func run(name: String, _ make: () throws -> Function) -> Never {
+        // Made when called, after the log handler is installed, so the line takes the fallback too.
+        let fail: @Sendable (any Error) -> Never = { error in
+            Logger(label: "flashsale.\(name)").critical("\(name): \(error)")
+            exit(1)
+        }
         do {
             if let log = environment("FLASHSALE_LOG") {
                 try redirectStandardError(to: log, name: name)
             }
-            try serve(try make())
+            try serve(try make(), failed: fail)
             exit(0)
         } catch {
-            // Made here, after the log handler is installed, so the line takes the fallback too.
-            Logger(label: "flashsale.\(name)").critical("\(name): \(error)")
-            exit(1)
+            fail(error)
         }
     }
 
-    private static func serve(_ function: Function) throws {
+    private static func serve(_ function: Function, failed: @escaping @Sendable (any Error) -> Never) throws {
         let rc = FCGX_Init()
         guard rc == 0 else { throw SystemCallError(libfcgi: "FCGX_Init", returned: rc) }
         // After FCGX_Init, which installs handlers of its own for these signals.
@@ -55,9 +61,27 @@ public enum FastCGIServer {
             }
         }
         let maxBodyBytes = try bodyCap()
+        let sharers = try processesPerSocket()
+        let threads = try threadCount()
         let socket = try listeningSocket()
+        // Started after the stop signals are blocked, so each inherits the mask.
+        let others = (1..<threads).map { _ in
+            ServingThread(
+                { try serveRequests(function, on: socket, maxBodyBytes: maxBodyBytes, sharers: sharers) },
+                failed: failed)
+        }
+        try serveRequests(function, on: socket, maxBodyBytes: maxBodyBytes, sharers: sharers)
+        for thread in others { thread.join() }
+    }
+
+    /// One serving thread's loop: accepts and answers requests on `socket` until a stop, then
+    /// answers those already queued. The first thread to see the stop shuts the socket's
+    /// reading side, which refuses new connections (the web server sends them to another
+    /// process) and wakes the other threads to stop too.
+    private static func serveRequests(_ function: Function, on socket: Int32, maxBodyBytes: Int, sharers: Int) throws {
         let request = try FastCGIRequest(listeningOn: socket)
-        let queue = ListenQueue(listener: socket, sharedBy: try processesPerSocket())
+        // Its own netlink socket per thread: two threads' sock_diag answers must not cross.
+        let queue = ListenQueue(listener: socket, sharedBy: sharers)
         let serveOne = {
             let params = request.params()
             let response = function.respond(
@@ -69,13 +93,12 @@ public enum FastCGIServer {
             switch flashsale_wait_readable_or_stop(socket) {
             case 1:
                 let accepted = request.accept()
-                // Non-blocking: a connection that closed before it was taken leaves nothing to accept.
+                // Non-blocking: a connection that closed before it was taken, or that another
+                // thread took, leaves nothing to accept.
                 if accepted == -EAGAIN { continue }
                 guard accepted >= 0 else { throw SystemCallError(libfcgi: "FCGX_Accept_r", returned: accepted) }
                 serveOne()
             case 0:
-                // Refuse new connections, so the web server sends them to another process,
-                // and answer those already queued: a stop under load drops no request.
                 shutdown(socket, Int32(SHUT_RD))
                 while request.accept() >= 0 {
                     serveOne()
@@ -123,6 +146,18 @@ public enum FastCGIServer {
         }
         return count
     }
+
+    /// `FLASHSALE_THREADS`: how many threads serve requests (1 by default).
+    private static func threadCount() throws -> Int {
+        guard let raw = environment("FLASHSALE_THREADS") else { return 1 }
+        guard let count = Int(raw), (1...maxThreads).contains(count) else {
+            throw SettingError("FLASHSALE_THREADS=\(raw) is not a thread count (1 to \(maxThreads))")
+        }
+        return count
+    }
+
+    /// The most serving threads a process runs.
+    public static let maxThreads = 64
 
     private static func bodyCap() throws -> Int {
         guard let raw = environment("FLASHSALE_MAX_BODY_BYTES") else { return defaultMaxBodyBytes }
