@@ -58,7 +58,8 @@ struct GroupCommitter {
                 break
             }
             let now = clock()
-            if let lease = queue.lead(pid: pid, nowMs: now, leaseMs: Self.leaseMs) {
+            // Not after a sync of this process failed (another thread's, since this one began).
+            if store.syncFailure == nil, let lease = queue.lead(pid: pid, nowMs: now, leaseMs: Self.leaseMs) {
                 failure = lead(queue: queue, lease: lease, store: store, counted: counted)
                 continue
             }
@@ -66,7 +67,7 @@ struct GroupCommitter {
                 switch queue.withdraw(queued) {
                 case .withdrawn: throw .database(CommitQueueFault.timedOut(mayHaveCommitted: false))
                 case .abandoned, .lost: throw .database(CommitQueueFault.timedOut(mayHaveCommitted: true))
-                case .done(let result): return try answer(result, orderID: queue.orderID(of: queued), for: entry)
+                case .done(let result, let orderID): return try answer(result, orderID: orderID, for: entry)
                 }
             }
             queue.wait(for: queued, after: seen, timeoutMs: min(deadline - now, Self.pollMs))

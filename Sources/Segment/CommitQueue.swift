@@ -77,7 +77,7 @@ public struct CommitQueue: Sendable {
         guard state.pid == order.pid, state.tag == order.tag else { return .lost }
         switch state.code {
         case .waiting: return .waiting
-        case .claimed, .abandoned: return .claimed
+        case .claimed, .marking, .abandoned: return .claimed
         case .done(let result): return .done(result)
         case .free, .filling: return .lost
         }
@@ -99,22 +99,34 @@ public struct CommitQueue: Sendable {
 
     /// Gives up waiting for `order`: takes it out if no leader has claimed it (its unit was never
     /// committed), or leaves it to the leader that has, marked abandoned (it may be committed).
+    /// An entry a leader is marking this instant is waited for (a few yields) and answered done,
+    /// its order id read before its place is freed.
     public func withdraw(_ order: QueuedOrder) -> Withdrawal {
         let state = word(order.index, Field.state)
-        let waiting = EntryState(code: .waiting, pid: order.pid, tag: order.tag).raw
-        if state.compareExchange(expected: waiting, desired: 0, ordering: .relaxed).exchanged { return .withdrawn }
-        let claimed = EntryState(code: .claimed, pid: order.pid, tag: order.tag).raw
         let abandoned = EntryState(code: .abandoned, pid: order.pid, tag: order.tag).raw
-        if state.compareExchange(expected: claimed, desired: abandoned, ordering: .relaxed).exchanged {
-            return .abandoned
+        for _ in 0..<1_000 {
+            let current = EntryState(raw: state.load(ordering: .acquiring))
+            guard current.pid == order.pid, current.tag == order.tag else { return .lost }
+            switch current.code {
+            case .waiting:
+                if state.compareExchange(expected: current.raw, desired: 0, ordering: .relaxed).exchanged {
+                    return .withdrawn
+                }
+            case .claimed:
+                if state.compareExchange(expected: current.raw, desired: abandoned, ordering: .relaxed).exchanged {
+                    return .abandoned
+                }
+            case .marking:
+                sched_yield()
+            case .done(let result):
+                let orderID = self.orderID(of: order)
+                release(order)
+                return .done(result, orderID: orderID)
+            case .free, .filling, .abandoned:
+                return .lost
+            }
         }
-        switch self.state(of: order) {
-        case .done(let result):
-            release(order)
-            return .done(result)
-        default:
-            return .lost
-        }
+        return .lost
     }
 
     // MARK: The leader's side
@@ -123,6 +135,9 @@ public struct CommitQueue: Sendable {
     /// leader holds it. A lease whose holder died (kill -9 at any instruction) or whose time ran
     /// out is taken over.
     public func lead(pid: Int32, nowMs: Int64, leaseMs: Int64) -> CommitLease? {
+        // With endLead's fence: either this sees the lease given back, or the leader giving it
+        // back sees this process's entry waiting and rings its bell; never neither.
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
         let lease = headerWord(SegmentLayout.CommitQueueHeader.lease)
         let mine = CommitLease(pid: pid, deadlineMs: nowMs + leaseMs)
         var current = lease.load(ordering: .relaxed)
@@ -145,8 +160,9 @@ public struct CommitQueue: Sendable {
 
     /// Claims every entry to commit, at most `max`: those waiting, and those claimed by a leader
     /// that lost its lease before marking them (it may have committed them; the ticket makes
-    /// committing them again find the same order). Call it once per lease: it cannot tell its
-    /// own claims from a lost leader's. An entry nobody waits for any
+    /// committing them again find the same order). A claim taken over is stamped anew (its
+    /// epoch), so the lost leader, should it wake, can no longer mark it. Call it once per
+    /// lease: it cannot tell its own claims from a lost leader's. An entry nobody waits for any
     /// more, its owner dead (its buyer heard a 5xx from the web server) or gone (abandoned: its
     /// buyer heard 503), is freed, not claimed: it is never committed after its buyer was
     /// answered (it stays committed if it was before), and its unit, if never committed, comes
@@ -158,7 +174,7 @@ public struct CommitQueue: Sendable {
             let state = word(index, Field.state)
             let current = EntryState(raw: state.load(ordering: .acquiring))
             switch current.code {
-            case .waiting, .claimed, .abandoned:
+            case .waiting, .claimed, .marking, .abandoned:
                 let owner = current.pid
                 let ownerLives = alive[owner] ?? Self.isAlive(owner)
                 alive[owner] = ownerLives
@@ -166,13 +182,11 @@ public struct CommitQueue: Sendable {
                     _ = state.compareExchange(expected: current.raw, desired: 0, ordering: .relaxed)
                     continue
                 }
-                let mine = EntryState(code: .claimed, pid: current.pid, tag: current.tag)
-                if current.code == .waiting {
-                    guard
-                        state.compareExchange(expected: current.raw, desired: mine.raw, ordering: .acquiring).exchanged
-                    else { continue }
-                }
-                let order = read(index, state: mine, claimedBefore: current.code == .claimed)
+                let epoch = current.code == .waiting ? 0 : (current.epoch &+ 1) % EntryState.epochs
+                let mine = EntryState(code: .claimed, pid: current.pid, tag: current.tag, epoch: epoch)
+                guard state.compareExchange(expected: current.raw, desired: mine.raw, ordering: .acquiring).exchanged
+                else { continue }
+                let order = read(index, state: mine, claimedBefore: current.code != .waiting)
                 // Freed and filled again while it was read (its owner died, a sweep took it): not this entry.
                 guard state.load(ordering: .acquiring) == mine.raw else { continue }
                 claimed.append(order)
@@ -184,17 +198,22 @@ public struct CommitQueue: Sendable {
     }
 
     /// Marks a claimed entry with its result (and, placed, the order's id) and wakes its owner;
-    /// an abandoned one, whose owner stopped waiting, is freed instead.
+    /// an abandoned one, whose owner stopped waiting, is freed instead. The entry must still be
+    /// this leader's claim: one taken over since (a new epoch), or freed, is left alone.
     public func complete(_ order: ClaimedOrder, with result: CommitResult, orderID: Int64 = 0) {
         let state = word(order.index, Field.state)
-        let claimed = EntryState(code: .claimed, pid: order.pid, tag: order.tag).raw
+        let claimed = EntryState(code: .claimed, pid: order.pid, tag: order.tag, epoch: order.epoch).raw
+        let marking = EntryState(code: .marking, pid: order.pid, tag: order.tag, epoch: order.epoch).raw
         let done = EntryState(code: .done(result), pid: order.pid, tag: order.tag).raw
-        // Written before the mark, which publishes it; a late leader's write lands in a place
-        // whose state it then fails to change, and the next use writes its own before its mark.
-        word(order.index, Field.orderID).store(UInt64(bitPattern: orderID), ordering: .relaxed)
-        // Releasing: the commit (and everything before it) happens before the owner reads the result.
-        if state.compareExchange(expected: claimed, desired: done, ordering: .releasing).exchanged {
-            ring(order.index)
+        if state.compareExchange(expected: claimed, desired: marking, ordering: .relaxed).exchanged {
+            // The place is this leader's while it is marking, unless a leader takes it over (a
+            // new epoch) after this one was held for a whole lease right here, between two
+            // instructions: then this store may land after the new leader's id.
+            word(order.index, Field.orderID).store(UInt64(bitPattern: orderID), ordering: .relaxed)
+            // Releasing: the commit and the id happen before the owner reads the result.
+            if state.compareExchange(expected: marking, desired: done, ordering: .releasing).exchanged {
+                ring(order.index)
+            }
             return
         }
         let abandoned = EntryState(code: .abandoned, pid: order.pid, tag: order.tag).raw
@@ -206,6 +225,8 @@ public struct CommitQueue: Sendable {
         // Releasing: the marks above are published with the lease.
         _ = headerWord(SegmentLayout.CommitQueueHeader.lease).compareExchange(
             expected: lease.raw, desired: 0, ordering: .releasing)
+        // With lead's fence (see there).
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
         let next = (0..<limit).first { index in
             EntryState(raw: word(index, Field.state).load(ordering: .relaxed)).code == .waiting
         }
@@ -270,7 +291,9 @@ public struct CommitQueue: Sendable {
             sale: String(decoding: sale, as: UTF8.self), user: String(decoding: user, as: UTF8.self),
             nowMs: Int64(bitPattern: word(index, Field.nowMs).load(ordering: .relaxed)),
             ticket: Int64(bitPattern: word(index, Field.ticket).load(ordering: .relaxed)))
-        return ClaimedOrder(index: index, pid: state.pid, tag: state.tag, entry: entry, claimedBefore: claimedBefore)
+        return ClaimedOrder(
+            index: index, pid: state.pid, tag: state.tag, epoch: state.epoch, entry: entry, claimedBefore: claimedBefore
+        )
     }
 
     /// Bytes go in as whole words (zero-padded), so that every access to the shared memory is atomic.
@@ -354,6 +377,8 @@ public struct ClaimedOrder: Sendable, Equatable {
     let index: Int
     let pid: Int32
     let tag: UInt32
+    /// The stamp of this leader's claim: a leader taking the entry over stamps it anew.
+    let epoch: UInt8
     public let entry: OrderEntry
     /// Claimed by a leader before this one, which may have committed it.
     public let claimedBefore: Bool
@@ -375,8 +400,8 @@ public enum Withdrawal: Sendable, Equatable {
     case withdrawn
     /// Left to the leader that claimed it: it may be committed.
     case abandoned
-    /// It was done after all.
-    case done(CommitResult)
+    /// It was done after all, with the placed order's id (0 unless placed).
+    case done(CommitResult, orderID: Int64)
     case lost
 }
 
@@ -424,43 +449,68 @@ public struct CommitLease: Sendable, Equatable {
 }
 
 /// An entry's state word: its code in the low 8 bits, its owner's pid in the next 24 (Linux
-/// pids stay below 2²²), its tag in the high 32.
+/// pids stay below 2²²), its tag in the high 32. A claim's code, and a mark's, carries its epoch
+/// (0 to 7): a leader taking an entry over from a lost one stamps it with the next, so that the
+/// lost leader's marks, which expect its own epoch, fail.
 struct EntryState: Equatable {
     enum Code: Equatable {
-        case free, filling, waiting, claimed, abandoned
+        case free, filling, waiting, abandoned
+        /// A leader is committing it.
+        case claimed
+        /// The leader that claimed it is writing its result: the order id, then the mark.
+        case marking
         case done(CommitResult)
 
         init(_ raw: UInt8) {
             switch raw {
             case 1: self = .filling
             case 2: self = .waiting
-            case 3: self = .claimed
-            case 4: self = .abandoned
+            case 3: self = .abandoned
+            case Self.claimedBase..<(Self.claimedBase + EntryState.epochs): self = .claimed
+            case Self.markingBase..<(Self.markingBase + EntryState.epochs): self = .marking
             default: self = CommitResult(rawValue: raw).map(Code.done) ?? .free
             }
         }
 
-        var raw: UInt8 {
+        /// The code byte; a claim's is `claimedBase` plus its epoch, a mark's `markingBase` plus it.
+        func raw(epoch: UInt8) -> UInt8 {
             switch self {
             case .free: 0
             case .filling: 1
             case .waiting: 2
-            case .claimed: 3
-            case .abandoned: 4
+            case .abandoned: 3
+            case .claimed: Self.claimedBase + epoch % EntryState.epochs
+            case .marking: Self.markingBase + epoch % EntryState.epochs
             case .done(let result): result.rawValue
             }
         }
+
+        static let claimedBase: UInt8 = 8
+        /// Above the results' codes (16 to 22).
+        static let markingBase: UInt8 = 32
     }
+
+    /// How many epochs a claim cycles through.
+    static let epochs: UInt8 = 8
 
     let raw: UInt64
 
     init(raw: UInt64) { self.raw = raw }
 
-    init(code: Code, pid: Int32, tag: UInt32) {
-        raw = UInt64(tag) << 32 | UInt64(UInt32(bitPattern: pid) & 0xFF_FFFF) << 8 | UInt64(code.raw)
+    init(code: Code, pid: Int32, tag: UInt32, epoch: UInt8 = 0) {
+        raw =
+            UInt64(tag) << 32 | UInt64(UInt32(bitPattern: pid) & 0xFF_FFFF) << 8 | UInt64(code.raw(epoch: epoch))
     }
 
     var code: Code { Code(UInt8(truncatingIfNeeded: raw)) }
     var pid: Int32 { Int32(bitPattern: UInt32(truncatingIfNeeded: raw >> 8) & 0xFF_FFFF) }
     var tag: UInt32 { UInt32(truncatingIfNeeded: raw >> 32) }
+    /// A claim's or a mark's epoch (0 for any other code).
+    var epoch: UInt8 {
+        switch code {
+        case .claimed: UInt8(truncatingIfNeeded: raw) - Code.claimedBase
+        case .marking: UInt8(truncatingIfNeeded: raw) - Code.markingBase
+        default: 0
+        }
+    }
 }

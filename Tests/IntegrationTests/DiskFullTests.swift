@@ -109,7 +109,8 @@ import Testing
         #expect(during.sale == before.sale, "remaining and version changed while the disk was full")
         #expect(during.orders == before.orders)
         // Each refused order gave its unit back to the segment.
-        #expect(try shop.slot(sale).remaining == before.sale.remaining)
+        let slotLeft = try shop.slot(sale).remaining
+        #expect(slotLeft == before.sale.remaining, "slot \(slotLeft)\n\(shop.logTail)\n\(serve.log.suffix(4000))")
         #expect(shop.functionPIDs() == pids, "a function process died while the disk was full\n\(shop.logTail)")
         // What the functions logged meanwhile (the log could not take it) went to serve's stderr,
         // which lighttpd hands to the processes it spawns.

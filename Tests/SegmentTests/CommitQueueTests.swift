@@ -151,7 +151,7 @@ import Testing
         let queue = fresh.segment.commitQueue(limit: 1)
         let queued = try #require(queue.enqueue(Self.entry("u1"), pid: Self.me))
         #expect(try Self.commit(queue, with: .alreadyOrdered).count == 1)
-        #expect(queue.withdraw(queued) == .done(.alreadyOrdered))
+        #expect(queue.withdraw(queued) == .done(.alreadyOrdered, orderID: 0))
         #expect(queue.state(of: queued) == .lost)
         #expect(queue.enqueue(Self.entry("u2"), pid: Self.me) != nil)
     }
@@ -185,7 +185,8 @@ import Testing
     }
 
     /// The entries of a leader whose lease was taken over are committed again by the next; the
-    /// late leader can neither overwrite their result nor give the new leader's lease back.
+    /// late leader can mark them neither before nor after the new one (the claim's epoch moved),
+    /// nor give the new leader's lease back.
     @Test func entriesLeftClaimedByALeaderThatLostItsLeaseAreClaimedAgain() throws {
         let fresh = try FreshSegment()
         defer { fresh.dir.remove() }
@@ -200,12 +201,54 @@ import Testing
         let lease = try #require(queue.lead(pid: Self.me, nowMs: after, leaseMs: 10_000))
         let again = queue.claim(max: 4)
         #expect(again.map(\.entry) == first.map(\.entry) && again.allSatisfy(\.claimedBefore))
-        for order in first { queue.complete(order, with: .placed) }
-        for order in first { queue.complete(order, with: .failed) }  // the late leader
+        for order in first { queue.complete(order, with: .failed) }  // the late leader, too early
+        #expect(queue.state(of: queued) == .claimed)
+        for order in again { queue.complete(order, with: .placed, orderID: 7) }
+        for order in first { queue.complete(order, with: .failed) }  // the late leader, too late
         queue.endLead(oldLease)
         #expect(queue.state(of: queued) == .done(.placed))
+        #expect(queue.orderID(of: queued) == 7)
         #expect(queue.lead(pid: Self.me, nowMs: after + 1, leaseMs: 10_000) == nil)
         queue.endLead(lease)
+    }
+
+    /// A leader killed while it marked an entry (between its claim's end and the result) leaves
+    /// it to the next leader, which claims it again.
+    @Test func anEntryLeftMarkingIsClaimedAgain() throws {
+        let fresh = try FreshSegment()
+        defer { fresh.dir.remove() }
+        let queue = fresh.segment.commitQueue(limit: 2)
+        let queued = try #require(queue.enqueue(Self.entry("u1"), pid: Self.me))
+        Self.force(.marking, on: queued, in: fresh.segment)
+        #expect(queue.state(of: queued) == .claimed)
+        let again = try Self.commit(queue, with: .placed, orderID: 3)
+        #expect(again.map(\.entry.user) == ["u1"] && again.allSatisfy(\.claimedBefore))
+        #expect(queue.state(of: queued) == .done(.placed) && queue.orderID(of: queued) == 3)
+    }
+
+    /// A leader that lost its lease, its entry committed by the next leader, answered, freed
+    /// and its place filled and marked again, writes nothing into that place when it wakes: not
+    /// its result, not an order id.
+    @Test func aLateLeaderNeverWritesIntoAPlaceItNoLongerHolds() throws {
+        let fresh = try FreshSegment()
+        defer { fresh.dir.remove() }
+        let queue = fresh.segment.commitQueue(limit: 1)
+        let old = try #require(queue.enqueue(Self.entry("old"), pid: Self.me))
+        let start: Int64 = 50_000
+        let lateLease = try #require(queue.lead(pid: try Self.deadPid(), nowMs: start, leaseMs: 10_000))
+        let late = queue.claim(max: 1)
+        let lease = try #require(queue.lead(pid: Self.me, nowMs: start + CommitLease.checkAfterMs + 1, leaseMs: 10_000))
+        for order in queue.claim(max: 1) { queue.complete(order, with: .placed, orderID: 5) }
+        queue.endLead(lease)
+        #expect(queue.withdraw(old) == .done(.placed, orderID: 5))
+
+        let new = try #require(queue.enqueue(Self.entry("new"), pid: Self.me))
+        try #require(new.index == old.index)
+        #expect(try Self.commit(queue, with: .placed, orderID: 9).map(\.entry.user) == ["new"])
+        for order in late { queue.complete(order, with: .failed, orderID: 0) }
+        queue.endLead(lateLease)
+        #expect(queue.state(of: new) == .done(.placed))
+        #expect(queue.orderID(of: new) == 9)
     }
 
     @Test func claimTakesAtMostMax() throws {
