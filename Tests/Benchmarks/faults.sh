@@ -9,7 +9,8 @@
 #      GAP seconds: per kill, the answers lighttpd gave itself (its errorfile 503, no
 #      Retry-After) and their span, and the longest pause between two 201s around it.
 # Every sale is checked against the database: each part's 201s are exactly its orders (a
-# killed process may have committed an order it could not answer: at most one per kill).
+# killed process may have committed orders it could not answer: no more than the requests
+# it held, which lighttpd answered 500).
 # Prints a Markdown section; with WRITE=BENCHMARKS.md it replaces the part of that file between
 # its two "make bench faults" markers. Exits 1, after printing, when a check fails.
 #
