@@ -100,9 +100,10 @@ bench-quick: build bench-deps
 	ROUNDS=1 DURATION=2s Tests/Benchmarks/hosts.sh $(RELEASE_BIN)
 	DURATION=2s LEVELS="64 256" KILLS=2 GAP=1 Tests/Benchmarks/faults.sh $(RELEASE_BIN)
 
-# The deeper sections of BENCHMARKS.md, one topic each (about 18 minutes): the host's ceiling,
+# The deeper sections of BENCHMARKS.md, one topic each (about 24 minutes): the host's ceiling,
 # the buying path and the order function's busy gate under 512 connections, the storefront
-# (also behind an nginx cache), each step of a token request, and every anti-abuse check on.
+# (also behind an nginx cache), each step of a token request, every anti-abuse check on, and
+# the order function's processes × threads.
 bench-topics: build bench-deps
 	Tests/Benchmarks/host.sh $(RELEASE_BIN)
 	Tests/Benchmarks/buying.sh $(RELEASE_BIN)
@@ -111,6 +112,7 @@ bench-topics: build bench-deps
 	Tests/Benchmarks/storefront.sh $(RELEASE_BIN)
 	$(RELEASE_BIN)/hot-path-benchmark
 	Tests/Benchmarks/checks.sh $(RELEASE_BIN)
+	Tests/Benchmarks/order-shapes.sh $(RELEASE_BIN)
 
 bench-deps:
 	@$(call apt_install,$(BENCH_PACKAGES))
