@@ -8,10 +8,10 @@ import Store
 /// takes the commit lease commits every waiting entry, its own and the others', in one
 /// transaction and one sync (``SQLiteSaleStore/placeOrders(_:)``), marks each entry with its
 /// result (a placed order's id with it, so that no buyer reads its order back) and wakes its
-/// owner, then wakes one owner still waiting to lead the next group. No process is special, so none needs supervising: a leader killed
-/// at any instruction leaves a lease that the next waiter takes over once it has been held 20 ms (its pid gone)
-/// or when it runs out, and the entries it claimed are committed again, finding by their tickets
-/// the orders already placed.
+/// owner, then wakes one owner still waiting to lead the next group. No process is special, so
+/// none needs supervising: a leader killed at any instruction leaves a lease that the next
+/// waiter takes over once it has been held 20 ms (its pid gone) or when it runs out, and the
+/// entries it claimed are committed again, finding by their tickets the orders already placed.
 struct GroupCommitter {
     /// How many entries of the queue are used (`FLASHSALE_COMMIT_QUEUE`).
     var queueLimit: Int
