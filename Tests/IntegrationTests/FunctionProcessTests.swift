@@ -148,6 +148,20 @@ import Testing
         }
     }
 
+    /// After its answer a function lets the connection go at once, though the web server keeps
+    /// its side open and goes on sending: libfcgi's lingering close would read and wait up to
+    /// 2 s more after each byte, holding the serving thread from the next request.
+    @Test func aFunctionLetsGoOfAnAnsweredConnectionTheWebServerKeepsOpen() throws {
+        let function = try FunctionProcess("noop")
+        let client = try FastCGIClient(socketPath: function.socketPath)
+        try client.begin(params: params([:]))
+        try client.sendBody([])
+        #expect(try client.readAnswerLeavingOpen().status == 200)
+        #expect(eventually { client.functionHasClosed() })
+        let next = try FastCGIClient.request(socketPath: function.socketPath, params: Self.good)
+        #expect(next.status == 200)
+    }
+
     enum Moment: String, CaseIterable, CustomTestStringConvertible {
         case beforeTheParameters, beforeTheBody
         var testDescription: String { rawValue }

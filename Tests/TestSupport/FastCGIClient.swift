@@ -63,8 +63,14 @@ public final class FastCGIClient {
     /// Reads STDOUT records until the function closes the connection, closes it too (as a
     /// web server does, so libfcgi's lingering close ends at once) and parses a CGI answer.
     public func readAnswer() throws -> HTTPAnswer {
+        defer { stream.close() }
+        return try readAnswerLeavingOpen()
+    }
+
+    /// Reads the answer as ``readAnswer()`` does but keeps this side open, as a web server
+    /// busy elsewhere would.
+    public func readAnswerLeavingOpen() throws -> HTTPAnswer {
         let raw = try stream.readToEnd()
-        stream.close()
         var stdout: [UInt8] = []
         var offset = 0
         while offset + 8 <= raw.count {
@@ -78,6 +84,19 @@ public final class FastCGIClient {
             offset = end
         }
         return try Self.parseCGI(stdout)
+    }
+
+    /// Whether the function has closed the connection, not only ended its answer: one byte
+    /// sent now is refused (EPIPE, or ECONNRESET when bytes it never read were left behind).
+    public func functionHasClosed() -> Bool {
+        do {
+            try stream.write([0])
+            return false
+        } catch let error as POSIXError {
+            return error.code == .EPIPE || error.code == .ECONNRESET
+        } catch {
+            return false
+        }
     }
 
     /// A CGI answer (`Status: 200 OK` and headers) in the shape of an HTTP one.

@@ -70,6 +70,20 @@ final class FastCGIRequest {
         return Array(body.prefix(read))
     }
 
+    /// Reads and discards the rest of the request's input up to its end (the empty STDIN
+    /// record every web server sends), at most `limit` bytes: the connection is closed at once
+    /// after the answer (LIBFCGI_OS_CLOSE_POLL_TIMEOUT 0), and closing on input the web server
+    /// is still sending would fail its write before it reads the answer.
+    func skipRestOfInput(atMost limit: Int) {
+        var trash = [CChar](repeating: 0, count: 4096)
+        var skipped = 0
+        while skipped < limit {
+            let n = FCGX_GetStr(&trash, Int32(trash.count), raw.pointee.in)
+            guard n > 0 else { return }
+            skipped += Int(n)
+        }
+    }
+
     /// Writes `bytes` to the response; false when the web server has gone away.
     @discardableResult
     func write(_ bytes: [UInt8]) -> Bool {

@@ -14,6 +14,9 @@ import Logging
 /// holds one thread, not the process).
 public enum FastCGIServer {
     public static let defaultMaxBodyBytes = 8192
+    /// The most input read past what a function took (a body over its cap, say) before the
+    /// answer: lighttpd's own cap is 64 KiB.
+    static let skippedInputLimit = 1 << 20
 
     /// Serves until SIGTERM, SIGINT or SIGUSR1 (multiwatch's stop signal), then finishes the
     /// requests in hand and those already queued, and exits 0.
@@ -41,6 +44,10 @@ public enum FastCGIServer {
     }
 
     private static func serve(_ function: Function, failed: @escaping @Sendable (any Error) -> Never) throws {
+        // libfcgi's FCGX_Init reads how long a finished request's connection waits for the web
+        // server to close it (2,000 ms by default), holding the thread that long under a load
+        // the web server is slow to get round to; 0 closes once what already arrived is read.
+        setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 0)
         let rc = FCGX_Init()
         guard rc == 0 else { throw SystemCallError(libfcgi: "FCGX_Init", returned: rc) }
         // After FCGX_Init, which installs handlers of its own for these signals.
@@ -86,6 +93,7 @@ public enum FastCGIServer {
             let params = request.params()
             let response = function.respond(
                 to: params, maxBodyBytes: maxBodyBytes, queuedBehind: { queue?.waiting() }, readBody: request.readBody)
+            request.skipRestOfInput(atMost: skippedInputLimit)
             request.write(response.cgiBytes(includeBody: params["REQUEST_METHOD"] != "HEAD"))
             request.finish()
         }
