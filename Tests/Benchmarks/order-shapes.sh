@@ -32,6 +32,12 @@ path, processes, threads = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 manifest = json.load(open(path))
 manifest["processes"]["max"] = processes
 manifest["environment"]["FLASHSALE_THREADS"] = threads
+# Enough room in line that 64 connections are never refused while one process is replaced:
+# the others' threads hold (processes - 1) x threads, their queues the rest.
+if processes > 1:
+    held = (processes - 1) * int(threads)
+    room = -(-(64 - held) // (processes - 1))
+    manifest["environment"]["FLASHSALE_ORDER_QUEUE_LIMIT"] = str(max(int(manifest["environment"]["FLASHSALE_ORDER_QUEUE_LIMIT"]), room))
 json.dump(manifest, open(path, "w"), indent=2)
 PY
 start_serve "$copy"
