@@ -20,9 +20,6 @@ public protocol SaleStore: AnyObject {
     func hasOrder(sale id: String, user: String) throws(StoreError) -> Bool
     /// The order of `user` in sale `id`, or nil.
     func order(sale id: String, user: String) throws(StoreError) -> Order?
-    /// Takes a unit with the conditional update and records the order, in one transaction;
-    /// returns only once the order is durable. `.soldOut` and `.alreadyOrdered` change nothing.
-    func placeOrder(sale id: String, user: String, nowMs: Int64) throws(StoreError) -> Order
     /// Places a group of won orders in one transaction and one sync, an outcome per entry in
     /// the group's order: each sale's units are taken once for the whole group, never below
     /// zero; the entries past the units left are `.soldOut`, a user's second entry (in the
@@ -32,4 +29,18 @@ public protocol SaleStore: AnyObject {
     /// A failed sync throws `.syncFailed`, its `orderKept` true when any of the group's orders
     /// could not be withdrawn (the caller reconciles rather than give units back).
     func placeOrders(_ entries: [OrderEntry]) throws(StoreError) -> [OrderOutcome]
+}
+
+extension SaleStore {
+    /// One order placed on its own: a group of one (``placeOrders(_:)``), durable when it
+    /// returns. `.soldOut`, `.alreadyOrdered` and `.unknownSale` change nothing.
+    public func placeOrder(sale id: String, user: String, nowMs: Int64) throws(StoreError) -> Order {
+        switch try placeOrders([OrderEntry(sale: id, user: user, nowMs: nowMs)]).first {
+        case .placed(let order): order
+        case .alreadyOrdered: throw .alreadyOrdered
+        case .soldOut: throw .soldOut
+        case .unknownSale: throw .unknownSale(id)
+        case nil: throw .invalid("a group of one order came back with no outcome")
+        }
+    }
 }

@@ -7,8 +7,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case alreadyOrdered
     case database(any StoreFault)
     /// The write-ahead log failed to sync, in this call or an earlier one: the store takes no
-    /// more orders in this process (see ``SQLiteSaleStore/placeOrder(sale:user:nowMs:)``). `orderKept` is true when this
-    /// call's order was committed and could not be withdrawn: it stays, with its unit.
+    /// more orders in this process (see ``SaleStore/placeOrders(_:)``). `orderKept` is true
+    /// when one of this call's orders was committed and could not be withdrawn: it stays, with
+    /// its unit.
     case syncFailed(any StoreFault, orderKept: Bool)
 
     public var description: String {

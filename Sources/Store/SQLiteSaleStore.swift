@@ -26,8 +26,6 @@ public final class SQLiteSaleStore: SaleStore {
     private let selectSales: Statement
     private let selectOrders: Statement
     private let selectOrder: Statement
-    private let takeUnit: Statement
-    private let insertOrder: Statement
     private let insertNewOrder: Statement
     private let selectUserOrder: Statement
     private let selectRemaining: Statement
@@ -71,10 +69,6 @@ public final class SQLiteSaleStore: SaleStore {
         selectOrders = try database.prepare(
             "SELECT id, sale, user, created_at, status FROM orders WHERE sale = ? ORDER BY id")
         selectOrder = try database.prepare("SELECT 1 FROM orders WHERE sale = ? AND user = ?")
-        takeUnit = try database.prepare(
-            "UPDATE sales SET remaining = remaining - 1, version = version + 1 WHERE id = ? AND remaining > 0")
-        insertOrder = try database.prepare(
-            "INSERT INTO orders (sale, user, created_at) VALUES (?, ?, ?) RETURNING id, sale, user, created_at, status")
         insertNewOrder = try database.prepare(
             """
             INSERT INTO orders (sale, user, created_at, ticket) VALUES (?, ?, ?, ?) ON CONFLICT (sale, user) DO NOTHING
@@ -190,42 +184,20 @@ public final class SQLiteSaleStore: SaleStore {
         try run { () throws(SQLiteError) in !(try selectOrder.query([.text(id), .text(user)]).isEmpty) }
     }
 
-    /// Places an order in one transaction: takes a unit with the conditional update (never
-    /// below zero) and inserts the order (once per user and sale). Returns only after COMMIT
-    /// and, with `FULL`, after the commit is on disk.
-    ///
-    /// A full disk or a failed write makes the transaction fail and roll back: nothing changed,
-    /// and the error `isTransient`. A commit that landed but whose sync failed is not an order
-    /// either (it is not known durable): it is withdrawn (see `withdraw`). A failed sync does not
-    /// pass: Linux may drop the pages it could not write and report that once, so a later sync
-    /// "succeeds" over a hole in the log, and recovery after a crash stops at the hole, taking
-    /// later acknowledged orders with it. So the store stops taking orders for good in this
-    /// process (`syncFailure`), and this and every later call throws `.syncFailed`.
-    public func placeOrder(sale id: String, user: String, nowMs: Int64) throws(StoreError) -> Order {
-        if let failure = syncFailure { throw .syncFailed(failure, orderKept: false) }
-        return try storeErrors {
-            let order = try inTransaction {
-                try takeUnit.execute([.text(id)])
-                guard database.changes == 1 else {
-                    throw try sale(id) == nil ? StoreError.unknownSale(id) : StoreError.soldOut
-                }
-                guard let row = try insertOrder.query([.text(id), .text(user), .integer(nowMs)]).first else {
-                    throw StoreError.invalid("the order insert returned no row")
-                }
-                return Self.order(from: row)
-            }
-            if let failure = failedSync() { throw StoreError.syncFailed(failure, orderKept: !withdraw(order)) }
-            return order
-        } sqlite: { error in
-            error.extendedCode == .constraintUnique ? .alreadyOrdered : .database(error)
-        }
-    }
-
     /// Places a group of won orders in one `BEGIN IMMEDIATE` transaction and one sync (see
     /// ``SaleStore/placeOrders(_:)``): each sale's remaining stock is read once under the write
     /// lock, the entries are inserted in order (`ON CONFLICT DO NOTHING` tells an earlier order
     /// by the same user), and each sale's units are taken with one conditional update of the
-    /// group's count. A failed sync withdraws every order of the group, as `placeOrder` does.
+    /// group's count.
+    ///
+    /// A full disk or a failed write makes the transaction fail and roll back: nothing changed,
+    /// and the error `isTransient`. A commit that landed but whose sync failed is not an order
+    /// either (it is not known durable): every order of the group is withdrawn (see `withdraw`).
+    /// A failed sync does not pass: Linux may drop the pages it could not write and report that
+    /// once, so a later sync "succeeds" over a hole in the log, and recovery after a crash stops
+    /// at the hole, taking later acknowledged orders with it. So the store stops taking orders
+    /// for good in this process (`syncFailure`), and this and every later call throws
+    /// `.syncFailed`.
     public func placeOrders(_ entries: [OrderEntry]) throws(StoreError) -> [OrderOutcome] {
         guard !entries.isEmpty else { return [] }
         if let failure = syncFailure { throw .syncFailed(failure, orderKept: false) }
