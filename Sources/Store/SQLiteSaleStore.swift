@@ -302,7 +302,7 @@ public final class SQLiteSaleStore: SaleStore {
     }
 
     /// With `FULL`, puts what was just committed on disk (see `Synchronous`); a failed sync
-    /// stops orders (see `placeOrder`) and is thrown as `.syncFailed`.
+    /// stops orders (see `placeOrders(_:)`) and is thrown as `.syncFailed`.
     private func syncIfFull() throws(StoreError) {
         if let failure = failedSync() { throw .syncFailed(failure, orderKept: false) }
     }
