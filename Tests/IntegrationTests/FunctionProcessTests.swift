@@ -162,6 +162,56 @@ import Testing
         #expect(next.status == 200)
     }
 
+    /// The same for the order function handed its socket as fd 0 (spawn-fcgi, as lighttpd
+    /// does), where its door starts libfcgi before the serving thread does.
+    @Test func theOrderFunctionBehindItsDoorLetsGoOfAnAnsweredConnection() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let data = directory.path + "/var"
+        #expect(try FlashsaleCommand.run("init --data \"\(data)\"").status == 0)
+        let socket = directory.path + "/order.sock"
+        var environment = ProcessInfo.processInfo.environment
+        environment["FLASHSALE_DATA"] = data
+        let spawned = try ChildProcess(
+            executable: "/usr/bin/spawn-fcgi",
+            arguments: ["-n", "-s", socket, "--", Paths.executable("flashsale-order")], environment: environment)
+        defer {
+            spawned.signal(SIGKILL)
+            spawned.reap()
+        }
+        // spawn-fcgi binds and listens before it starts the function: from then on a connection waits.
+        try #require(eventually { FileManager.default.fileExists(atPath: socket) })
+        let client = try FastCGIClient(socketPath: socket)
+        try client.begin(params: params(["REQUEST_URI": Array("/api/order/none".utf8)]))
+        try client.sendBody([])
+        #expect(try client.readAnswerLeavingOpen().errorCode != nil)
+        #expect(eventually { client.functionHasClosed() })
+    }
+
+    /// A body over the cap that is still arriving when the function has its answer is read to
+    /// its end before the answer: closing on it would fail the web server's write.
+    @Test func aBodyOverTheCapStillArrivingIsReadBeforeTheAnswer() throws {
+        let function = try FunctionProcess("noop", maxBodyBytes: 1024)
+        let client = try FastCGIClient(socketPath: function.socketPath)
+        try client.begin(
+            params: params(["REQUEST_METHOD": Array("POST".utf8), "CONTENT_LENGTH": Array("4096".utf8)]))
+        #expect(eventually { function.waitChannel.contains("read") })
+        try client.sendBody([UInt8](repeating: 120, count: 4096))
+        let answer = try client.readAnswer()
+        #expect(answer.status == 413)
+        #expect(answer.errorCode == "payload_too_large")
+    }
+
+    /// A request whose input never ends (no empty STDIN record) holds its thread only for the
+    /// read timeout: the answer comes, and the next request is served.
+    @Test func aRequestWhoseInputNeverEndsIsAnsweredAfterTheReadTimeout() throws {
+        let function = try FunctionProcess("noop")
+        let client = try FastCGIClient(socketPath: function.socketPath)
+        try client.begin(params: params([:]))
+        #expect(try client.readAnswerLeavingOpen().status == 200)
+        #expect(try FastCGIClient.request(socketPath: function.socketPath, params: Self.good).status == 200)
+    }
+
     enum Moment: String, CaseIterable, CustomTestStringConvertible {
         case beforeTheParameters, beforeTheBody
         var testDescription: String { rawValue }

@@ -61,7 +61,7 @@ public final class FastCGIClient {
     }
 
     /// Reads STDOUT records until the function closes the connection, closes it too (as a
-    /// web server does, so libfcgi's lingering close ends at once) and parses a CGI answer.
+    /// web server does) and parses a CGI answer.
     public func readAnswer() throws -> HTTPAnswer {
         defer { stream.close() }
         return try readAnswerLeavingOpen()

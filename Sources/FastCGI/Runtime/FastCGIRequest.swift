@@ -29,8 +29,19 @@ final class FastCGIRequest {
     func accept() -> Int32 {
         let rc = FCGX_Accept_r(raw)
         raw.pointee.keepConnection = 0
+        if rc >= 0 {
+            // A peer that stops sending mid-request holds the thread at most this long: a read
+            // that times out ends the request's input (libfcgi marks the stream in error).
+            var timeout = timeval(tv_sec: Self.readTimeoutSeconds, tv_usec: 0)
+            setsockopt(
+                raw.pointee.ipcFd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
         return rc
     }
+
+    /// How long a read of an accepted request's input may wait. lighttpd, nginx and mod_fcgid
+    /// send a request whole, at once.
+    static let readTimeoutSeconds = 5
 
     /// Ends the request in hand: flushes the output and closes the connection.
     func finish() {
@@ -75,6 +86,7 @@ final class FastCGIRequest {
     /// after the answer (LIBFCGI_OS_CLOSE_POLL_TIMEOUT 0), and closing on input the web server
     /// is still sending would fail its write before it reads the answer.
     func skipRestOfInput(atMost limit: Int) {
+        guard FCGX_HasSeenEOF(raw.pointee.in) == 0 else { return }
         var trash = [CChar](repeating: 0, count: 4096)
         var skipped = 0
         while skipped < limit {

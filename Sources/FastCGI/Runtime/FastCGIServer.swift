@@ -44,11 +44,7 @@ public enum FastCGIServer {
     }
 
     private static func serve(_ function: Function, failed: @escaping @Sendable (any Error) -> Never) throws {
-        // libfcgi's FCGX_Init reads how long a finished request's connection waits for the web
-        // server to close it (2,000 ms by default), holding the thread that long under a load
-        // the web server is slow to get round to; 0 closes once what already arrived is read.
-        setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 0)
-        let rc = FCGX_Init()
+        let rc = initializeLibfcgi()
         guard rc == 0 else { throw SystemCallError(libfcgi: "FCGX_Init", returned: rc) }
         // After FCGX_Init, which installs handlers of its own for these signals.
         signal(SIGPIPE, SIG_IGN)
@@ -116,6 +112,16 @@ public enum FastCGIServer {
                 throw SystemCallError(call: "ppoll", subject: "", errno: errno)
             }
         }
+    }
+
+    /// FCGX_Init, which every use of libfcgi in a process goes through (the first call does the
+    /// work): 0, or libfcgi's error. The first call reads how long a finished request's
+    /// connection waits for the web server to close it (2,000 ms by default), holding the thread
+    /// that long under a load the web server is slow to get round to; 0 (unless the environment
+    /// says otherwise) closes once what already arrived is read.
+    static func initializeLibfcgi() -> Int32 {
+        setenv("LIBFCGI_OS_CLOSE_POLL_TIMEOUT", "0", 0)
+        return FCGX_Init()
     }
 
     /// The listening socket, non-blocking so that accept(2) never waits with the stop

@@ -44,7 +44,7 @@ extension ListenQueue {
             guard getsockopt(listener, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) == 0, listening == 1,
                 let queue = ListenQueue(listener: listener),
                 // Here, before the thread starts: FCGX_Init is not safe to call from two threads at once.
-                FCGX_Init() == 0
+                FastCGIServer.initializeLibfcgi() == 0
             else { return nil }
             let flags = fcntl(listener, F_GETFL)
             guard flags >= 0, fcntl(listener, F_SETFL, flags | O_NONBLOCK) == 0 else { return nil }
@@ -101,6 +101,9 @@ extension ListenQueue {
                 while let count = waiting, count > limit {
                     // Non-blocking: the serving thread may have taken the connection first.
                     guard request.accept() >= 0 else { break }
+                    // Not read to its end, unlike an answered request: a refusal must not wait on
+                    // a slow sender. The close reads what has arrived, which from a web server
+                    // that wrote the request before it was accepted from the queue is all of it.
                     request.write(answer)
                     request.finish()
                     refused.withLock { $0 += 1 }
