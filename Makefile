@@ -113,6 +113,7 @@ bench-topics: build bench-deps
 	$(RELEASE_BIN)/hot-path-benchmark
 	Tests/Benchmarks/checks.sh $(RELEASE_BIN)
 	Tests/Benchmarks/order-shapes.sh $(RELEASE_BIN)
+	Tests/Benchmarks/sale-cpu.sh $(RELEASE_BIN)
 
 bench-deps:
 	@$(call apt_install,$(BENCH_PACKAGES))
