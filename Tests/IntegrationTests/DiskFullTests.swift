@@ -83,7 +83,9 @@ import Testing
         let filled = try disk.fill()
         let before = try shop.truth(sale.id)
         #expect(before.orders.count == 3 && before.sale.remaining == 17)
-        let reconciledBefore = try shop.slot(sale).lastReconciledMs
+        let slotBefore = try shop.slot(sale)
+        let (reconciledBefore, remainingBefore) = (slotBefore.lastReconciledMs, slotBefore.remaining)
+        let countsBefore = SaleCounter.allCases.map { slotBefore.count($0) }
         let functionLogSize = disk.size(of: serve.data.functionLog)
 
         // The page's requests are answered; orders are refused as a fault and change nothing.
@@ -114,10 +116,15 @@ import Testing
         // gate holds more than the truth until the next reconcile, never less.
         let slot = try shop.slot(sale)
         let slotLeft = slot.remaining
+        // What the sale's counters did meanwhile, for a failure to tell who moved the slot.
+        let counted = zip(SaleCounter.allCases, countsBefore).compactMap { counter, before in
+            slot.count(counter) == before ? nil : "\(counter) +\(slot.count(counter) - before)"
+        }
+        let moves = "slot \(remainingBefore) before the refused orders, \(slotLeft) after; \(counted)"
         if slot.lastReconciledMs == reconciledBefore {
-            #expect(slotLeft == before.sale.remaining, "slot \(slotLeft)\n\(shop.logTail)\n\(serve.log.suffix(4000))")
+            #expect(slotLeft == before.sale.remaining, "\(moves)\n\(shop.logTail)\n\(serve.log.suffix(4000))")
         } else {
-            #expect(slotLeft >= before.sale.remaining, "slot \(slotLeft)\n\(shop.logTail)\n\(serve.log.suffix(4000))")
+            #expect(slotLeft >= before.sale.remaining, "\(moves)\n\(shop.logTail)\n\(serve.log.suffix(4000))")
             #expect(
                 eventually {
                     _ = try? shop.request("GET", "/api/precheck?sale=\(sale.id)")
