@@ -7,9 +7,9 @@ SHELL := /bin/bash
 # What the product needs to build and run, what the tests add, what the benchmarks add.
 # The tests run every host `flashsale config` writes for: Apache with mod_fcgid, nginx, and
 # spawn-fcgi with multiwatch, whose systemd units systemd-analyze checks.
-RUN_PACKAGES   := lighttpd libfcgi-dev libsqlite3-dev pkg-config
+RUN_PACKAGES   := lighttpd libfcgi-dev libsqlite3-dev libpq-dev libhiredis-dev pkg-config
 HOST_PACKAGES  := apache2 libapache2-mod-fcgid nginx-light spawn-fcgi multiwatch systemd
-TEST_PACKAGES  := binutils e2fsprogs strace chromium chromium-driver python3 python3-pip wrk librsvg2-bin $(HOST_PACKAGES)
+TEST_PACKAGES  := postgresql redis-server binutils e2fsprogs strace chromium chromium-driver python3 python3-pip wrk librsvg2-bin $(HOST_PACKAGES)
 BENCH_PACKAGES := wrk curl python3 python3-pip $(HOST_PACKAGES)
 # From PyPI: the browser test's driver, the captcha solvers' arrays and PNG reading, and the
 # benchmarks' token minting.

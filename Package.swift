@@ -48,6 +48,10 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // Not through pkg-config: hiredis's cflags carry -D_FILE_OFFSET_BITS=64, a flag SwiftPM
+        // refuses (and 64-bit Linux needs no such define); the header is <hiredis/hiredis.h>.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .target(
             name: "FastCGI",
             dependencies: [
@@ -60,6 +64,8 @@ let package = Package(
         ),
         .target(name: "Functions", dependencies: ["FastCGI", "Basics"]),
         .target(name: "Store", dependencies: ["Basics", "CSQLite", "Sales"]),
+        .target(name: "PostgreSQL", dependencies: ["Basics", "CLibPQ"]),
+        .target(name: "Redis", dependencies: ["Basics", "CHiredis"]),
         .target(name: "Basics"),
         .target(
             name: "Segment",
@@ -142,6 +148,8 @@ let package = Package(
             name: "SalesTests",
             dependencies: ["Backends", "Basics", "Export", "Sales", "Segment", "Store", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Sales", "Store", "TestSupport"]),
+        .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL", "TestSupport"]),
+        .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"]),
         .testTarget(name: "StorefrontTests", dependencies: ["Sales", "Store", "Storefront", "TestSupport"]),
         .testTarget(
             name: "IntegrationTests",
