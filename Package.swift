@@ -66,6 +66,7 @@ let package = Package(
         .target(name: "Store", dependencies: ["Basics", "CSQLite", "Sales"]),
         .target(name: "PostgreSQL", dependencies: ["Basics", "CLibPQ"]),
         .target(name: "Redis", dependencies: ["Basics", "CHiredis"]),
+        .target(name: "PostgresStore", dependencies: ["Basics", "PostgreSQL", "Sales"]),
         .target(name: "Basics"),
         .target(
             name: "Segment",
@@ -150,6 +151,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Sales", "Store", "TestSupport"]),
         .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL", "TestSupport"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"]),
+        .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "PostgreSQL", "Sales", "TestSupport"]),
         .testTarget(name: "StorefrontTests", dependencies: ["Sales", "Store", "Storefront", "TestSupport"]),
         .testTarget(
             name: "IntegrationTests",
