@@ -83,7 +83,9 @@ let package = Package(
         .target(name: "Sales", dependencies: ["Basics"]),
         .target(
             name: "Backends",
-            dependencies: ["Basics", "Sales", "Segment", "Store", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Basics", "PostgresStore", "Sales", "Segment", "Store", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "Export",

@@ -1,13 +1,15 @@
 import Basics
 import Logging
+import PostgresStore
 import Sales
 import Segment
 import Store
 import Synchronization
 
-/// The embedded backend of a data directory, as one function process holds it: its SQLite
-/// database and stock segment, opened again when the segment file is replaced or truncated
-/// under the process. Needs nothing but the directory.
+/// The backend of a data directory, as one function process holds it: its stock segment as
+/// the gate, and as the store its SQLite database (the embedded backend, which needs nothing
+/// but the directory) or a PostgreSQL server (``StoreAddress``). Both are opened again when
+/// the segment file is replaced or truncated under the process.
 ///
 /// Each request runs in a session of its own: a process serving on several threads opens a
 /// session (its own SQLite connection and mapping of the segment) for each request it runs at
@@ -28,11 +30,14 @@ public final class EmbeddedBackend: SaleBackend, @unchecked Sendable {
         public var commitWaitMs: Int64
         /// Where a fault drill holds the process that commits a group, if anywhere.
         public var pauseAt: CommitPoint?
+        /// Where the truth is kept.
+        public var store: StoreAddress
 
         public init(
             reconcileIntervalMs: Int64 = 2_000, synchronous: Durability = .full, commitQueue: Int = 256,
-            commitWaitMs: Int64 = 3_000, pauseAt: CommitPoint? = nil
+            commitWaitMs: Int64 = 3_000, pauseAt: CommitPoint? = nil, store: StoreAddress = .embedded
         ) {
+            self.store = store
             self.reconcileIntervalMs = reconcileIntervalMs
             self.synchronous = synchronous
             self.commitQueue = commitQueue
@@ -42,21 +47,35 @@ public final class EmbeddedBackend: SaleBackend, @unchecked Sendable {
     }
 
     private let lock = Mutex(())
-    private var idle: [EmbeddedSession]
+    private var idle: [any SegmentSession]
     private var openFailureLoggedAtMs: Int64?
-    private let data: DataDirectory
-    private let options: Options
     private let clock: @Sendable () -> Int64
+    /// Opens a session over the store the options name; `true`: reconciling every sale.
+    private let open: @Sendable (_ reconciling: Bool) throws -> any SegmentSession
 
-    /// Opens the directory's database and segment, and reconciles every sale that has not
+    /// Opens the directory's segment and the store, and reconciles every sale that has not
     /// ended: a process started in place of one killed mid-order returns the unit it held.
     public init(
         data: DataDirectory, options: Options, clock: @escaping @Sendable () -> Int64 = wallClockMilliseconds
     ) throws {
-        self.data = data
-        self.options = options
         self.clock = clock
-        idle = [try EmbeddedSession(data: data, options: options, clock: clock, reconciling: true)]
+        switch options.store {
+        case .embedded:
+            let synchronous = options.synchronous
+            open = { reconciling in
+                try EmbeddedSession(data: data, options: options, clock: clock, reconciling: reconciling) {
+                    try SQLiteSaleStore(path: data.database, synchronous: synchronous)
+                }
+            }
+        case .postgres(let url):
+            let synchronous = options.synchronous
+            open = { reconciling in
+                try EmbeddedSession(data: data, options: options, clock: clock, reconciling: reconciling) {
+                    try PostgresSaleStore(url: url, synchronous: synchronous)
+                }
+            }
+        }
+        idle = [try open(true)]
     }
 
     public func inSession<T: Sendable>(_ body: (any BackendSession) throws -> T) throws -> T {
@@ -68,9 +87,9 @@ public final class EmbeddedBackend: SaleBackend, @unchecked Sendable {
     /// A session for one more request at once. It reconciles nothing as it opens (the process
     /// did at start); one that cannot open now (no file descriptor left, the database busy or
     /// a segment it cannot map) is `busy` for this request, logged at most once a second.
-    private func openSession() throws -> EmbeddedSession {
+    private func openSession() throws -> any SegmentSession {
         do {
-            return try EmbeddedSession(data: data, options: options, clock: clock, reconciling: false)
+            return try open(false)
         } catch {
             let now = clock()
             let due = lock.withLock { _ -> Bool in
@@ -84,13 +103,30 @@ public final class EmbeddedBackend: SaleBackend, @unchecked Sendable {
     }
 }
 
-/// The embedded backend's state in one process: the desk (opened again when its segment is
-/// replaced), the map of sale keys to slots, and when faults were last logged. Only
-/// ``EmbeddedBackend`` holds it, behind its lock.
-final class EmbeddedSession: BackendSession {
+/// Where the truth is kept: the data directory's SQLite database, or a PostgreSQL server that
+/// the hosts of a sale share.
+public enum StoreAddress: Sendable, Equatable {
+    case embedded
+    /// A `postgres://` URL or conninfo; several hosts with `target_session_attrs=read-write`.
+    case postgres(url: String)
+}
+
+/// One session of ``EmbeddedBackend``, whatever its store.
+protocol SegmentSession: BackendSession {
+    func run<T>(_ body: (any BackendSession) throws -> T) throws -> T
+}
+
+/// Whether the failed sync that stopped orders was logged: once a process, at critical.
+private let ordersStoppedLogged = Atomic(false)
+
+/// The backend's state in one session: the desk (opened again when its segment is replaced),
+/// the map of sale keys to slots, and when faults were last logged. Only ``EmbeddedBackend``
+/// holds it, behind its lock.
+final class EmbeddedSession<Store: GroupCommitStore>: SegmentSession {
     private let data: DataDirectory
     private let options: Options
-    private var desk: EmbeddedDesk
+    private let openStore: () throws -> Store
+    private var desk: SaleDesk<Store, StockSegment>
     private let catalog = SaleCatalog()
     /// Sale key → slot index of every configured slot, from the last scan of the segment.
     private var slotIndexByKey: [UInt64: Int] = [:]
@@ -98,8 +134,6 @@ final class EmbeddedSession: BackendSession {
     private var segmentCheckedAtMs: Int64
     /// When a fault of the disk (not a busy lock) was last logged: at most one line a second.
     private var faultLoggedAtMs: Int64?
-    /// Whether the failed sync that stopped orders was logged: once a process, at critical.
-    private static let ordersStoppedLogged = Atomic(false)
     private let logger = Logger(label: "flashsale.backend")
     /// Per sale (and its creation, which the demo's restart changes), its question captcha's
     /// questions, read once.
@@ -110,25 +144,33 @@ final class EmbeddedSession: BackendSession {
     private let clock: @Sendable () -> Int64
     private let committer: GroupCommitter
 
-    /// Opens the desk; `reconciling`, reconciles every sale that has not ended.
-    init(data: DataDirectory, options: Options, clock: @escaping @Sendable () -> Int64, reconciling: Bool) throws {
+    /// Opens the desk over the store `openStore` opens; `reconciling`, reconciles every sale
+    /// that has not ended.
+    init(
+        data: DataDirectory, options: Options, clock: @escaping @Sendable () -> Int64, reconciling: Bool,
+        openStore: @escaping () throws -> Store
+    ) throws {
         self.data = data
         self.options = options
         self.clock = clock
+        self.openStore = openStore
         committer = GroupCommitter(
             queueLimit: options.commitQueue, waitMs: options.commitWaitMs, pauseAt: options.pauseAt)
         let nowMs = clock()
-        desk = try Self.openDesk(data: data, options: options, committer: committer, nowMs: nowMs)
+        desk = try Self.openDesk(data: data, committer: committer, openStore: openStore, nowMs: nowMs)
         if reconciling { try desk.reconcileUnended(nowMs: nowMs) }
         segmentCheckedAtMs = nowMs
     }
 
     private static func openDesk(
-        data: DataDirectory, options: Options, committer: GroupCommitter, nowMs: Int64
-    ) throws -> EmbeddedDesk {
-        let desk = try EmbeddedDesk(data: data, nowMs: nowMs, synchronous: options.synchronous)
-        if options.pauseAt != nil { desk.store.onCommitPoint = { [committer] in committer.pause(at: $0) } }
-        return desk
+        data: DataDirectory, committer: GroupCommitter, openStore: () throws -> Store, nowMs: Int64
+    ) throws -> SaleDesk<Store, StockSegment> {
+        let store = try openStore()
+        if committer.pauseAt != nil, let sqlite = store as? SQLiteSaleStore {
+            sqlite.onCommitPoint = { [committer] in committer.pause(at: $0) }
+        }
+        return try SaleDesk(
+            store: store, gate: StockSegment(path: data.segment, databaseID: store.databaseID), nowMs: nowMs)
     }
 
     var store: any SaleStore { desk.store }
@@ -154,7 +196,7 @@ final class EmbeddedSession: BackendSession {
             }
             throw Refusal.storeBusy
         } catch let error as StoreError where error.stopsOrders {
-            if !Self.ordersStoppedLogged.exchange(true, ordering: .relaxed) {
+            if !ordersStoppedLogged.exchange(true, ordering: .relaxed) {
                 logger.critical("answered 503 busy: \(error)")
             }
             throw Refusal.ordersStopped
@@ -265,7 +307,7 @@ final class EmbeddedSession: BackendSession {
     /// Opens the segment file again (and the database with it); the new desk reconciles every
     /// sale whose slot is not configured, so a rebuilt segment starts from SQLite.
     private func reopen(nowMs: Int64) throws {
-        desk = try Self.openDesk(data: data, options: options, committer: committer, nowMs: nowMs)
+        desk = try Self.openDesk(data: data, committer: committer, openStore: openStore, nowMs: nowMs)
         slotsScannedAtMs = nil
     }
 }

@@ -21,7 +21,9 @@ extension SaleDesk where Store == SQLiteSaleStore, Gate == StockSegment {
     public convenience init(data: DataDirectory, nowMs: Int64, synchronous: Durability = .full) throws {
         try self.init(databasePath: data.database, segmentPath: data.segment, nowMs: nowMs, synchronous: synchronous)
     }
+}
 
+extension SaleDesk where Gate == StockSegment {
     /// The stock segment (the gate).
     public var segment: StockSegment { gate }
 }

@@ -1,12 +1,11 @@
 import Glibc
 import Sales
 import Segment
-import Store
 
 /// Commits won orders in groups, leader and followers among the order processes: a buyer's
 /// process puts its order in the segment's ``CommitQueue`` and waits; whichever waiting process
 /// takes the commit lease commits every waiting entry, its own and the others', in one
-/// transaction and one sync (``SQLiteSaleStore/placeOrders(_:)``), marks each entry with its
+/// transaction and one sync (``SaleStore/placeOrders(_:)``), marks each entry with its
 /// result (a placed order's id with it, so that no buyer reads its order back) and wakes its
 /// owner, then wakes one owner still waiting to lead the next group. No process is special, so
 /// none needs supervising: a leader killed at any instruction leaves a lease that the next
@@ -30,12 +29,12 @@ struct GroupCommitter {
     /// group with whatever waited at the same time. `counted` is told each group this process
     /// commits, with the sales in it.
     func place(
-        _ entry: OrderEntry, queue: CommitQueue, store: SQLiteSaleStore, clock: () -> Int64,
+        _ entry: OrderEntry, queue: CommitQueue, store: some GroupCommitStore, clock: () -> Int64,
         counted: (Set<String>) -> Void
     ) throws(StoreError) -> Order {
-        // A process whose sync failed takes no more orders (``SQLiteSaleStore/syncFailure``), and
-        // must not lead the others' groups into its failure.
-        if let failure = store.syncFailure { throw .syncFailed(failure, orderKept: false) }
+        // A process whose sync failed takes no more orders (``GroupCommitStore/ordersStoppedBy``),
+        // and must not lead the others' groups into its failure.
+        if let failure = store.ordersStoppedBy { throw .syncFailed(failure, orderKept: false) }
         let pid = getpid()
         guard let queued = queue.enqueue(entry, pid: pid) else { throw .database(CommitQueueFault.full) }
         let deadline = clock() + waitMs
@@ -59,7 +58,7 @@ struct GroupCommitter {
             }
             let now = clock()
             // Not after a sync of this process failed (another thread's, since this one began).
-            if store.syncFailure == nil, let lease = queue.lead(pid: pid, nowMs: now, leaseMs: Self.leaseMs) {
+            if store.ordersStoppedBy == nil, let lease = queue.lead(pid: pid, nowMs: now, leaseMs: Self.leaseMs) {
                 failure = lead(queue: queue, lease: lease, store: store, counted: counted)
                 continue
             }
@@ -79,7 +78,7 @@ struct GroupCommitter {
     /// group, if anything: the leader's own order throws it, to be logged and answered as the
     /// store's failures are; the followers' orders answer `busy`.
     private func lead(
-        queue: CommitQueue, lease: CommitLease, store: SQLiteSaleStore, counted: (Set<String>) -> Void
+        queue: CommitQueue, lease: CommitLease, store: some GroupCommitStore, counted: (Set<String>) -> Void
     ) -> StoreError? {
         defer { queue.endLead(lease) }
         let group = queue.claim(max: queue.limit)
@@ -100,7 +99,8 @@ struct GroupCommitter {
                 switch error {
                 case .syncFailed(_, orderKept: true): .stoppedKept
                 case .syncFailed: .stopped
-                default: .failed
+                // A server's answer lost with the connection: the group may be committed.
+                default: error.orderKept ? .stoppedKept : .failed
                 }
             // An entry a lost leader claimed may be committed already: its buyer must not get its unit back.
             results = group.map { $0.claimedBefore && result != .stoppedKept ? .stoppedKept : result }

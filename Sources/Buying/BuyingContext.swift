@@ -47,9 +47,10 @@ public final class BuyingContext: Sendable {
         self.backend = try backend()
     }
 
-    /// A context over the data directory's embedded backend (its SQLite database and stock
-    /// segment), which reconciles every sale that has not ended as it opens: a process started
-    /// in place of one killed mid-order returns the unit it held.
+    /// A context over the data directory's backend (its stock segment, and the store its
+    /// backend settings name: its SQLite database or PostgreSQL), which reconciles every sale
+    /// that has not ended as it opens: a process started in place of one killed mid-order
+    /// returns the unit it held.
     public convenience init(settings: BuyingSettings, clock: @escaping @Sendable () -> Int64 = wallClockMilliseconds)
         throws
     {
@@ -57,7 +58,8 @@ public final class BuyingContext: Sendable {
         try data.checkUsable()
         let options = EmbeddedBackend.Options(
             reconcileIntervalMs: settings.reconcileIntervalMs, synchronous: settings.synchronous,
-            commitQueue: Int(settings.commitQueue), commitWaitMs: settings.commitWaitMs, pauseAt: settings.pauseAt)
+            commitQueue: Int(settings.commitQueue), commitWaitMs: settings.commitWaitMs, pauseAt: settings.pauseAt,
+            store: StoreAddress(try data.backendSettings()))
         try self.init(
             settings: settings, data: data, backend: try EmbeddedBackend(data: data, options: options, clock: clock),
             clock: clock)

@@ -14,11 +14,12 @@ extension DataDirectory {
 
     /// Creates the directory and what it holds; keeps an existing secret key and database,
     /// so running it again is safe. The key is 32 random bytes, hex, readable by the owner only.
+    /// The SQLite database only for the embedded backend (no store in ``backendSettings()``).
     public func initialize() throws {
         try createKeys()
         for directory in [uploads, errorPages] {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        _ = try SQLiteSaleStore(path: database)
+        if try backendSettings().store == nil { _ = try SQLiteSaleStore(path: database) }
     }
 }

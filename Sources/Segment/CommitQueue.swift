@@ -413,7 +413,8 @@ public enum CommitResult: UInt8, Sendable, Equatable {
     case failed
     /// The store's log failed to sync: orders are stopped, and this one withdrawn.
     case stopped
-    /// As `stopped`, but the order could not be withdrawn and stays.
+    /// The order may be committed and keeps its unit: a failed sync could not withdraw it, or
+    /// the store's answer was lost with its connection.
     case stoppedKept
 }
 

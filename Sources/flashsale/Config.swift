@@ -1,8 +1,8 @@
 import ArgumentParser
+import Backends
 import Basics
 import Foundation
 import Hosting
-import Store
 
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,7 +46,7 @@ struct ConfigOptions: ParsableArguments {
             let text = try render(deployment)
             let directory = deployment.data
             try directory.publishSite(
-                try root.storefront(), sales: try SQLiteSaleStore(path: directory.database).sales())
+                try root.storefront(), sales: try AnySaleStore(opening: directory).sales())
             try deployment.write(text, to: path)
         }
     }

@@ -110,7 +110,7 @@ struct LoadTestCommand: ParsableCommand {
     /// --create the sale was made here, so a database that cannot be read fails the run.
     private func checkDatabase(sale: String, run: String, summary: CrowdSummary, records: [CrowdRecord]) throws {
         let directory = data.directory
-        let desk: EmbeddedDesk
+        let desk: HostDesk
         let known: Sale
         do {
             guard FileManager.default.fileExists(atPath: directory.database) else {

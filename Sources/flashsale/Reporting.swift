@@ -7,11 +7,10 @@ import Hosting
 import Sales
 
 /// Opens the sales of the data directory, which must have been initialised.
-func openDesk(_ data: DataOption) throws -> EmbeddedDesk {
+func openDesk(_ data: DataOption) throws -> HostDesk {
     let directory = data.directory
     try directory.checkUsable()
-    return try EmbeddedDesk(
-        databasePath: directory.database, segmentPath: directory.segment, nowMs: wallClockMilliseconds())
+    return try HostDesk(data: directory, nowMs: wallClockMilliseconds())
 }
 
 /// Runs `body`, turning any error into one line on stderr and exit status 1.

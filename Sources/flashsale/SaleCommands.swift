@@ -161,7 +161,7 @@ struct SaleTarget: ParsableArguments {
     @OptionGroup var data: DataOption
     @Argument(help: "The sale id.") var id: String
 
-    func desk() throws -> EmbeddedDesk {
+    func desk() throws -> HostDesk {
         try openDesk(data)
     }
 }

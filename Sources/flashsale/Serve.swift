@@ -1,8 +1,8 @@
 import ArgumentParser
+import Backends
 import Basics
 import Foundation
 import Hosting
-import Store
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -77,7 +77,7 @@ func serve(
         try server.run(
             beforeStart: {
                 try prepare()
-                try data.publishSite(try root.storefront(), sales: try SQLiteSaleStore(path: data.database).sales())
+                try data.publishSite(try root.storefront(), sales: try AnySaleStore(opening: data).sales())
             },
             log: { line in standardError.write(line, priority: LOG_NOTICE) })
     }

@@ -9,6 +9,9 @@ import TestSupport
 enum BackendKind: String, CaseIterable, Sendable, CustomStringConvertible {
     /// SQLite and the memory-mapped stock segment in one data directory.
     case embedded
+    /// PostgreSQL as the store (a database of its own on the test's server), the stock segment
+    /// of a data directory as the gate.
+    case postgresStore = "postgres-store"
 
     static let all = allCases
 
@@ -18,6 +21,8 @@ enum BackendKind: String, CaseIterable, Sendable, CustomStringConvertible {
     func freshStorage() throws -> ContractStorage {
         switch self {
         case .embedded: try ContractStorage.embedded()
+        case .postgresStore:
+            try ContractStorage.segment(store: { .postgres(url: try PostgresServer.shared().createDatabase($0)) })
         }
     }
 }
@@ -61,13 +66,22 @@ final class ContractStorage: Sendable {
 
     /// A fresh data directory under /tmp; the backend creates its database and segment there.
     static func embedded() throws -> ContractStorage {
+        try segment(kind: .embedded) { _ in .embedded }
+    }
+
+    /// A fresh data directory under /tmp for the segment, and the store `store` makes for a
+    /// fresh name (a database of that name on a server).
+    static func segment(
+        kind: BackendKind = .postgresStore, store: (String) throws -> StoreAddress
+    ) throws -> ContractStorage {
         let directory = try TemporaryDirectory("contract")
         let data = DataDirectory(path: directory.path)
         try data.createKeys()
         let clock = TestClock()
-        let options = EmbeddedBackend.Options(reconcileIntervalMs: 2_000)
+        let address = try store("contract_\(UInt64.random(in: 0...UInt64.max))")
+        let options = EmbeddedBackend.Options(reconcileIntervalMs: 2_000, store: address)
         return ContractStorage(
-            kind: .embedded, clock: clock, reconcileIntervalMs: options.reconcileIntervalMs, gateCallsPerThread: 50_000,
+            kind: kind, clock: clock, reconcileIntervalMs: options.reconcileIntervalMs, gateCallsPerThread: 50_000,
             open: { try EmbeddedBackend(data: data, options: options, clock: { clock.nowMs }) },
             cleanUp: { directory.remove() })
     }

@@ -1,4 +1,5 @@
 import Backends
+import Basics
 import Challenges
 import Foundation
 import Hosting
@@ -18,7 +19,7 @@ import Testing
 final class LiveShop: @unchecked Sendable {
     let project: ProjectCopy
     let host: any RunningHost
-    let desk: EmbeddedDesk
+    let desk: HostDesk
     let identitySigner: TokenSigner
     let orderSigner: TokenSigner
 
@@ -38,6 +39,16 @@ final class LiveShop: @unchecked Sendable {
         try self.init(project: project, host: try ServeProcess(root: project.root))
     }
 
+    /// `flashsale serve` over a data directory whose store is the PostgreSQL database at `url`
+    /// (`flashsale init --store`), the stock segment in the directory as the gate.
+    convenience init(store url: String, environment: [String: String] = [:]) throws {
+        let project = try ProjectCopy(environment: Self.environment.merging(environment) { $1 })
+        let data = DataDirectory(path: project.root + "/var")
+        let initialised = try FlashsaleCommand.run("init --data \(data.path) --store '\(url)'")
+        try #require(initialised.status == 0, "flashsale init failed: \(initialised.stderr)")
+        try self.init(project: project, host: try ServeProcess(root: project.root, data: data))
+    }
+
     /// The web server `kind` configured by `flashsale config`.
     convenience init(_ kind: HostedSite.Kind) throws {
         let site = try HostedSite(kind, environment: Self.environment)
@@ -47,7 +58,7 @@ final class LiveShop: @unchecked Sendable {
     private init(project: ProjectCopy, host: any RunningHost) throws {
         (self.project, self.host) = (project, host)
         let data = host.data
-        desk = try EmbeddedDesk(databasePath: data.database, segmentPath: data.segment, nowMs: Self.now())
+        desk = try HostDesk(data: data, nowMs: Self.now())
         identitySigner = TokenSigner(secret: try data.keyBytes(data.identityKey))
         orderSigner = TokenSigner(secret: try data.keyBytes(data.secretKey))
     }
@@ -119,7 +130,7 @@ final class LiveShop: @unchecked Sendable {
         }.joined(separator: "\n")
     }
 
-    /// The truth: SQLite's row and orders.
+    /// The truth: the store's row and orders.
     func truth(_ sale: String) throws -> (sale: Sale, orders: [Order]) {
         (try #require(try desk.store.sale(sale)), try desk.store.orders(ofSale: sale))
     }

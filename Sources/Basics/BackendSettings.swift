@@ -1,0 +1,50 @@
+import Foundation
+import Glibc
+
+/// Where a data directory's backend keeps its truth, in `backend.json` beside the keys
+/// (`flashsale init --store`). No file: the embedded backend, the directory's own SQLite
+/// database.
+public struct BackendSettings: Codable, Sendable, Equatable {
+    /// The PostgreSQL server the hosts of a sale share (a `postgres://` URL or a conninfo), or
+    /// nil for the directory's SQLite database.
+    public var store: String?
+
+    public init(store: String? = nil) {
+        self.store = store
+    }
+}
+
+extension DataDirectory {
+    public var backendSettingsFile: String { path + "/backend.json" }
+
+    /// The directory's backend settings: the embedded backend's when there is no file.
+    public func backendSettings() throws -> BackendSettings {
+        guard let bytes = FileManager.default.contents(atPath: backendSettingsFile) else { return BackendSettings() }
+        do {
+            return try JSONDecoder().decode(BackendSettings.self, from: bytes)
+        } catch {
+            throw DataDirectoryError("\(backendSettingsFile) is not valid backend settings: \(error)")
+        }
+    }
+
+    /// Writes the settings to a fresh file readable by the owner only (a URL may hold a
+    /// password), synced, then renamed into place: a crash leaves the old settings or the new.
+    public func saveBackendSettings(_ settings: BackendSettings) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        let bytes = Array(try encoder.encode(settings)) + [UInt8(ascii: "\n")]
+        var template = Array("\(backendSettingsFile).XXXXXX".utf8CString)
+        let fd = try systemCall("mkstemp", backendSettingsFile) { mkstemp(&template) }  // mode 0600
+        let draft = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var renamed = false
+        defer {
+            close(fd)
+            if !renamed { unlink(draft) }
+        }
+        let written = try systemCall("write", draft) { write(fd, bytes, bytes.count) }
+        guard written == bytes.count else { throw SystemCallError(call: "write", subject: draft, errno: EIO) }
+        try systemCall("fsync", draft) { fsync(fd) }
+        try systemCall("rename", backendSettingsFile) { rename(draft, backendSettingsFile) }
+        renamed = true
+    }
+}
