@@ -17,14 +17,22 @@ extension PostgresConnection {
             throw PostgresError(
                 message: "the connection was lost during the transaction", statement: statement, connectionLost: true)
         }
+        if let failed = reconnectFailedAtMs, monotonicMilliseconds() - failed < Self.reconnectPauseMs {
+            throw PostgresError(
+                message: "the server could not be reached a moment ago; not trying again yet", statement: statement,
+                connectionLost: true)
+        }
         reconnectBeforeNextCall = false
         prepared.removeAll()
         PQreset(handle)
         guard PQstatus(handle) == CONNECTION_OK else {
+            reconnectFailedAtMs = monotonicMilliseconds()
             throw PostgresError(
-                message: "reconnecting failed: " + trimmed(PQerrorMessage(handle)), statement: statement,
+                message: "reconnecting failed: " + secrets.redacting(trimmed(PQerrorMessage(handle))),
+                statement: statement,
                 connectionLost: true)
         }
+        reconnectFailedAtMs = nil
     }
 
     /// True when the server has sent something (or closed the connection) since libpq last read.
@@ -43,13 +51,20 @@ extension PostgresConnection {
     /// Sends a call with `send` (a PQsend… function) and reads all its results, clearing each
     /// (this is their one owner): the last one's rows, or the first error. The first error says
     /// the most: a server that ends the session sends its FATAL (57P01) before libpq notices
-    /// the closed connection and reports that.
+    /// the closed connection and reports that. An answer that takes longer than
+    /// `answerTimeoutMs` drops the session (see ``abandon(statement:)``), so no call waits for
+    /// ever; an error once the call was sent says whether it may have taken effect
+    /// (``PostgresError/outcomeUnknown``).
     @discardableResult
     func run(statement: String, _ send: () -> Int32) throws(PostgresError) -> PostgresRows {
+        replicationWaitCanceled = false
         guard send() == 1 else { throw error(nil, statement: statement) }
+        let deadline = monotonicMilliseconds() + Int64(answerTimeoutMs)
         var rows: PostgresRows?
         var failure: PostgresError?
-        while let result = PQgetResult(handle) {
+        while true {
+            guard waitForResult(until: deadline) else { throw abandon(statement: statement) }
+            guard let result = PQgetResult(handle) else { break }
             defer { PQclear(result) }
             switch PQresultStatus(result) {
             case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
@@ -63,9 +78,46 @@ extension PostgresConnection {
         }
         if var failure {
             failure.connectionLost = PQstatus(handle) == CONNECTION_BAD
+            // Lost after it was sent, before the server said how it ended (or after it gave up
+            // waiting for its standby, having committed locally): it may have taken effect.
+            failure.outcomeUnknown = replicationWaitCanceled || (failure.connectionLost && failure.sqlState == nil)
             throw failure
         }
+        if replicationWaitCanceled {
+            throw PostgresError(
+                message: "the server committed locally but stopped waiting for its synchronous standby: "
+                    + "the commit may not be on the standby", statement: statement, outcomeUnknown: true)
+        }
         return rows ?? PostgresRows()
+    }
+
+    /// Waits until a result can be read without blocking, or `deadline` (monotonic ms) passes:
+    /// false then. A connection that fails while waiting is readable: PQgetResult reports it.
+    private func waitForResult(until deadline: Int64) -> Bool {
+        while PQisBusy(handle) == 1 {
+            let left = deadline - monotonicMilliseconds()
+            guard left > 0 else { return false }
+            var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, Int32(min(left, Int64(Int32.max))))
+            if ready < 0 && errno != EINTR { return true }
+            if ready > 0 && PQconsumeInput(handle) == 0 { return true }
+        }
+        return true
+    }
+
+    /// Drops a session whose answer did not come in time: shuts its socket down, so that libpq
+    /// marks it bad and the next call connects anew, and reads what libpq makes of that. What
+    /// the call sent may have taken effect (a COMMIT waiting for a synchronous standby that is
+    /// gone has committed locally).
+    private func abandon(statement: String) -> PostgresError {
+        shutdown(PQsocket(handle), Int32(SHUT_RDWR))
+        _ = PQconsumeInput(handle)
+        while let result = PQgetResult(handle) { PQclear(result) }
+        reconnectBeforeNextCall = true
+        return PostgresError(
+            message: "no answer within \(answerTimeoutMs) ms (a stuck server, or a synchronous standby that does "
+                + "not confirm): the session was dropped", statement: statement, connectionLost: true,
+            outcomeUnknown: true)
     }
 
     /// Leaves a COPY the server started: refuses to send data, drops the data it sends.
@@ -132,4 +184,11 @@ func trimmed(_ message: UnsafePointer<CChar>?) -> String {
     while text.last?.isWhitespace == true { text.removeLast() }
     while text.first?.isWhitespace == true { text.removeFirst() }
     return String(text)
+}
+
+/// Milliseconds of CLOCK_MONOTONIC: deadlines that a change of the wall clock cannot move.
+func monotonicMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
 }

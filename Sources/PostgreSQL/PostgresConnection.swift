@@ -9,8 +9,22 @@ import CLibPQ
 /// throws (`connectionLost`) and is not retried: the statement may have committed.
 public final class PostgresConnection {
     /// Added to the statement timeout to bound how long the kernel waits for a peer that
-    /// stopped acknowledging (tcp_user_timeout).
+    /// stopped acknowledging (tcp_user_timeout), and how long a call waits for its answer.
     static let tcpTimeoutMarginMs = 5_000
+    /// After a reconnection fails, calls fail at once for this long instead of each trying
+    /// again (each try may take the connect timeout).
+    static let reconnectPauseMs: Int64 = 1_000
+
+    /// The URL's password, kept out of the messages of reconnections.
+    let secrets: ConnectionSecrets
+    /// How long a call waits for its answer: past the statement timeout (which the server stops
+    /// applying at COMMIT, while it waits for a synchronous standby), the session is dropped.
+    let answerTimeoutMs: Int
+    /// When the last reconnection failed (monotonic milliseconds), if it did.
+    var reconnectFailedAtMs: Int64?
+    /// Set by the notice receiver when the server gave up waiting for a synchronous standby
+    /// after committing locally: the call's outcome is then unknown, not a success.
+    var replicationWaitCanceled = false
 
     // The PGconn; made in init, PQfinish'ed in deinit, used only through this class.
     let handle: OpaquePointer
@@ -53,13 +67,24 @@ public final class PostgresConnection {
         }
         guard let connection else { throw PostgresError(message: "out of memory", connectionLost: true) }
         guard PQstatus(connection) == CONNECTION_OK else {
-            let error = PostgresError(message: trimmed(PQerrorMessage(connection)), connectionLost: true)
+            let message = ConnectionSecrets(url).redacting(trimmed(PQerrorMessage(connection)))
+            let error = PostgresError(message: message, connectionLost: true)
             PQfinish(connection)
             throw error
         }
         handle = connection
-        // libpq prints notices (a WARNING, a NOTICE of DROP ... IF EXISTS) to stderr by default.
-        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        secrets = ConnectionSecrets(url)
+        answerTimeoutMs = statementTimeoutMs + Self.tcpTimeoutMarginMs
+        // libpq prints notices (a WARNING, a NOTICE of DROP ... IF EXISTS) to stderr by default;
+        // this receiver drops them but for the one that says a commit is not on the standby.
+        // The context pointer is this connection, unretained: the receiver lives as long as the
+        // PGconn, which this object owns and finishes in deinit.
+        PQsetNoticeReceiver(
+            handle,
+            { context, result in
+                guard let context, let result, isReplicationWaitCanceled(result) else { return }
+                Unmanaged<PostgresConnection>.fromOpaque(context).takeUnretainedValue().replicationWaitCanceled = true
+            }, Unmanaged.passUnretained(self).toOpaque())
     }
 
     deinit {
@@ -139,3 +164,13 @@ public final class PostgresConnection {
 private func escapedOption(_ text: String) -> String {
     String(text.flatMap { $0 == "\\" || $0 == " " ? ["\\", $0] : [$0] })
 }
+
+/// Whether the notice `result` is the server's "canceling wait for synchronous replication":
+/// the transaction committed locally, and may not be on the standby.
+private func isReplicationWaitCanceled(_ result: OpaquePointer) -> Bool {
+    guard let primary = PQresultErrorField(result, clibpq_diag_message_primary) else { return false }
+    return String(cString: primary).hasPrefix("canceling wait for synchronous replication")
+}
+
+@available(*, unavailable, message: "one session uses a connection at a time")
+extension PostgresConnection: Sendable {}

@@ -13,13 +13,18 @@ public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible
     public var detail: String?
     /// The prepared statement's name, or the SQL of an unprepared one.
     public var statement: String?
-    /// True when the connection was lost or could not be (re)established: a statement that was
-    /// sent may or may not have been committed. The next call on the connection reconnects.
+    /// True when the connection was lost or could not be (re)established. The next call on the
+    /// connection reconnects.
     public var connectionLost: Bool
+    /// True when the statement was sent and may have taken effect all the same: the connection
+    /// was lost before its answer, the answer did not come in time, or the server committed it
+    /// locally but gave up waiting for its synchronous standby. False when it never reached the
+    /// server, or the server answered that it failed.
+    public var outcomeUnknown: Bool
 
     public init(
         sqlState: String? = nil, message: String, primary: String? = nil, detail: String? = nil,
-        statement: String? = nil, connectionLost: Bool = false
+        statement: String? = nil, connectionLost: Bool = false, outcomeUnknown: Bool = false
     ) {
         self.sqlState = sqlState
         self.message = message
@@ -27,6 +32,7 @@ public struct PostgresError: Error, Sendable, Equatable, CustomStringConvertible
         self.detail = detail
         self.statement = statement
         self.connectionLost = connectionLost
+        self.outcomeUnknown = outcomeUnknown
     }
 
     /// The SQLSTATE, by name (`.uniqueViolation`).

@@ -6,7 +6,8 @@ import Sales
 /// The truth about sales and orders in PostgreSQL, for sales whose hosts share one database:
 /// one connection per session, every statement prepared once per connection. A group of won
 /// orders is one statement (`place_orders`, see ``PostgresSchema``), so one round trip and one
-/// transaction, committed with `synchronous_commit` on (FULL) or off (NORMAL); the
+/// transaction, committed with `synchronous_commit` on (FULL: on the synchronous standby too,
+/// if there is one) or local (NORMAL: on the primary's disk only); the
 /// conditional update never takes the last unit twice, and `UNIQUE (sale, user_id)` keeps one
 /// order per user.
 public final class PostgresSaleStore: SaleStore {
@@ -42,7 +43,7 @@ public final class PostgresSaleStore: SaleStore {
         do {
             // A setting of the session, sent again whenever the connection is made again.
             connection = try PostgresConnection(
-                url: url, settings: ["synchronous_commit": synchronous == .full ? "on" : "off"])
+                url: url, settings: ["synchronous_commit": synchronous == .full ? "on" : "local"])
             try PostgresSchema.migrate(connection)
             let id = try connection.query("SELECT value FROM meta WHERE key = 'database_id'")[row: 0, column: 0]
             databaseID = UInt64(id ?? "", radix: 16) ?? 0
@@ -52,7 +53,7 @@ public final class PostgresSaleStore: SaleStore {
         self.synchronous = synchronous
     }
 
-    /// Creates a sale in the first free slot with a fresh random order secret; refuses bad
+    /// Creates a sale in the slot after the highest taken, with a fresh random order secret; refuses bad
     /// values, a duplicate id and a sale past the segment's slots. Creations of several hosts
     /// take turns (an advisory lock), so that two never pick the same slot.
     public func create(_ new: NewSale, nowMs: Int64) throws(StoreError) -> Sale {
@@ -86,6 +87,8 @@ public final class PostgresSaleStore: SaleStore {
         try new.validate()
         let replaced = try storeErrors {
             try connection.transaction { () throws(PostgresError) -> Sale? in
+                // The sale's row first, as place_orders takes it, so that the two never deadlock.
+                _ = try connection.query("SELECT 1 FROM sales WHERE id = $1 FOR UPDATE", [.text(new.id)])
                 _ = try connection.query("DELETE FROM orders WHERE sale = $1", [.text(new.id)])
                 let rows = try connection.query(
                     """
@@ -106,7 +109,12 @@ public final class PostgresSaleStore: SaleStore {
 
     private func insertQuestions(_ new: NewSale) throws(PostgresError) {
         guard !new.questions.isEmpty else { return }
-        let questions = String(decoding: (try? JSONEncoder().encode(new.questions)) ?? Data("[]".utf8), as: UTF8.self)
+        let questions: String
+        do {
+            questions = String(decoding: try JSONEncoder().encode(new.questions), as: UTF8.self)
+        } catch {
+            throw PostgresError(message: "cannot encode the sale's questions as JSON: \(error)")
+        }
         _ = try connection.query(
             """
             INSERT INTO sale_questions (sale, position, question, answer)
@@ -169,26 +177,35 @@ public final class PostgresSaleStore: SaleStore {
         } catch {
             throw .invalid("cannot encode a group of orders as JSON: \(error)")
         }
-        return try storeErrors(mayHaveCommitted: true) {
-            let rows = try connection.execute(Self.placeGroup, [.text(String(decoding: group, as: UTF8.self))])
-            guard rows.count == entries.count else {
-                throw StoreError.invalid("a group of \(entries.count) orders came back with \(rows.count) outcomes")
-            }
-            return try (0..<rows.count).map { row throws -> OrderOutcome in
-                let entry = entries[row]
-                switch rows[row: row, column: 1] {
-                case "placed":
-                    return .placed(
-                        Order(
-                            id: try rows.int64(row, "order_id") ?? 0, sale: entry.sale, user: entry.user,
-                            createdAt: try rows.int64(row, "order_created_at") ?? entry.nowMs,
-                            status: rows.string(row, "order_status") ?? Order.newStatus))
-                case "already_ordered": return .alreadyOrdered
-                case "sold_out": return .soldOut
-                case "unknown_sale": return .unknownSale
-                case let other:
-                    throw StoreError.invalid("place_orders answered \(other ?? "nothing") for an entry")
-                }
+        let rows = try storeErrors {
+            try connection.execute(Self.placeGroup, [.text(String(decoding: group, as: UTF8.self))])
+        }
+        // The group committed: an answer this code cannot read must not give its units back.
+        do {
+            return try Self.outcomes(rows, of: entries)
+        } catch {
+            throw .database(PostgresFault(error, mayHaveCommitted: true))
+        }
+    }
+
+    /// Each entry's outcome from `place_orders`' rows.
+    private static func outcomes(_ rows: PostgresRows, of entries: [OrderEntry]) throws(PostgresError) -> [OrderOutcome]
+    {
+        guard rows.count == entries.count else {
+            throw PostgresError(message: "a group of \(entries.count) orders came back with \(rows.count) outcomes")
+        }
+        return try (0..<rows.count).map { (row) throws(PostgresError) -> OrderOutcome in
+            let entry = entries[row]
+            switch rows.string(row, "outcome") {
+            case "placed":
+                guard let id = try rows.int64(row, "order_id"), let createdAt = try rows.int64(row, "order_created_at"),
+                    let status = rows.string(row, "order_status")
+                else { throw PostgresError(message: "place_orders placed an order without its id, time or status") }
+                return .placed(Order(id: id, sale: entry.sale, user: entry.user, createdAt: createdAt, status: status))
+            case "already_ordered": return .alreadyOrdered
+            case "sold_out": return .soldOut
+            case "unknown_sale": return .unknownSale
+            case let other: throw PostgresError(message: "place_orders answered \(other ?? "nothing") for an entry")
             }
         }
     }
@@ -214,15 +231,15 @@ public final class PostgresSaleStore: SaleStore {
     }
 
     /// Runs `body`, which throws `StoreError` refusals and `PostgresError` failures, with the
-    /// failures as `.database`. `mayHaveCommitted`: the body's statement commits on its own, so a
-    /// connection lost during it leaves its fate unknown.
-    private func storeErrors<T>(mayHaveCommitted: Bool = false, _ body: () throws -> T) throws(StoreError) -> T {
+    /// failures as `.database`: one whose statement may have taken effect all the same (its
+    /// answer lost, ``PostgresError/outcomeUnknown``) says an order may have been committed.
+    private func storeErrors<T>(_ body: () throws -> T) throws(StoreError) -> T {
         do {
             return try body()
         } catch let error as StoreError {
             throw error
         } catch let error as PostgresError {
-            throw .database(PostgresFault(error, mayHaveCommitted: mayHaveCommitted && error.connectionLost))
+            throw .database(PostgresFault(error, mayHaveCommitted: error.outcomeUnknown))
         } catch {
             throw .invalid("\(error)")
         }

@@ -87,13 +87,12 @@ enum PostgresSchema {
                     CONTINUE;
                 END IF;
                 taken := (units_taken ->> item.sale)::bigint;
-                placed := NULL;
                 IF taken < (units_left ->> item.sale)::bigint THEN
                     INSERT INTO orders AS o (sale, user_id, created_at, ticket)
                     VALUES (item.sale, item.buyer, item.at, item.ticket)
                     ON CONFLICT (sale, user_id) DO NOTHING
                     RETURNING o.id, o.created_at, o.status INTO placed;
-                    IF placed.id IS NOT NULL THEN
+                    IF FOUND THEN
                         units_taken := jsonb_set(units_taken, ARRAY[item.sale], to_jsonb(taken + 1));
                         outcome := 'placed';
                         order_id := placed.id;
@@ -105,7 +104,7 @@ enum PostgresSchema {
                 END IF;
                 SELECT o.id, o.created_at, o.status INTO placed FROM orders AS o
                 WHERE o.sale = item.sale AND o.user_id = item.buyer AND item.ticket IS NOT NULL AND o.ticket = item.ticket;
-                IF placed.id IS NOT NULL THEN
+                IF FOUND THEN
                     outcome := 'placed';
                     order_id := placed.id;
                     order_created_at := placed.created_at;
@@ -133,21 +132,15 @@ enum PostgresSchema {
 
     /// Runs the migrations the database has not seen, each in its own transaction with the
     /// version bump, under an advisory lock, so that the processes of several hosts starting at
-    /// once migrate exactly once. A database newer than this program is refused.
+    /// once migrate exactly once. A database already up to date is only read: the functions'
+    /// role needs no right to create anything. A database newer than this program is refused.
     static func migrate(_ connection: PostgresConnection) throws(PostgresError) {
+        guard try version(connection) != migrations.count else { return }
         for (index, migration) in migrations.enumerated() {
             try connection.transaction { () throws(PostgresError) in
                 _ = try connection.query("SELECT pg_advisory_xact_lock(\(advisoryLock))")
                 _ = try connection.query("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
-                let current =
-                    Int(try connection.query("SELECT max(version) FROM schema_version")[row: 0, column: 0] ?? "0") ?? 0
-                guard current <= migrations.count else {
-                    throw PostgresError(
-                        sqlState: nil,
-                        message: "the database has schema version \(current), newer than this flashsale knows "
-                            + "(\(migrations.count)): run a newer flashsale",
-                        statement: nil, connectionLost: false)
-                }
+                let current = try version(connection)
                 guard current == index else { return }
                 _ = try connection.query(migration)
                 if index == 0 {
@@ -158,6 +151,22 @@ enum PostgresSchema {
                 _ = try connection.query("INSERT INTO schema_version (version) VALUES ($1)", [.int(Int64(index + 1))])
             }
         }
+    }
+
+    /// The schema version (0 before the first migration); a version newer than this program
+    /// knows is refused.
+    private static func version(_ connection: PostgresConnection) throws(PostgresError) -> Int {
+        // Two statements: a statement naming a table that does not exist fails as it is parsed.
+        let present = try connection.query("SELECT to_regclass('schema_version') IS NOT NULL AS present")
+        guard try present.bool(0, "present") == true else { return 0 }
+        let rows = try connection.query("SELECT COALESCE(max(version), 0) AS version FROM schema_version")
+        let current = Int(try rows.int64(0, "version") ?? 0)
+        guard current <= migrations.count else {
+            throw PostgresError(
+                message: "the database has schema version \(current), newer than this flashsale knows "
+                    + "(\(migrations.count)): run a newer flashsale")
+        }
+        return current
     }
 
     /// The most sales a database holds: one per slot of a host's stock segment.

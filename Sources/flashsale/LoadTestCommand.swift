@@ -103,7 +103,7 @@ struct LoadTestCommand: ParsableCommand {
             seconds: duration, botShare: bots, botRounds: botRounds)
     }
 
-    /// When the sale is in this data directory's database: its order rows must be the units gone
+    /// When the sale is in this data directory's store: its order rows must be the units gone
     /// (stock − remaining, never more than the stock); every order acknowledged (201) must be
     /// there, each buyer's at most once. An order sent again after a lost connection, or answered
     /// 5xx, may be there unacknowledged: those are allowed beyond the 201s, and said. With
@@ -113,9 +113,6 @@ struct LoadTestCommand: ParsableCommand {
         let desk: HostDesk
         let known: Sale
         do {
-            guard FileManager.default.fileExists(atPath: directory.database) else {
-                throw ValidationError("there is no \(directory.database)")
-            }
             desk = try openDesk(data)
             guard let found = try desk.store.sale(sale) else { throw ValidationError("sale \(sale) is not in it") }
             known = found

@@ -61,4 +61,16 @@ import Testing
         #expect(error.message.contains("timeout expired"))
         #expect(error.isTransient)
     }
+
+    /// libpq quotes a URL or conninfo it cannot parse, password included: the message keeps it out.
+    @Test func aPasswordNeverReachesTheMessageOfAConnectionStringLibpqCannotParse() throws {
+        for (url, secret) in [
+            ("postgres://flashsale:se%zzcret@127.0.0.1/postgres", "se%zzcret"),
+            ("postgres://flashsale:sec ret@[::1/postgres", "sec ret"),
+            ("host=127.0.0.1 password=hunter2 port=", "hunter2"),
+        ] {
+            let error = try #require(throws: PostgresError.self) { try PostgresConnection(url: url) }
+            #expect(!error.message.contains(secret) && !error.description.contains(secret), "\(error)")
+        }
+    }
 }

@@ -27,6 +27,9 @@ public enum FastCGIServer {
     /// Builds the function with `make` (opening what it needs: a database, keys) once stderr
     /// goes to the log, then serves it. A failure to build is logged and exits 1.
     public static func run(name: String, _ make: () throws -> Function) -> Never {
+        // Before `make`, which may already write to a server (Redis, through hiredis's write(2)):
+        // a peer that reset its socket must fail the write, not kill the process.
+        signal(SIGPIPE, SIG_IGN)
         // Made when called, after the log handler is installed, so the line takes the fallback too.
         let fail: @Sendable (any Error) -> Never = { error in
             Logger(label: "flashsale.\(name)").critical("\(name): \(error)")

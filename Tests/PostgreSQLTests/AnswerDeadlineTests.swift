@@ -1,0 +1,30 @@
+import Basics
+import Foundation
+import PostgreSQL
+import TestSupport
+import Testing
+
+@Suite struct AnswerDeadlineTests {
+    /// A synchronous standby that never confirms: the server waits at COMMIT past any statement
+    /// timeout. The call gives up after its answer timeout, drops the session, and says the
+    /// statement may have taken effect, which it did, on the primary.
+    @Test func aCommitWaitingForAStandbyForEverIsGivenUpOnAndItsOutcomeIsUnknown() throws {
+        let server = try PostgresServer()
+        defer { server.stop() }
+        try server.psql("CREATE TABLE waits (n integer)")
+        try server.psql("ALTER SYSTEM SET synchronous_standby_names = 'ghost'")
+        try server.psql("SELECT pg_reload_conf()")
+        let connection = try PostgresConnection(url: server.url, statementTimeoutMs: 200)
+        let started = Date()
+        let error = try #require(throws: PostgresError.self) { try connection.query("INSERT INTO waits VALUES (1)") }
+        let waited = Date().timeIntervalSince(started)
+        #expect(error.outcomeUnknown && error.connectionLost && error.isTransient, "\(error)")
+        #expect(error.message.contains("no answer within"), "\(error)")
+        #expect(waited >= 0.2 && waited < 15, "gave up after \(waited) s")
+        // The standby is forgotten: the waiting commit completes, and the same connection reads it.
+        try server.psql("ALTER SYSTEM RESET synchronous_standby_names")
+        try server.psql("SELECT pg_reload_conf()")
+        #expect(
+            eventually(within: 10) { (try? connection.query("SELECT count(*) AS n FROM waits").int64(0, "n")) == 1 })
+    }
+}
