@@ -64,9 +64,10 @@ let package = Package(
         ),
         .target(name: "Functions", dependencies: ["FastCGI", "Basics"]),
         .target(name: "Store", dependencies: ["Basics", "CSQLite", "Sales"]),
-        .target(name: "PostgreSQL", dependencies: ["Basics", "CLibPQ"]),
-        .target(name: "Redis", dependencies: ["Basics", "CHiredis"]),
+        .target(name: "PostgreSQL", dependencies: ["CLibPQ"]),
+        .target(name: "Redis", dependencies: ["CHiredis"]),
         .target(name: "PostgresStore", dependencies: ["Basics", "PostgreSQL", "Sales"]),
+        .target(name: "RedisGate", dependencies: ["Redis", "Sales"]),
         .target(name: "Basics"),
         .target(
             name: "Segment",
@@ -84,7 +85,8 @@ let package = Package(
         .target(
             name: "Backends",
             dependencies: [
-                "Basics", "PostgresStore", "Sales", "Segment", "Store", .product(name: "Logging", package: "swift-log"),
+                "Basics", "PostgresStore", "Redis", "RedisGate", "Sales", "Segment", "Store",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -154,6 +156,7 @@ let package = Package(
         .testTarget(name: "PostgreSQLTests", dependencies: ["PostgreSQL", "TestSupport"]),
         .testTarget(name: "RedisTests", dependencies: ["Redis", "TestSupport"]),
         .testTarget(name: "PostgresStoreTests", dependencies: ["PostgresStore", "PostgreSQL", "Sales", "TestSupport"]),
+        .testTarget(name: "RedisGateTests", dependencies: ["RedisGate", "Redis", "Sales", "TestSupport"]),
         .testTarget(name: "StorefrontTests", dependencies: ["Sales", "Store", "Storefront", "TestSupport"]),
         .testTarget(
             name: "IntegrationTests",

@@ -1,5 +1,6 @@
 import Basics
 import PostgresStore
+import RedisGate
 import Sales
 import Segment
 import Store
@@ -54,5 +55,23 @@ extension StoreAddress {
     /// The store `settings` name: PostgreSQL when they give its URL, else the embedded one.
     public init(_ settings: BackendSettings) {
         self = settings.store.map { .postgres(url: $0) } ?? .embedded
+    }
+
+    /// Throws why the store's server cannot be used now, if it cannot (libpq's message); its
+    /// schema is created or brought up to date.
+    public func checkReachable() throws {
+        if case .postgres(let url) = self { _ = try PostgresSaleStore(url: url) }
+    }
+}
+
+extension GateAddress {
+    /// The gate `settings` name: Redis's tables when they give its URL, else the segment's.
+    public init(_ settings: BackendSettings) {
+        self = settings.gate.map { .redis(url: $0) } ?? .embedded
+    }
+
+    /// Throws why the gate's server cannot be reached now, if it cannot (Redis's message).
+    public func checkReachable() throws {
+        if case .redis(let url) = self { _ = try RedisPool(url: url) }
     }
 }

@@ -32,12 +32,16 @@ public final class EmbeddedBackend: SaleBackend, @unchecked Sendable {
         public var pauseAt: CommitPoint?
         /// Where the truth is kept.
         public var store: StoreAddress
+        /// Where the gate's shared tables are kept.
+        public var gate: GateAddress
 
         public init(
             reconcileIntervalMs: Int64 = 2_000, synchronous: Durability = .full, commitQueue: Int = 256,
-            commitWaitMs: Int64 = 3_000, pauseAt: CommitPoint? = nil, store: StoreAddress = .embedded
+            commitWaitMs: Int64 = 3_000, pauseAt: CommitPoint? = nil, store: StoreAddress = .embedded,
+            gate: GateAddress = .embedded
         ) {
             self.store = store
+            self.gate = gate
             self.reconcileIntervalMs = reconcileIntervalMs
             self.synchronous = synchronous
             self.commitQueue = commitQueue
@@ -59,20 +63,24 @@ public final class EmbeddedBackend: SaleBackend, @unchecked Sendable {
         data: DataDirectory, options: Options, clock: @escaping @Sendable () -> Int64 = wallClockMilliseconds
     ) throws {
         self.clock = clock
+        let tables: SharedTablesSource? =
+            switch options.gate {
+            case .embedded: nil
+            case .redis(let url): SharedTablesSource(url: url)
+            }
+        let synchronous = options.synchronous
         switch options.store {
         case .embedded:
-            let synchronous = options.synchronous
             open = { reconciling in
-                try EmbeddedSession(data: data, options: options, clock: clock, reconciling: reconciling) {
-                    try SQLiteSaleStore(path: data.database, synchronous: synchronous)
-                }
+                try EmbeddedSession(
+                    data: data, options: options, tables: tables, clock: clock, reconciling: reconciling
+                ) { try SQLiteSaleStore(path: data.database, synchronous: synchronous) }
             }
         case .postgres(let url):
-            let synchronous = options.synchronous
             open = { reconciling in
-                try EmbeddedSession(data: data, options: options, clock: clock, reconciling: reconciling) {
-                    try PostgresSaleStore(url: url, synchronous: synchronous)
-                }
+                try EmbeddedSession(
+                    data: data, options: options, tables: tables, clock: clock, reconciling: reconciling
+                ) { try PostgresSaleStore(url: url, synchronous: synchronous) }
             }
         }
         idle = [try open(true)]
@@ -111,6 +119,15 @@ public enum StoreAddress: Sendable, Equatable {
     case postgres(url: String)
 }
 
+/// Where the gate's tables (account leases, spent challenges, address rates) are kept: in each
+/// host's segment, or in a Redis server that the hosts of a sale share. The stock is always in
+/// the host's segment.
+public enum GateAddress: Sendable, Equatable {
+    case embedded
+    /// A `redis://` URL.
+    case redis(url: String)
+}
+
 /// One session of ``EmbeddedBackend``, whatever its store.
 protocol SegmentSession: BackendSession {
     func run<T>(_ body: (any BackendSession) throws -> T) throws -> T
@@ -127,6 +144,10 @@ final class EmbeddedSession<Store: GroupCommitStore>: SegmentSession {
     private let options: Options
     private let openStore: () throws -> Store
     private var desk: SaleDesk<Store, StockSegment>
+    /// Where the process's Redis tables come from, when the gate shares them across hosts.
+    private let tables: SharedTablesSource?
+    /// The segment for the stock and Redis for the tables, when the tables are shared.
+    private var sharedGate: SharedTablesGate?
     private let catalog = SaleCatalog()
     /// Sale key → slot index of every configured slot, from the last scan of the segment.
     private var slotIndexByKey: [UInt64: Int] = [:]
@@ -147,19 +168,24 @@ final class EmbeddedSession<Store: GroupCommitStore>: SegmentSession {
     /// Opens the desk over the store `openStore` opens; `reconciling`, reconciles every sale
     /// that has not ended.
     init(
-        data: DataDirectory, options: Options, clock: @escaping @Sendable () -> Int64, reconciling: Bool,
-        openStore: @escaping () throws -> Store
+        data: DataDirectory, options: Options, tables: SharedTablesSource?, clock: @escaping @Sendable () -> Int64,
+        reconciling: Bool, openStore: @escaping () throws -> Store
     ) throws {
         self.data = data
         self.options = options
+        self.tables = tables
         self.clock = clock
         self.openStore = openStore
         committer = GroupCommitter(
             queueLimit: options.commitQueue, waitMs: options.commitWaitMs, pauseAt: options.pauseAt)
         let nowMs = clock()
-        desk = try Self.openDesk(data: data, committer: committer, openStore: openStore, nowMs: nowMs)
-        if reconciling { try desk.reconcileUnended(nowMs: nowMs) }
+        let opened = try Self.openDesk(data: data, committer: committer, openStore: openStore, nowMs: nowMs)
+        desk = opened
         segmentCheckedAtMs = nowMs
+        sharedGate = try tables.map {
+            SharedTablesGate(segment: opened.segment, tables: try $0.tables(databaseID: opened.store.databaseID))
+        }
+        if reconciling { try desk.reconcileUnended(nowMs: nowMs) }
     }
 
     private static func openDesk(
@@ -174,7 +200,7 @@ final class EmbeddedSession<Store: GroupCommitStore>: SegmentSession {
     }
 
     var store: any SaleStore { desk.store }
-    var gate: any SaleGate { desk.gate }
+    var gate: any SaleGate { sharedGate ?? desk.gate }
     var hasFaulted: Bool { desk.segment.hasFaulted }
 
     /// Runs one request. A segment whose file was truncated under the process (its mapping
@@ -308,6 +334,9 @@ final class EmbeddedSession<Store: GroupCommitStore>: SegmentSession {
     /// sale whose slot is not configured, so a rebuilt segment starts from SQLite.
     private func reopen(nowMs: Int64) throws {
         desk = try Self.openDesk(data: data, committer: committer, openStore: openStore, nowMs: nowMs)
+        sharedGate = try tables.map {
+            SharedTablesGate(segment: desk.segment, tables: try $0.tables(databaseID: desk.store.databaseID))
+        }
         slotsScannedAtMs = nil
     }
 }

@@ -58,6 +58,8 @@ extension SaleRequest {
             return
         case .tableFull:
             stock.increment(.unguardedTableFull)
+        case .unavailable:
+            throw refuse(.gateUnreachable)
         case .limited(let retryAfterMs):
             let seconds = (retryAfterMs + 999) / 1000
             throw refuse(Refusal(.rateLimited, message(seconds), retryAfterSeconds: seconds))
@@ -74,6 +76,8 @@ extension SaleRequest {
             throw refuse(.accountBusy)
         case .contended:
             throw refuse(.contended)
+        case .unavailable:
+            throw refuse(.gateUnreachable)
         case .tableFull:
             stock.increment(.unguardedTableFull)
             return try body()

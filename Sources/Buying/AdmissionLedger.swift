@@ -39,6 +39,7 @@ struct AdmissionLedger {
         switch leases.acquire(key(user, sale: sale, window: window), nowMs: nowMs, leaseMs: lease(restEnd, nowMs)) {
         case .busy: return .again
         case .contended: return .contended
+        case .unavailable: throw Refusal.gateUnreachable
         case .tableFull:
             try count()
             return .unguarded

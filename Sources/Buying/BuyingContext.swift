@@ -56,10 +56,11 @@ public final class BuyingContext: Sendable {
     {
         let data = DataDirectory(path: settings.dataDirectory)
         try data.checkUsable()
+        let backend = try data.backendSettings()
         let options = EmbeddedBackend.Options(
             reconcileIntervalMs: settings.reconcileIntervalMs, synchronous: settings.synchronous,
             commitQueue: Int(settings.commitQueue), commitWaitMs: settings.commitWaitMs, pauseAt: settings.pauseAt,
-            store: StoreAddress(try data.backendSettings()))
+            store: StoreAddress(backend), gate: GateAddress(backend))
         try self.init(
             settings: settings, data: data, backend: try EmbeddedBackend(data: data, options: options, clock: clock),
             clock: clock)

@@ -194,6 +194,7 @@ enum CaptchaTokens {
         case .acquired(let lease): return lease
         case .tableFull: throw tableFull
         case .contended: throw .contended
+        case .unavailable: throw .gateUnreachable
         case .busy:
             throw Refusal(.captchaFailed, "this captcha \(claims.kind.rawValue) was used already; ask for another")
         }

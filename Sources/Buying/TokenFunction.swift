@@ -116,6 +116,7 @@ public enum TokenFunction {
         case .acquired: return
         case .tableFull: throw attempt.refuse(CaptchaTokens.tableFull)
         case .contended: throw attempt.refuse(.contended)
+        case .unavailable: throw attempt.refuse(.gateUnreachable)
         case .busy: throw attempt.refuse(Refusal(.captchaFailed, "this proof of work was used already"))
         }
     }

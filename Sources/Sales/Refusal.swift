@@ -92,6 +92,9 @@ extension Refusal {
     public static let ordersStopped = Refusal.fixed(
         .busy, "orders are stopped on this server until an operator checks the disk and restarts serve",
         retryAfterSeconds: 1)
+    /// A shared gate's server could not be reached: nothing was let through unguarded.
+    public static let gateUnreachable = Refusal.fixed(
+        .busy, "the shared gate cannot be reached; retry in a second", retryAfterSeconds: 1)
     /// The gate's memory failed during the request (its file truncated): its answer may rest on
     /// zeros, not stock.
     public static let gateRebuilding = Refusal.fixed(

@@ -101,6 +101,9 @@ public enum LeaseOutcome: Sendable, Equatable {
     /// The table has no room for the key: the request goes ahead unguarded rather than locking
     /// anyone out (the store's one order per account still holds).
     case tableFull
+    /// The table could not be asked (a shared gate's server unreachable): nothing is held, and
+    /// the request is refused `busy` rather than let through unguarded.
+    case unavailable
 }
 
 /// Requests per key and second, counted as a generic cell rate with a block that grows while
@@ -120,4 +123,6 @@ public enum RateVerdict: Sendable, Equatable {
     case limited(retryAfterMs: Int64)
     /// The table has no room for the key: the request goes ahead rather than locking anyone out.
     case tableFull
+    /// The table could not be asked (a shared gate's server unreachable): refused `busy`.
+    case unavailable
 }

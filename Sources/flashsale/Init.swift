@@ -1,4 +1,5 @@
 import ArgumentParser
+import Backends
 import Basics
 import Hosting
 
@@ -15,17 +16,35 @@ struct Init: ParsableCommand {
             valueName: "url"))
     var store: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Where the gate's shared tables (one request per account, spent challenges, address rates) are kept: a redis:// URL of the Redis server the hosts of a sale share, or 'embedded' for this directory's stock segment. Kept in backend.json like --store.",
+            valueName: "url"))
+    var gate: String?
+
     func run() throws {
         let directory = data.directory
         do {
             try directory.createKeys()
-            if let store {
-                try directory.saveBackendSettings(BackendSettings(store: store == "embedded" ? nil : store))
+            if store != nil || gate != nil {
+                var settings = try directory.backendSettings()
+                if let store { settings.store = store == "embedded" ? nil : store }
+                if let gate { settings.gate = gate == "embedded" ? nil : gate }
+                if settings != (try directory.backendSettings()) {
+                    // Not under running functions, which would open one store or the other as
+                    // they are respawned; and only to servers that answer now.
+                    let lock = try ServeLock(directory)
+                    try StoreAddress(settings).checkReachable()
+                    try GateAddress(settings).checkReachable()
+                    try directory.saveBackendSettings(settings)
+                    withExtendedLifetime(lock) {}
+                }
             }
             try directory.initialize()
             // The store and the segment, whose pages are allocated now: a full disk fails here,
             // an unreachable server too.
             _ = try openDesk(data)
+            try GateAddress(try directory.backendSettings()).checkReachable()
         } catch {
             throw fail(error)
         }

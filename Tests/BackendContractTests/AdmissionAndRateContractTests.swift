@@ -109,6 +109,7 @@ import Testing
                     case .limited(let retryAfterMs):
                         tally[retryAfterMs > 0 ? "limited" : "limited at once", default: 0] += 1
                     case .tableFull: tally["tableFull", default: 0] += 1
+                    case .unavailable: tally["unavailable", default: 0] += 1
                     }
                 }
                 outcomes.add(tally)

@@ -12,6 +12,9 @@ enum BackendKind: String, CaseIterable, Sendable, CustomStringConvertible {
     /// PostgreSQL as the store (a database of its own on the test's server), the stock segment
     /// of a data directory as the gate.
     case postgresStore = "postgres-store"
+    /// What the hosts of one sale run: PostgreSQL as the store, Redis for the gate's shared
+    /// tables, each host's stock segment for the stock.
+    case distributed
 
     static let all = allCases
 
@@ -22,7 +25,12 @@ enum BackendKind: String, CaseIterable, Sendable, CustomStringConvertible {
         switch self {
         case .embedded: try ContractStorage.embedded()
         case .postgresStore:
-            try ContractStorage.segment(store: { .postgres(url: try PostgresServer.shared().createDatabase($0)) })
+            try ContractStorage.segment(
+                kind: .postgresStore, store: { .postgres(url: try PostgresServer.shared().createDatabase($0)) })
+        case .distributed:
+            try ContractStorage.segment(
+                kind: .distributed, store: { .postgres(url: try PostgresServer.shared().createDatabase($0)) },
+                gate: .redis(url: try RedisServer.shared().url))
         }
     }
 }
@@ -72,14 +80,19 @@ final class ContractStorage: Sendable {
     /// A fresh data directory under /tmp for the segment, and the store `store` makes for a
     /// fresh name (a database of that name on a server).
     static func segment(
-        kind: BackendKind = .postgresStore, store: (String) throws -> StoreAddress
+        kind: BackendKind, store: (String) throws -> StoreAddress, gate: GateAddress = .embedded
     ) throws -> ContractStorage {
+        let address = try store("contract_\(UInt64.random(in: 0...UInt64.max))")
         let directory = try TemporaryDirectory("contract")
         let data = DataDirectory(path: directory.path)
-        try data.createKeys()
+        do {
+            try data.createKeys()
+        } catch {
+            directory.remove()
+            throw error
+        }
         let clock = TestClock()
-        let address = try store("contract_\(UInt64.random(in: 0...UInt64.max))")
-        let options = EmbeddedBackend.Options(reconcileIntervalMs: 2_000, store: address)
+        let options = EmbeddedBackend.Options(reconcileIntervalMs: 2_000, store: address, gate: gate)
         return ContractStorage(
             kind: kind, clock: clock, reconcileIntervalMs: options.reconcileIntervalMs, gateCallsPerThread: 50_000,
             open: { try EmbeddedBackend(data: data, options: options, clock: { clock.nowMs }) },

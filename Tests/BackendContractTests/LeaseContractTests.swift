@@ -114,6 +114,7 @@ import Testing
         case .busy: "busy"
         case .contended: "contended"
         case .tableFull: "tableFull"
+        case .unavailable: "unavailable"
         }
     }
 }

@@ -40,13 +40,20 @@ final class LiveShop: @unchecked Sendable {
     }
 
     /// `flashsale serve` over a data directory whose store is the PostgreSQL database at `url`
-    /// (`flashsale init --store`), the stock segment in the directory as the gate.
-    convenience init(store url: String, environment: [String: String] = [:]) throws {
+    /// (`flashsale init --store`) and whose gate keeps its tables in the Redis at `gate` (`--gate`)
+    /// or, without it, in the directory's stock segment, which holds the stock either way.
+    convenience init(store url: String, gate: String? = nil, environment: [String: String] = [:]) throws {
         let project = try ProjectCopy(environment: Self.environment.merging(environment) { $1 })
         let data = DataDirectory(path: project.root + "/var")
-        let initialised = try FlashsaleCommand.run("init --data \(data.path) --store '\(url)'")
-        try #require(initialised.status == 0, "flashsale init failed: \(initialised.stderr)")
+        try Self.initialise(data, store: url, gate: gate)
         try self.init(project: project, host: try ServeProcess(root: project.root, data: data))
+    }
+
+    /// `flashsale init` of `data` with `store` and `gate`.
+    static func initialise(_ data: DataDirectory, store: String, gate: String?) throws {
+        let initialised = try FlashsaleCommand.run(
+            "init --data \(data.path) --store '\(store)'" + (gate.map { " --gate '\($0)'" } ?? ""))
+        try #require(initialised.status == 0, "flashsale init failed: \(initialised.stderr)")
     }
 
     /// The web server `kind` configured by `flashsale config`.

@@ -97,7 +97,7 @@ import Testing
                         leases.release(lease)
                     case .busy: busy.add(1)
                     case .contended: contended.add(1)
-                    case .tableFull: break
+                    case .tableFull, .unavailable: break
                     }
                 }
             })

@@ -81,12 +81,12 @@ let lease = measure(operations) { index, now in
         leases.release(held)
     }
 }
-/// Allowed, limited, table full.
+/// Allowed, limited, table full (the segment's table is never unavailable).
 var verdicts = [0, 0, 0]
 @MainActor func tally(_ verdict: RateVerdict) {
     switch verdict {
     case .allowed: verdicts[0] += 1
-    case .limited: verdicts[1] += 1
+    case .limited, .unavailable: verdicts[1] += 1
     case .tableFull: verdicts[2] += 1
     }
 }

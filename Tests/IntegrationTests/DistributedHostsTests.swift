@@ -1,0 +1,101 @@
+import Basics
+import Foundation
+import Sales
+import Synchronization
+import TestSupport
+import Testing
+
+/// Two hosts of one sale, each `flashsale serve` with its own data directory and stock segment,
+/// sharing the keys, one PostgreSQL (the truth) and one Redis (the gate's tables): a token of
+/// one buys on the other, the sale sells exactly its stock across both, and what one host
+/// counts of an address the other sees.
+@Suite struct DistributedHostsTests {
+    /// Host A (a `LiveShop`, whose desk sets sales up) and host B, on the same servers.
+    /// `@unchecked Sendable`: buyer threads only read the ports and sign identities (as with
+    /// `LiveShop`); the hosts are started and stopped from the test's own thread.
+    final class TwoHosts: @unchecked Sendable {
+        let shop: LiveShop
+        let second: ServeProcess
+
+        init(database: String) throws {
+            let redis = try RedisServer.shared().url
+            let url = try PostgresServer.shared().createDatabase(database)
+            shop = try LiveShop(store: url, gate: redis)
+            let first = shop.host.data
+            let data = DataDirectory(path: shop.project.root + "/var-b")
+            try FileManager.default.createDirectory(atPath: data.path, withIntermediateDirectories: true)
+            // The hosts of one sale share their keys: copied before the second host's init.
+            for key in [\DataDirectory.secretKey, \DataDirectory.identityKey] {
+                try FileManager.default.copyItem(atPath: first[keyPath: key], toPath: data[keyPath: key])
+            }
+            try LiveShop.initialise(data, store: url, gate: redis)
+            second = try ServeProcess(root: shop.project.root, data: data)
+        }
+
+        var ports: [Int] { [shop.host.port, second.port] }
+
+        /// A buyer's token from one host and order through the other.
+        func buy(_ user: String, sale: String, tokenFrom first: Int) throws -> HTTPAnswer {
+            let identity = try shop.identity(user)
+            let token = try HTTPClient.request(
+                port: ports[first], method: "POST", target: "/api/token", headers: identity,
+                body: Array(#"{"sale":"\#(sale)"}"#.utf8))
+            guard token.status == 200, let issued = try? token.json(), let url = issued["orderUrl"] as? String,
+                let value = issued["token"] as? String
+            else { return token }
+            return try HTTPClient.request(
+                port: ports[1 - first], method: "POST", target: url, headers: identity,
+                body: Array(#"{"sale":"\#(sale)","token":"\#(value)"}"#.utf8))
+        }
+    }
+
+    @Test func thirtyUnitsSoldAcrossTwoHostsAreExactlyThirty() throws {
+        let hosts = try TwoHosts(database: "two_hosts")
+        try hosts.shop.createSale("across", stock: 30)
+        let outcomes = Outcomes()
+        let byHost = Mutex([0, 0])
+
+        #expect(
+            crowd(300, threads: 16) { index in
+                let answer = try? hosts.buy("user\(index)", sale: "across", tokenFrom: index % 2)
+                outcomes.record("user\(index)", answer)
+                if answer?.status == 201 { byHost.withLock { $0[1 - index % 2] += 1 } }
+            })
+
+        let (sale, orders) = try hosts.shop.truth("across")
+        #expect(orders.count == 30 && sale.remaining == 0, "\(outcomes.histogram)\n\(hosts.shop.logTail)")
+        #expect(outcomes.created.count == 30)
+        #expect(byHost.withLock { $0.allSatisfy { $0 > 0 } }, "\(byHost.withLock { $0 })")
+        #expect(
+            outcomes.all.values.filter { $0.status != 201 }.allSatisfy { $0.status == 409 && $0.code == "sold_out" },
+            "\(outcomes.histogram)\n\(hosts.shop.logTail)")
+        let rows = Dictionary(uniqueKeysWithValues: orders.map { ($0.id, $0.user) })
+        for (user, outcome) in outcomes.created {
+            #expect(outcome.orderID.flatMap { rows[$0] } == user, "the 201 for \(user) has no row")
+        }
+    }
+
+    /// One address asking both hosts for tokens gets its rate once, not once per host: the
+    /// hosts count it in Redis together.
+    @Test func anAddressGetsItsRateOnceAcrossBothHosts() throws {
+        let hosts = try TwoHosts(database: "two_hosts_rate")
+        try hosts.shop.createSale("crowded", stock: 1_000, perIPRate: 10)
+        let issued = Mutex(0)
+        let limited = Mutex(0)
+        let started = Date()
+        #expect(
+            crowd(120, threads: 12) { index in
+                let answer = try? HTTPClient.request(
+                    port: hosts.ports[index % 2], method: "POST", target: "/api/token",
+                    headers: (try? hosts.shop.identity("acct\(index)")) ?? [:],
+                    body: Array(#"{"sale":"crowded"}"#.utf8))
+                if answer?.status == 200 { issued.withLock { $0 += 1 } }
+                if answer?.status == 429 && answer?.errorCode == "rate_limited" { limited.withLock { $0 += 1 } }
+            })
+        let seconds = Date().timeIntervalSince(started)
+        let (tokens, refused) = (issued.withLock { $0 }, limited.withLock { $0 })
+        // A burst of 10, then 10 a second, for both hosts together.
+        #expect(tokens >= 10 && tokens <= 10 + Int((10 * seconds).rounded(.up)), "\(tokens) tokens in \(seconds) s")
+        #expect(tokens + refused == 120, "\(tokens) tokens, \(refused) limited")
+    }
+}
