@@ -98,4 +98,37 @@ import Testing
         #expect(tokens >= 10 && tokens <= 10 + Int((10 * seconds).rounded(.up)), "\(tokens) tokens in \(seconds) s")
         #expect(tokens + refused == 120, "\(tokens) tokens, \(refused) limited")
     }
+
+    /// Redis gone mid-sale: every buyer is answered 503 `busy` (nothing let through unguarded,
+    /// no order placed); once it is back, the same processes sell the rest exactly.
+    @Test func aLostRedisIsAnsweredBusyAndTheSaleStillSellsExactly() throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let shop = try LiveShop(store: try PostgresServer.shared().createDatabase("lost_redis"), gate: redis.url)
+        try shop.createSale("gated", stock: 8)
+        let early = Outcomes()
+        for index in 0..<3 { early.record("early\(index)", try shop.buy("early\(index)", sale: "gated")) }
+        #expect(early.created.count == 3, "\(early.histogram)\n\(shop.logTail)")
+        let pids = Set(shop.host.functionPIDs("order"))
+
+        redis.kill()
+        for index in 0..<3 {
+            let answer = try shop.buy("late\(index)", sale: "gated")
+            #expect(answer.status == 503 && answer.errorCode == "busy", "\(answer.status) \(answer.text)")
+            #expect(answer.text.contains("shared gate"), "\(answer.text)")
+        }
+        #expect(try shop.truth("gated").orders.count == 3)
+        try redis.start()
+
+        let late = Outcomes()
+        #expect(
+            crowd(20, threads: 4) { index in
+                late.record("late\(index)", try? shop.buyRetrying("late\(index)", sale: "gated"))
+            })
+        let (sale, orders) = try shop.truth("gated")
+        #expect(sale.remaining == 0 && orders.count == 8, "\(late.histogram)\n\(shop.logTail)")
+        #expect(late.created.count == 5)
+        #expect(late.all.values.filter { $0.status != 201 }.allSatisfy { $0.status == 409 }, "\(late.histogram)")
+        #expect(Set(shop.host.functionPIDs("order")) == pids, "an order process died")
+    }
 }
