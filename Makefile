@@ -10,7 +10,7 @@ SHELL := /bin/bash
 RUN_PACKAGES   := lighttpd libfcgi-dev libsqlite3-dev libpq-dev libhiredis-dev pkg-config
 HOST_PACKAGES  := apache2 libapache2-mod-fcgid nginx-light spawn-fcgi multiwatch systemd
 TEST_PACKAGES  := postgresql redis-server binutils e2fsprogs strace chromium chromium-driver python3 python3-pip wrk librsvg2-bin $(HOST_PACKAGES)
-BENCH_PACKAGES := wrk curl python3 python3-pip $(HOST_PACKAGES)
+BENCH_PACKAGES := wrk curl python3 python3-pip postgresql redis-server $(HOST_PACKAGES)
 # From PyPI: the browser test's driver, the captcha solvers' arrays and PNG reading, and the
 # benchmarks' token minting.
 TEST_PYTHON_PACKAGES  := selenium
@@ -92,6 +92,7 @@ bench: build bench-deps
 	WRITE=BENCHMARKS.md Tests/Benchmarks/bench.sh $(RELEASE_BIN)
 	WRITE=BENCHMARKS.md Tests/Benchmarks/hosts.sh $(RELEASE_BIN)
 	WRITE=BENCHMARKS.md Tests/Benchmarks/faults.sh $(RELEASE_BIN)
+	WRITE=BENCHMARKS.md Tests/Benchmarks/backends.sh $(RELEASE_BIN)
 
 # The same harness, small (under 2 minutes once built): CI runs it to check that the harness
 # works and that the database holds exactly the acknowledged orders; it asserts no speed.

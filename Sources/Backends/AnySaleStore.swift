@@ -72,6 +72,6 @@ extension GateAddress {
 
     /// Throws why the gate's server cannot be reached now, if it cannot (Redis's message).
     public func checkReachable() throws {
-        if case .redis(let url) = self { _ = try RedisPool(url: url) }
+        if case .redis(let url) = self { try RedisPool(url: url).check() }
     }
 }

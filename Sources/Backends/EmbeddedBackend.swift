@@ -182,8 +182,8 @@ final class EmbeddedSession<Store: GroupCommitStore>: SegmentSession {
         let opened = try Self.openDesk(data: data, committer: committer, openStore: openStore, nowMs: nowMs)
         desk = opened
         segmentCheckedAtMs = nowMs
-        sharedGate = try tables.map {
-            SharedTablesGate(segment: opened.segment, tables: try $0.tables(databaseID: opened.store.databaseID))
+        sharedGate = tables.map {
+            SharedTablesGate(segment: opened.segment, tables: $0.tables(databaseID: opened.store.databaseID))
         }
         if reconciling { try desk.reconcileUnended(nowMs: nowMs) }
     }
@@ -334,8 +334,8 @@ final class EmbeddedSession<Store: GroupCommitStore>: SegmentSession {
     /// sale whose slot is not configured, so a rebuilt segment starts from SQLite.
     private func reopen(nowMs: Int64) throws {
         desk = try Self.openDesk(data: data, committer: committer, openStore: openStore, nowMs: nowMs)
-        sharedGate = try tables.map {
-            SharedTablesGate(segment: desk.segment, tables: try $0.tables(databaseID: desk.store.databaseID))
+        sharedGate = tables.map {
+            SharedTablesGate(segment: desk.segment, tables: $0.tables(databaseID: desk.store.databaseID))
         }
         slotsScannedAtMs = nil
     }

@@ -49,11 +49,11 @@ final class SharedTablesSource: Sendable {
         self.url = url
     }
 
-    /// The process's tables; connects to Redis the first time (failing when it cannot).
-    func tables(databaseID: UInt64) throws -> SharedTables {
-        try made.withLock { made in
+    /// The process's tables, over a pool that connects as calls need it.
+    func tables(databaseID: UInt64) -> SharedTables {
+        made.withLock { made in
             if let made { return made }
-            let tables = SharedTables(pool: try RedisPool(url: url), databaseID: databaseID)
+            let tables = SharedTables(pool: RedisPool(url: url), databaseID: databaseID)
             made = tables
             return tables
         }

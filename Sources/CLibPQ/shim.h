@@ -8,5 +8,6 @@
 static const int clibpq_diag_sqlstate = PG_DIAG_SQLSTATE;
 static const int clibpq_diag_message_primary = PG_DIAG_MESSAGE_PRIMARY;
 static const int clibpq_diag_message_detail = PG_DIAG_MESSAGE_DETAIL;
+static const int clibpq_diag_source_function = PG_DIAG_SOURCE_FUNCTION;
 
 #endif

@@ -94,13 +94,13 @@ extension PostgresConnection {
     /// Waits until a result can be read without blocking, or `deadline` (monotonic ms) passes:
     /// false then. A connection that fails while waiting is readable: PQgetResult reports it.
     private func waitForResult(until deadline: Int64) -> Bool {
-        while PQisBusy(handle) == 1 {
+        // Reads first: under TLS, bytes libpq has not yet taken may wait decrypted in OpenSSL,
+        // which the socket does not show.
+        while PQconsumeInput(handle) == 1 && PQisBusy(handle) == 1 {
             let left = deadline - monotonicMilliseconds()
             guard left > 0 else { return false }
             var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, Int32(min(left, Int64(Int32.max))))
-            if ready < 0 && errno != EINTR { return true }
-            if ready > 0 && PQconsumeInput(handle) == 0 { return true }
+            if poll(&descriptor, 1, Int32(min(left, Int64(Int32.max)))) < 0 && errno != EINTR { return false }
         }
         return true
     }

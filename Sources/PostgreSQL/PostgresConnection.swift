@@ -166,10 +166,11 @@ private func escapedOption(_ text: String) -> String {
 }
 
 /// Whether the notice `result` is the server's "canceling wait for synchronous replication":
-/// the transaction committed locally, and may not be on the standby.
+/// the transaction committed locally, and may not be on the standby. Known by the function
+/// that raised it, which no `lc_messages` translates.
 private func isReplicationWaitCanceled(_ result: OpaquePointer) -> Bool {
-    guard let primary = PQresultErrorField(result, clibpq_diag_message_primary) else { return false }
-    return String(cString: primary).hasPrefix("canceling wait for synchronous replication")
+    guard let function = PQresultErrorField(result, clibpq_diag_source_function) else { return false }
+    return String(cString: function) == "SyncRepWaitForLSN"
 }
 
 @available(*, unavailable, message: "one session uses a connection at a time")

@@ -37,6 +37,15 @@ public final class RedisConnection {
         redisFree(context)
     }
 
+    /// Marks a connection that sat idle for a new session when the server closed it meanwhile
+    /// (a restart, a failover, its idle timeout): it then has an end of file, or bytes no command
+    /// asked for, to read. The next command reconnects first rather than fail for nothing.
+    public func dropIfClosedWhileIdle() {
+        guard sessionIsOpen else { return }
+        var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+        if poll(&descriptor, 1, 0) != 0 { sessionIsOpen = false }
+    }
+
     /// Runs one command; the reply copied out of hiredis. An error reply throws `.server`.
     public func command(_ arguments: [String]) throws(RedisError) -> RedisReply {
         try command(arguments.map { Array($0.utf8) })

@@ -1,7 +1,7 @@
 /// How the gate's tables name and expire their keys in Redis.
 enum RedisKeyspace {
-    /// Every key of the gate carries this one hash tag, so that the tables' scripts also run on
-    /// Redis Cluster (all keys in one slot).
+    /// Every key of the gate starts with this prefix (a hash tag, should the keys ever need to
+    /// share a Redis Cluster slot; each script touches one key today).
     static let hashTag = "{flashsale}"
 
     /// How much longer than its content's life Redis keeps a key: the tables decide by the

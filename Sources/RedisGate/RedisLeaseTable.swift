@@ -6,10 +6,10 @@ import Sales
 ///
 /// A key's lease is the string `"<end ms> <token hex>"` at `{flashsale}:<name>:<key hex>`: the
 /// lease's end by the clock of the caller that took it, and the holder's random token. A lease is
-/// live while its end is ahead of the asker's now by at most ``maxLeaseMs`` (as in the segment,
-/// an end further ahead is a clock stepped back, not a lease). Redis expires the string
-/// ``RedisKeyspace/expirySlackMs`` after the lease's end by its own clock, so that dead leases
-/// vanish; it decides nothing.
+/// live while its end is ahead of the asker's now by at most ``maxLeaseMs`` and
+/// ``RedisKeyspace/expirySlackMs``: the hosts' clocks differ a little, and an end further ahead
+/// is a clock stepped far back, not a lease. Redis expires the string that slack after the
+/// lease's end by its own clock, so that dead leases vanish; it decides nothing.
 ///
 /// A lease's ``Lease/slot`` is the key's bit pattern (where the table holds it), so that
 /// ``release(_:)`` can find it.
@@ -36,7 +36,7 @@ public final class RedisLeaseTable: LeaseTable {
         precondition(leaseMs > 0 && leaseMs <= maxLeaseMs, "a lease lasts 1 ms to \(maxLeaseMs) ms")
         let token = UInt64.random(in: .min ... .max)
         let arguments = [
-            String(nowMs), String(maxLeaseMs), "\(nowMs + leaseMs) \(RedisKeyspace.hex(token))",
+            String(nowMs), String(horizonMs), "\(nowMs + leaseMs) \(RedisKeyspace.hex(token))",
             String(leaseMs + RedisKeyspace.expirySlackMs),
         ]
         let reply = try? pool.withConnection { redis throws(RedisError) in
@@ -60,8 +60,14 @@ public final class RedisLeaseTable: LeaseTable {
         // A value this table did not write is read as held, as a failure is.
         guard let end = reply.text?.split(separator: " ").first.flatMap({ Int64($0) }) else { return true }
         let ahead = end - nowMs
-        return ahead > 0 && ahead <= maxLeaseMs
+        return ahead > 0 && ahead <= horizonMs
     }
+
+    /// How far the hosts' clocks may differ for leases to hold across them.
+    public static let clockSlackMs = RedisKeyspace.expirySlackMs
+
+    /// The furthest ahead a live lease's end may be: the longest lease, and the clocks' slack.
+    private var horizonMs: Int64 { maxLeaseMs + Self.clockSlackMs }
 
     public func release(_ lease: Lease) {
         let key = UInt64(truncatingIfNeeded: lease.slot)
@@ -75,7 +81,7 @@ public final class RedisLeaseTable: LeaseTable {
     }
 
     /// Takes the lease at KEYS[1] unless a live one is held there: 1 when taken, 0 when busy.
-    /// ARGV: the caller's now (ms), the longest lease (ms), the new lease's value
+    /// ARGV: the caller's now (ms), the furthest ahead a live lease ends (ms), the new lease's value
     /// (`"<end> <token>"`), and Redis's expiry of it (ms).
     static let acquireScript = RedisScript(
         """

@@ -26,6 +26,9 @@ struct Init: ParsableCommand {
         let directory = data.directory
         do {
             try directory.createKeys()
+            if store?.isEmpty == true || gate?.isEmpty == true {
+                throw ValidationError("--store and --gate want a URL, or 'embedded'")
+            }
             if store != nil || gate != nil {
                 var settings = try directory.backendSettings()
                 if let store { settings.store = store == "embedded" ? nil : store }

@@ -10,13 +10,14 @@
 #
 # Usage: Tests/Benchmarks/bench.sh [BIN_DIR]   (make bench and make bench-quick pass .build/release)
 # Knobs: ROUNDS (3), DURATION (5s), CONNECTIONS (64), THREADS (2), SALE ("10000:100000": stock
-#        and buyers of the full sale), SCALES ("100:10000 10000:100000 1000000:1000000").
+#        and buyers of the full sale), SCALES ("100:10000 10000:100000 1000000:1000000"),
+#        STORE and GATE (a postgres:// and a redis:// URL: the backend, as Tests/Benchmarks/backends.sh sets them).
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-5s}
 source "$(dirname "$0")/common.sh"
 sale_size=${SALE:-10000:100000}
-scales=${SCALES:-100:10000 10000:100000 1000000:1000000}
+scales=${SCALES-100:10000 10000:100000 1000000:1000000}
 here=$(cd "$(dirname "$0")" && pwd)
 trap stop_serve EXIT
 start_serve "$project"
@@ -29,8 +30,12 @@ fs sale create gone --root "$project" --title "Gone mug" --price 1299 --stock 1 
 fs loadtest --url "$base" --sale gone --buyers 4 --concurrency 1 --duration 30 >"$work/gone.txt" 2>&1 \
   || { echo "selling out the sale gone failed:" >&2; cat "$work/gone.txt" >&2; exit 1; }
 sale_secret() {
-  python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(
-    "SELECT secret FROM sales WHERE id = ?", (sys.argv[2],)).fetchone()[0])' "$data/flashsale.db" "$1"
+  if [ -n "${STORE:-}" ]; then
+    psql "$STORE" -X -A -t -c "SELECT secret FROM sales WHERE id = '$1'"
+  else
+    python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(
+      "SELECT secret FROM sales WHERE id = ?", (sys.argv[2],)).fetchone()[0])' "$data/flashsale.db" "$1"
+  fi
 }
 secret=$(sale_secret gone) open_secret=$(sale_secret open)
 # Token requests of distinct buyers, a set of its own for each round, none asking twice: a

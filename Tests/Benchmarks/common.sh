@@ -14,10 +14,12 @@ base="http://127.0.0.1:$port"
 serve=""
 
 # Serves the project folder $1 (functions/ and lighttpd/) on $port; waits, bounded, until it answers.
+# With STORE (a postgres:// URL) and GATE (a redis:// URL) set, the data directory keeps its
+# truth and its gate's tables there (flashsale init --store --gate).
 # wrk's hundreds of connections stand for a crowd but come from one loopback address, which
 # serve's per-address cap (128) would cut: the cap is off here, the guard's read deadline on.
 start_serve() {
-  "$bin/flashsale" init --data "$data" >/dev/null
+  "$bin/flashsale" init --data "$data" ${STORE:+--store "$STORE"} ${GATE:+--gate "$GATE"} >/dev/null
   "$bin/flashsale" serve --data "$data" --port "$port" --root "$1" --bin "$bin" --connections-per-address 0 \
     2>"$work/serve.log" &
   serve=$!
