@@ -64,10 +64,10 @@ let package = Package(
         ),
         .target(name: "Functions", dependencies: ["FastCGI", "Basics"]),
         .target(name: "Store", dependencies: ["Basics", "CSQLite", "Sales"]),
-        .target(name: "PostgreSQL", dependencies: ["CLibPQ"]),
+        .target(name: "PostgreSQL", dependencies: ["Basics", "CLibPQ"]),
         .target(name: "Redis", dependencies: ["CHiredis"]),
         .target(name: "PostgresStore", dependencies: ["Basics", "PostgreSQL", "Sales"]),
-        .target(name: "RedisGate", dependencies: ["Redis", "Sales"]),
+        .target(name: "RedisGate", dependencies: ["Basics", "Redis", "Sales"]),
         .target(name: "Basics"),
         .target(
             name: "Segment",

@@ -39,21 +39,9 @@ extension DataDirectory {
     /// Writes the settings to a fresh file readable by the owner only (a URL may hold a
     /// password), synced, then renamed into place: a crash leaves the old settings or the new.
     public func saveBackendSettings(_ settings: BackendSettings) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        let bytes = Array(try encoder.encode(settings)) + [UInt8(ascii: "\n")]
-        var template = Array("\(backendSettingsFile).XXXXXX".utf8CString)
-        let fd = try systemCall("mkstemp", backendSettingsFile) { mkstemp(&template) }  // mode 0600
-        let draft = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var renamed = false
-        defer {
-            close(fd)
-            if !renamed { unlink(draft) }
+        let bytes = Array(try prettyJSON(settings)) + [UInt8(ascii: "\n")]
+        try writeDraft(bytes, beside: backendSettingsFile) { draft in
+            try systemCall("rename", backendSettingsFile) { rename(draft, backendSettingsFile) }
         }
-        let written = try systemCall("write", draft) { write(fd, bytes, bytes.count) }
-        guard written == bytes.count else { throw SystemCallError(call: "write", subject: draft, errno: EIO) }
-        try systemCall("fsync", draft) { fsync(fd) }
-        try systemCall("rename", backendSettingsFile) { rename(draft, backendSettingsFile) }
-        renamed = true
     }
 }

@@ -82,6 +82,17 @@ public struct DataDirectory: Sendable, Equatable {
     /// their drafts, and a key that exists is never replaced.
     private func writeKeyIfMissing(_ file: String) throws {
         if FileManager.default.fileExists(atPath: file) { return }
+        try writeDraft(Array((randomHex(bytes: 32) + "\n").utf8), beside: file) { draft in
+            if link(draft, file) == -1 && errno != EEXIST {
+                throw SystemCallError(call: "link", subject: file, errno: errno)
+            }
+        }
+    }
+
+    /// Writes `bytes` to a fresh temporary file beside `file`, readable by the owner only, and
+    /// syncs it; `place` then puts the draft in place (a link or a rename), and the draft's
+    /// name is removed after (a rename has already moved it).
+    func writeDraft(_ bytes: [UInt8], beside file: String, place: (String) throws -> Void) throws {
         var template = Array("\(file).XXXXXX".utf8CString)
         let fd = try systemCall("mkstemp", file) { mkstemp(&template) }  // mode 0600
         let draft = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -89,13 +100,10 @@ public struct DataDirectory: Sendable, Equatable {
             close(fd)
             unlink(draft)
         }
-        let bytes = Array((randomHex(bytes: 32) + "\n").utf8)
         let written = try systemCall("write", draft) { write(fd, bytes, bytes.count) }
         guard written == bytes.count else { throw SystemCallError(call: "write", subject: draft, errno: EIO) }
         try systemCall("fsync", draft) { fsync(fd) }
-        if link(draft, file) == -1 && errno != EEXIST {
-            throw SystemCallError(call: "link", subject: file, errno: errno)
-        }
+        try place(draft)
     }
 }
 

@@ -1,3 +1,4 @@
+import Basics
 import CLibPQ
 import Glibc
 
@@ -184,11 +185,4 @@ func trimmed(_ message: UnsafePointer<CChar>?) -> String {
     while text.last?.isWhitespace == true { text.removeLast() }
     while text.first?.isWhitespace == true { text.removeFirst() }
     return String(text)
-}
-
-/// Milliseconds of CLOCK_MONOTONIC: deadlines that a change of the wall clock cannot move.
-func monotonicMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
 }

@@ -1,4 +1,4 @@
-import Glibc
+import Basics
 import Redis
 import Synchronization
 
@@ -74,13 +74,6 @@ public final class RedisPool: Sendable {
         let now = monotonicMilliseconds()
         unreachableAtMs.withLock { $0 = now }
     }
-}
-
-/// Milliseconds of CLOCK_MONOTONIC.
-private func monotonicMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
 }
 
 /// A connection while it sits in the pool. Unchecked: no thread uses it there, and the one

@@ -29,25 +29,24 @@ struct Init: ParsableCommand {
             if store?.isEmpty == true || gate?.isEmpty == true {
                 throw ValidationError("--store and --gate want a URL, or 'embedded'")
             }
-            if store != nil || gate != nil {
-                var settings = try directory.backendSettings()
-                if let store { settings.store = store == "embedded" ? nil : store }
-                if let gate { settings.gate = gate == "embedded" ? nil : gate }
-                if settings != (try directory.backendSettings()) {
-                    // Not under running functions, which would open one store or the other as
-                    // they are respawned; and only to servers that answer now.
-                    let lock = try ServeLock(directory)
-                    try StoreAddress(settings).checkReachable()
-                    try GateAddress(settings).checkReachable()
-                    try directory.saveBackendSettings(settings)
-                    withExtendedLifetime(lock) {}
-                }
+            let saved = try directory.backendSettings()
+            var settings = saved
+            if let store { settings.store = store == "embedded" ? nil : store }
+            if let gate { settings.gate = gate == "embedded" ? nil : gate }
+            if settings != saved {
+                // Not under running functions, which would open one store or the other as
+                // they are respawned; and only to servers that answer now.
+                let lock = try ServeLock(directory)
+                try StoreAddress(settings).checkReachable()
+                try GateAddress(settings).checkReachable()
+                try directory.saveBackendSettings(settings)
+                withExtendedLifetime(lock) {}
             }
             try directory.initialize()
             // The store and the segment, whose pages are allocated now: a full disk fails here,
             // an unreachable server too.
             _ = try openDesk(data)
-            try GateAddress(try directory.backendSettings()).checkReachable()
+            if settings == saved { try GateAddress(settings).checkReachable() }
         } catch {
             throw fail(error)
         }

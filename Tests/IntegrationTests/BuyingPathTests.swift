@@ -10,19 +10,6 @@ import Testing
 /// The buying path through real lighttpd and real function processes: the invariants of a
 /// sale under a crowd, process kills and a damaged segment.
 @Suite struct BuyingPathTests {
-    /// Checks what every sale must end with: no oversell, one order per user, every 201 a row.
-    func expectConsistent(_ shop: LiveShop, _ id: String, outcomes: Outcomes) throws {
-        let (sale, orders) = try shop.truth(id)
-        #expect(orders.count == Int(sale.stock - sale.remaining))
-        #expect(orders.count <= Int(sale.stock))
-        #expect(Set(orders.map(\.user)).count == orders.count)
-        let rows = Dictionary(uniqueKeysWithValues: orders.map { ($0.id, $0.user) })
-        for (user, outcome) in outcomes.created {
-            #expect(outcome.orderUser == user)
-            #expect(outcome.orderID.flatMap { rows[$0] } == user, "the 201 for \(user) has no row")
-        }
-    }
-
     @Test func fiftyUnitsToTwoThousandBuyersSellExactlyFifty() throws {
         let shop = try LiveShop()
         try shop.createSale("race", stock: 50)

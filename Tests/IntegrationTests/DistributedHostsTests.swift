@@ -69,10 +69,7 @@ import Testing
         #expect(
             outcomes.all.values.filter { $0.status != 201 }.allSatisfy { $0.status == 409 && $0.code == "sold_out" },
             "\(outcomes.histogram)\n\(hosts.shop.logTail)")
-        let rows = Dictionary(uniqueKeysWithValues: orders.map { ($0.id, $0.user) })
-        for (user, outcome) in outcomes.created {
-            #expect(outcome.orderID.flatMap { rows[$0] } == user, "the 201 for \(user) has no row")
-        }
+        try expectConsistent(hosts.shop, "across", outcomes: outcomes)
     }
 
     /// One address asking both hosts for tokens gets its rate once, not once per host: the

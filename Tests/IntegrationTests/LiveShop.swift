@@ -148,6 +148,19 @@ final class LiveShop: @unchecked Sendable {
     }
 }
 
+/// Checks what every sale must end with: no oversell, one order per user, every 201 a row.
+func expectConsistent(_ shop: LiveShop, _ id: String, outcomes: Outcomes) throws {
+    let (sale, orders) = try shop.truth(id)
+    #expect(orders.count == Int(sale.stock - sale.remaining))
+    #expect(orders.count <= Int(sale.stock))
+    #expect(Set(orders.map(\.user)).count == orders.count)
+    let rows = Dictionary(uniqueKeysWithValues: orders.map { ($0.id, $0.user) })
+    for (user, outcome) in outcomes.created {
+        #expect(outcome.orderUser == user)
+        #expect(outcome.orderID.flatMap { rows[$0] } == user, "the 201 for \(user) has no row")
+    }
+}
+
 /// What a crowd of buyers was answered: user → (status, error code or the order's user).
 final class Outcomes: Sendable {
     struct Outcome: Sendable {

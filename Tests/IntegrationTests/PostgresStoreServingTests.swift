@@ -24,11 +24,7 @@ import Testing
         #expect(
             outcomes.all.values.filter { $0.status != 201 }.allSatisfy { $0.status == 409 && $0.code == "sold_out" },
             "\(outcomes.histogram)\n\(shop.logTail)")
-        let rows = Dictionary(uniqueKeysWithValues: orders.map { ($0.id, $0.user) })
-        for (user, outcome) in outcomes.created {
-            #expect(outcome.orderID.flatMap { rows[$0] } == user, "the 201 for \(user) has no row")
-        }
-        #expect(Set(orders.map(\.user)).count == 40)
+        try expectConsistent(shop, "race", outcomes: outcomes)
         #expect(try shop.slot(sale).remaining == 0)
         // The rows are PostgreSQL's, and the directory has no SQLite database of its own.
         let counted = try PostgresServer.shared().psql(

@@ -5,15 +5,28 @@ import TestSupport
 import Testing
 
 @Suite struct AnswerDeadlineTests {
+    /// A server of the test's own with a table `waits`, whose commits wait for a synchronous
+    /// standby that does not exist.
+    static func serverWaitingForAGhostStandby() throws -> PostgresServer {
+        let server = try PostgresServer()
+        try server.psql("CREATE TABLE waits (n integer)")
+        try server.psql("ALTER SYSTEM SET synchronous_standby_names = 'ghost'")
+        try server.psql("SELECT pg_reload_conf()")
+        return server
+    }
+
+    /// Takes the standby out of `synchronous_standby_names`: the waiting commits complete.
+    static func forgetTheStandby(_ server: PostgresServer) throws {
+        try server.psql("ALTER SYSTEM RESET synchronous_standby_names")
+        try server.psql("SELECT pg_reload_conf()")
+    }
+
     /// A synchronous standby that never confirms: the server waits at COMMIT past any statement
     /// timeout. The call gives up after its answer timeout, drops the session, and says the
     /// statement may have taken effect, which it did, on the primary.
     @Test func aCommitWaitingForAStandbyForEverIsGivenUpOnAndItsOutcomeIsUnknown() throws {
-        let server = try PostgresServer()
+        let server = try Self.serverWaitingForAGhostStandby()
         defer { server.stop() }
-        try server.psql("CREATE TABLE waits (n integer)")
-        try server.psql("ALTER SYSTEM SET synchronous_standby_names = 'ghost'")
-        try server.psql("SELECT pg_reload_conf()")
         let connection = try PostgresConnection(url: server.url, statementTimeoutMs: 200)
         let started = Date()
         let error = try #require(throws: PostgresError.self) { try connection.query("INSERT INTO waits VALUES (1)") }
@@ -23,8 +36,7 @@ import Testing
         // The statement timeout (0.2 s) and the margin (5 s): the server stopped applying the former.
         #expect(waited >= 5 && waited < 15, "gave up after \(waited) s")
         // The standby is forgotten: the waiting commit completes, and the same connection reads it.
-        try server.psql("ALTER SYSTEM RESET synchronous_standby_names")
-        try server.psql("SELECT pg_reload_conf()")
+        try Self.forgetTheStandby(server)
         #expect(
             eventually(within: 10) { (try? connection.query("SELECT count(*) AS n FROM waits").int64(0, "n")) == 1 })
     }
@@ -32,11 +44,8 @@ import Testing
     /// An operator cancels a COMMIT's wait for its standby: the server answers success with a
     /// warning, the commit being local only. The call says its outcome is unknown instead.
     @Test func aCommitWhoseStandbyWaitIsCanceledIsNotASuccess() throws {
-        let server = try PostgresServer()
+        let server = try Self.serverWaitingForAGhostStandby()
         defer { server.stop() }
-        try server.psql("CREATE TABLE waits (n integer)")
-        try server.psql("ALTER SYSTEM SET synchronous_standby_names = 'ghost'")
-        try server.psql("SELECT pg_reload_conf()")
         let connection = try PostgresConnection(url: server.url, statementTimeoutMs: 30_000)
         let (pid, url) = (Int64(connection.backendPID), server.url)
         let canceled = inBackground {
@@ -52,8 +61,7 @@ import Testing
         #expect(canceled())
         #expect(error.outcomeUnknown && !error.connectionLost, "\(error)")
         #expect(error.message.contains("synchronous standby"), "\(error)")
-        try server.psql("ALTER SYSTEM RESET synchronous_standby_names")
-        try server.psql("SELECT pg_reload_conf()")
+        try Self.forgetTheStandby(server)
         #expect(try connection.query("SELECT count(*) AS n FROM waits").int64(0, "n") == 1)
     }
 }
